@@ -1,0 +1,187 @@
+# SPDX-License-Identifier: GPL-2.0
+# bootseal: kernel module + helper. This Makefile is for humans; kbuild reads Kbuild.
+#
+#   make             build bootseal.ko (against KDIR) and the bootseal helper
+#   make deps        install build and test dependencies (Debian packages)
+#   make check       deps + build + unit tests + fuzzers (briefly) + VM tests on 6.1 and 6.12
+#   make demo        the whole flow in a VM with a fake Compute Module 3
+#   make help        every target
+
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+SBINDIR   ?= $(PREFIX)/sbin
+MANDIR    ?= $(PREFIX)/share/man
+DATADIR   ?= $(PREFIX)/share/bootseal
+CC        ?= cc
+CLANG     ?= clang
+PKG_CONFIG ?= pkg-config
+
+# The kernel to build against: the running kernel's build tree when it exists,
+# else the newest installed Debian linux-headers-*-amd64.
+KDIR ?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then echo /lib/modules/$$(uname -r)/build; \
+	else ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1; fi)
+# Every installed Debian kernel with headers: the module is built for each (build/kmod/<release>/).
+KERNELS ?= $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's,.*/linux-headers-,,' | sort -V)
+
+VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+
+PKGS      := libnl-genl-3.0 libnl-3.0 libusb-1.0 libudev liblzma zlib libzstd libarchive libcrypto libxml-2.0
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lbz2 -lpthread
+
+WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
+US_CPPFLAGS = -D_GNU_SOURCE -Imodule/uapi -Iuserspace -DBOOTSEAL_VERSION='"$(VERSION)"' \
+	      -DBOOTSEAL_DATADIR='"$(DATADIR)"' $(PKG_CFLAGS)
+CFLAGS    ?= -O2 -g
+US_CFLAGS  = -std=gnu11 $(WARN) $(CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2
+SAN_CFLAGS = -std=gnu11 $(WARN) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=undefined
+
+US_SRCS   := $(sort $(wildcard userspace/*.c))
+LIB_SRCS  := $(filter-out userspace/main.c,$(US_SRCS))
+US_HDRS   := $(wildcard userspace/*.h) module/uapi/bootseal.h
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+
+B         := build
+OBJS      := $(patsubst userspace/%.c,$(B)/us/%.o,$(US_SRCS))
+LIB_OBJS  := $(patsubst userspace/%.c,$(B)/us/%.o,$(LIB_SRCS))
+SAN_OBJS  := $(patsubst userspace/%.c,$(B)/san/%.o,$(LIB_SRCS))
+FZ_OBJS   := $(patsubst userspace/%.c,$(B)/fz/%.o,$(LIB_SRCS))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
+TOOL_BINS := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRCS))
+HELPER    := $(B)/bootseal
+
+FUZZ_SECONDS ?= 15
+VM_KERNELS   ?= 6.1 6.12
+
+.PHONY: all module modules-all helper tools deps check unit fuzz vmtest vmtest-selftest \
+	style sparse clean install uninstall dkms-install dkms-uninstall demo bench blobs help
+
+all: module helper
+
+help:
+	@sed -n 's/^#   //p' Makefile; echo; \
+	echo "targets: all module modules-all helper tools deps check unit fuzz vmtest"; \
+	echo "         vmtest-selftest style sparse clean install uninstall dkms-install"; \
+	echo "         dkms-uninstall demo bench blobs"
+
+# ---- kernel module --------------------------------------------------------
+
+module:
+	@test -n "$(KDIR)" || { echo "No kernel headers found: run 'make deps' or set KDIR=" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) BOOTSEAL_VERSION=$(VERSION) W=1 modules
+
+# One out-of-tree copy per installed kernel, so both can be built side by side
+# without mixing objects: build/kmod/<release>/bootseal.ko.
+modules-all:
+	@set -e; for k in $(KERNELS); do \
+		d=$(B)/kmod/$$k; mkdir -p $$d/module/uapi; \
+		cp -u Kbuild $$d/; cp -u module/*.c module/*.h $$d/module/ 2>/dev/null || true; \
+		cp -u module/uapi/*.h $$d/module/uapi/; \
+		echo "  KMOD    $$k"; \
+		$(MAKE) -s -C /usr/src/linux-headers-$$k M=$(CURDIR)/$$d BOOTSEAL_VERSION=$(VERSION) W=1 modules \
+			2>&1 | tee $$d/build.log; \
+		if grep -q 'warning:' $$d/build.log; then echo "warnings building for $$k" >&2; exit 1; fi; \
+		test -f $$d/bootseal.ko; \
+	done
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) BOOTSEAL_VERSION=$(VERSION) C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | tee $(B)/sparse.log
+	@! grep -E 'warning:|error:' $(B)/sparse.log
+
+# ---- helper ---------------------------------------------------------------
+
+helper: $(HELPER)
+
+$(HELPER): $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+	@ln -sf ../$(HELPER) userspace/bootseal
+
+$(B)/us/%.o: userspace/%.c $(US_HDRS) Makefile | $(B)/us
+	$(CC) $(US_CPPFLAGS) $(US_CFLAGS) -c -o $@ $<
+
+$(B)/san/%.o: userspace/%.c $(US_HDRS) Makefile | $(B)/san
+	$(CC) $(US_CPPFLAGS) $(SAN_CFLAGS) -c -o $@ $<
+
+$(B)/fz/%.o: userspace/%.c $(US_HDRS) Makefile | $(B)/fz
+	$(CLANG) $(US_CPPFLAGS) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -O1 -g \
+		-fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+
+$(B)/us $(B)/san $(B)/fz $(B)/unit $(B)/fuzz $(B)/tools:
+	@mkdir -p $@
+
+# ---- tests ----------------------------------------------------------------
+
+# Unit tests: each tests/unit/test_*.c is linked with every helper source but
+# main.c, under AddressSanitizer and UBSan.
+$(B)/unit/%: tests/unit/%.c tests/unit/unit.h $(SAN_OBJS) | $(B)/unit
+	$(CC) $(US_CPPFLAGS) $(SAN_CFLAGS) -Itests/unit -o $@ $< $(SAN_OBJS) $(PKG_LIBS)
+
+$(B)/fuzz/%: tests/fuzz/%.c $(FZ_OBJS) | $(B)/fuzz
+	$(CLANG) $(US_CPPFLAGS) -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(FZ_OBJS) $(PKG_LIBS)
+
+# Test tools that run inside the VM (log-writes checker, netlink listener,
+# fake Compute Module, ...): plain builds, linked with the helper library.
+$(B)/tools/%: tests/tools/%.c $(LIB_OBJS) | $(B)/tools
+	$(CC) $(US_CPPFLAGS) $(US_CFLAGS) -Itests/tools -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
+
+tools: $(TOOL_BINS)
+
+unit: $(UNIT_BINS)
+	@pass=0; fail=0; for t in $(UNIT_BINS); do \
+		if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 BOOTSEAL_SRC=$(CURDIR) \
+			$$t > $$t.log 2>&1; then pass=$$((pass+1)); echo "PASS $$t"; \
+		else fail=$$((fail+1)); echo "FAIL $$t"; tail -n 30 $$t.log; fi; done; \
+	echo "unit: $$pass passed, $$fail failed"; test $$fail -eq 0
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do \
+		c=tests/fuzz/corpus/$$(basename $$f); mkdir -p $(B)/fuzz/work-$$(basename $$f); \
+		echo "  FUZZ    $$f ($(FUZZ_SECONDS)s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 -timeout=10 -rss_limit_mb=1024 \
+			$(B)/fuzz/work-$$(basename $$f) $$( [ -d $$c ] && echo $$c ) > $(B)/fuzz/$$(basename $$f).log 2>&1 \
+			|| { tail -n 40 $(B)/fuzz/$$(basename $$f).log; exit 1; }; \
+	done
+
+vmtest: modules-all helper tools
+	@rc=0; for k in $(VM_KERNELS); do tests/vm/run --kernel $$k || rc=1; done; exit $$rc
+
+vmtest-selftest: modules-all
+	tests/vm/selftest
+
+check: deps
+	$(MAKE) all modules-all tools
+	$(MAKE) unit
+	$(MAKE) fuzz
+	$(MAKE) vmtest-selftest
+	$(MAKE) vmtest
+
+style:
+	@if command -v clang-format >/dev/null; then clang-format --dry-run -Werror userspace/*.c userspace/*.h; fi
+	@if command -v cppcheck >/dev/null; then cppcheck -q --error-exitcode=1 --enable=warning,portability \
+		--inline-suppr -D_GNU_SOURCE -Imodule/uapi -Iuserspace userspace/; fi
+	$(MAKE) sparse
+
+deps:
+	@tests/deps.sh
+
+# ---- install --------------------------------------------------------------
+
+install uninstall dkms-install dkms-uninstall:
+	@echo "make $@: not available yet" >&2; exit 1
+
+demo:
+	@echo "make demo: not available yet" >&2; exit 1
+
+bench:
+	@echo "make bench: not available yet" >&2; exit 1
+
+blobs:
+	@echo "make blobs: not available yet" >&2; exit 1
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	rm -rf $(B) userspace/bootseal tests/out

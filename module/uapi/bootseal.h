@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * bootseal - flash a disk image so that the device ends up either completely
+ * and durably written, or visibly unwritten.
+ *
+ * This header is the whole contract between the bootseal kernel module and
+ * userspace. It is written for userspace first; the helper includes it by
+ * path.
+ *
+ * CHARACTER DEVICE
+ * ----------------
+ *
+ * /dev/bootseal (mode 0600, root only; every ioctl also requires
+ * CAP_SYS_ADMIN). Each open file description is one *session*, which flashes
+ * exactly one whole-disk block device:
+ *
+ *   fd = open("/dev/bootseal", O_RDWR | O_CLOEXEC);
+ *   ioctl(fd, BOOTSEAL_IOC_ATTACH, &attach);   claim + invalidate
+ *   ioctl(fd, BOOTSEAL_IOC_WRITE, &w);          repeated, any order
+ *   ioctl(fd, BOOTSEAL_IOC_COMMIT);             flush, write head (FUA), read back
+ *   ioctl(fd, BOOTSEAL_IOC_STATUS, &st);        at any time
+ *   close(fd);                                  without COMMIT: aborted, head stays zero
+ *
+ * BOOTSEAL_IOC_ATTACH (struct bootseal_attach, in/out)
+ *   Opens the whole-disk block device named by @path for writing and claims
+ *   it exclusively, then zeroes [0, head_len) and the last MiB of the device
+ *   and makes that durable before returning. Errors:
+ *     ENOENT      @path does not exist
+ *     ENOTBLK     @path is not a block device
+ *     EMEDIUMTYPE @path is a partition, not a whole disk
+ *     EBUSY       a partition is mounted, used as swap, held by dm/md, or
+ *                 another exclusive opener (another session) holds the disk
+ *     EROFS       the device is read-only
+ *     EINVAL      reserved field or unknown flag set; @path not
+ *                 NUL-terminated; @head_len zero, not a multiple of the
+ *                 logical block size, above the module's max_head_len
+ *                 parameter, or larger than the device
+ *     EBADFD      this session is already attached
+ *     EIO etc.    the invalidation writes failed (session FAILED)
+ *
+ * BOOTSEAL_IOC_WRITE (struct bootseal_write, in)
+ *   Queues @length bytes from user memory @buf for device offset @offset.
+ *   Bytes inside the head region are copied into the kernel head buffer and
+ *   not written; all others are submitted asynchronously. Blocks while the
+ *   in-flight budget is exhausted; a fatal signal aborts the wait. Errors:
+ *     EINVAL      reserved/flags non-zero, @offset or @length not a multiple
+ *                 of the logical block size, @length zero or above
+ *                 BOOTSEAL_WRITE_MAX, range past the end of the device
+ *     EFAULT      @buf is not readable
+ *     EBADFD      not attached, or already committed/aborted
+ *     <errno>     the session FAILED earlier; the first I/O error is
+ *                 returned again
+ *     EINTR       a fatal signal arrived while waiting for budget
+ *
+ * BOOTSEAL_IOC_COMMIT (no argument)
+ *   Waits for every data write, flushes the device cache, writes the head
+ *   buffer with FUA, reads the head back and compares it. Returns 0 once the
+ *   session is SEALED. Errors: EBADFD (not attached / already final), the
+ *   first data I/O error, EIO when the head read back differs (the session
+ *   is then FAILED; see BOOTSEAL_IOC_STATUS for the errno and the sector).
+ *
+ * BOOTSEAL_IOC_ABORT (no argument)
+ *   Waits for in-flight writes, leaves the head zeroed, state ABORTED.
+ *   Errors: EBADFD when not attached or already final.
+ *
+ * BOOTSEAL_IOC_STATUS (struct bootseal_status, out)
+ *   Never fails on a valid fd and buffer (EFAULT otherwise). A session that
+ *   is not attached reports BOOTSEAL_STATE_NONE.
+ *
+ * Unknown ioctl numbers return ENOTTY.
+ *
+ * GENERIC NETLINK
+ * ---------------
+ *
+ * Family BOOTSEAL_GENL_NAME ("bootseal"), version BOOTSEAL_GENL_VERSION,
+ * multicast group BOOTSEAL_GENL_MCGRP_PROGRESS ("progress"). Resolve both by
+ * name; numeric ids are assigned by the kernel.
+ *
+ * BOOTSEAL_CMD_GET (requires CAP_NET_ADMIN)
+ *   With NLM_F_DUMP: one BOOTSEAL_CMD_EVENT-shaped message per live session.
+ *   Without NLM_F_DUMP: BOOTSEAL_A_SESSION_ID (u64) is required and the reply
+ *   describes that session (ENOENT if there is none).
+ *   Attributes are checked by a strict policy: unknown attributes, wrong
+ *   lengths and a missing session id are rejected with an extended-ACK
+ *   message.
+ *
+ * BOOTSEAL_CMD_EVENT (kernel -> multicast group "progress")
+ *   Sent on every state change (BOOTSEAL_A_EVENT = BOOTSEAL_EVENT_STATE) and,
+ *   at most about ten times a second per session, on progress
+ *   (BOOTSEAL_EVENT_PROGRESS). Every message carries:
+ *     BOOTSEAL_A_SESSION_ID       u64  session id (unique while loaded, from 1)
+ *     BOOTSEAL_A_EVENT            u32  enum bootseal_event
+ *     BOOTSEAL_A_STATE            u32  enum bootseal_state
+ *     BOOTSEAL_A_DEV_NAME         string  disk name, e.g. "sdb"
+ *     BOOTSEAL_A_DEV              u32  dev_t in the new_encode_dev() layout
+ *     BOOTSEAL_A_DEV_SIZE         u64  bytes
+ *     BOOTSEAL_A_HEAD_LEN         u64  bytes held back
+ *     BOOTSEAL_A_BYTES_EXPECTED   u64  bytes userspace announced (0 = unknown)
+ *     BOOTSEAL_A_BYTES_SUBMITTED  u64  bytes accepted by WRITE (head included)
+ *     BOOTSEAL_A_BYTES_COMPLETED  u64  bytes durably handled: data writes
+ *                                      completed, plus the head once sealed
+ *     BOOTSEAL_A_PID              u32  tgid of the process that attached
+ *   and when the state is FAILED:
+ *     BOOTSEAL_A_ERRNO            u32  positive errno of the first error
+ *     BOOTSEAL_A_ERROR_SECTOR     u64  512-byte sector of the failed I/O
+ *                                      (BOOTSEAL_SECTOR_NONE if none)
+ *   No kernel pointers are ever sent.
+ */
+#ifndef _UAPI_LINUX_BOOTSEAL_H
+#define _UAPI_LINUX_BOOTSEAL_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define BOOTSEAL_DEVICE_NAME		"bootseal"
+#define BOOTSEAL_DEVICE_PATH		"/dev/bootseal"
+
+#define BOOTSEAL_GENL_NAME		"bootseal"
+#define BOOTSEAL_GENL_VERSION		1
+#define BOOTSEAL_GENL_MCGRP_PROGRESS	"progress"
+
+/* Length of the path buffer in struct bootseal_attach, NUL included. */
+#define BOOTSEAL_PATH_MAX		256
+/* Largest @length of one BOOTSEAL_IOC_WRITE. */
+#define BOOTSEAL_WRITE_MAX		(16U << 20)
+/* Length of the disk name buffer in struct bootseal_status, NUL included. */
+#define BOOTSEAL_DISK_NAME_LEN		32
+/* "No sector": the error has no sector (e.g. a flush failed). */
+#define BOOTSEAL_SECTOR_NONE		(~(__u64)0)
+
+enum bootseal_state {
+	BOOTSEAL_STATE_NONE = 0,	/* open, not attached */
+	BOOTSEAL_STATE_ATTACHED,	/* device claimed */
+	BOOTSEAL_STATE_INVALIDATED,	/* head and tail zeroed, durable */
+	BOOTSEAL_STATE_WRITING,		/* first WRITE accepted */
+	BOOTSEAL_STATE_FLUSHING,	/* COMMIT: data done, cache flush */
+	BOOTSEAL_STATE_SEALING,		/* COMMIT: head write + read-back */
+	BOOTSEAL_STATE_SEALED,		/* final: complete and durable */
+	BOOTSEAL_STATE_FAILED,		/* final: an error; head not written */
+	BOOTSEAL_STATE_ABORTED,		/* final: closed/aborted; head zero */
+	__BOOTSEAL_STATE_LAST
+};
+#define BOOTSEAL_STATE_MAX (__BOOTSEAL_STATE_LAST - 1)
+
+/* BOOTSEAL_IOC_ATTACH flags. No flag is defined yet; any bit is EINVAL. */
+enum bootseal_attach_flag {
+	__BOOTSEAL_ATTACH_F_ALL = 0
+};
+
+struct bootseal_attach {
+	char  path[BOOTSEAL_PATH_MAX];	/* in: whole-disk device, NUL-terminated */
+	__u64 head_len;			/* in: bytes held back (multiple of the logical block size) */
+	__u64 total_bytes;		/* in: bytes userspace will write (progress; 0 = unknown) */
+	__u32 flags;			/* in: BOOTSEAL_ATTACH_F_*, must be 0 today */
+	__u32 reserved0;		/* in: must be 0 */
+	__u64 session_id;		/* out: id used in netlink events */
+	__u64 dev_size;			/* out: device size, bytes */
+	__u32 logical_block_size;	/* out: bytes */
+	__u32 physical_block_size;	/* out: bytes */
+	__u32 dev;			/* out: dev_t, new_encode_dev() layout */
+	__u32 max_head_len;		/* out: module parameter max_head_len, bytes */
+	__u64 reserved[4];		/* in: must be 0 */
+};
+
+struct bootseal_write {
+	__u64 offset;			/* device byte offset, multiple of the logical block size */
+	__u64 length;			/* bytes, multiple of the logical block size, <= BOOTSEAL_WRITE_MAX */
+	__u64 buf;			/* user address of @length readable bytes */
+	__u32 flags;			/* must be 0 */
+	__u32 reserved;			/* must be 0 */
+};
+
+struct bootseal_status {
+	__u64 session_id;		/* 0 when not attached */
+	__u32 state;			/* enum bootseal_state */
+	__s32 error;			/* positive errno of the first error, 0 if none */
+	__u64 error_sector;		/* 512-byte sector of the first failed I/O, or BOOTSEAL_SECTOR_NONE */
+	__u64 bytes_expected;		/* as announced at ATTACH */
+	__u64 bytes_submitted;		/* accepted by WRITE, head included */
+	__u64 bytes_completed;		/* completed data writes (+ head once sealed) */
+	__u64 head_len;			/* bytes */
+	__u64 dev_size;			/* bytes */
+	__u32 dev;			/* dev_t, new_encode_dev() layout */
+	__u32 reserved0;
+	char  disk_name[BOOTSEAL_DISK_NAME_LEN];	/* e.g. "sdb" */
+	__u64 reserved[4];
+};
+
+#define BOOTSEAL_IOC_MAGIC	0xB5
+#define BOOTSEAL_IOC_ATTACH	_IOWR(BOOTSEAL_IOC_MAGIC, 1, struct bootseal_attach)
+#define BOOTSEAL_IOC_WRITE	_IOW(BOOTSEAL_IOC_MAGIC, 2, struct bootseal_write)
+#define BOOTSEAL_IOC_COMMIT	_IO(BOOTSEAL_IOC_MAGIC, 3)
+#define BOOTSEAL_IOC_ABORT	_IO(BOOTSEAL_IOC_MAGIC, 4)
+#define BOOTSEAL_IOC_STATUS	_IOR(BOOTSEAL_IOC_MAGIC, 5, struct bootseal_status)
+
+enum bootseal_cmd {
+	BOOTSEAL_CMD_UNSPEC = 0,
+	BOOTSEAL_CMD_GET,		/* dump live sessions, or one by id */
+	BOOTSEAL_CMD_EVENT,		/* multicast notification, and GET replies */
+	__BOOTSEAL_CMD_LAST
+};
+#define BOOTSEAL_CMD_MAX (__BOOTSEAL_CMD_LAST - 1)
+
+enum bootseal_event {
+	BOOTSEAL_EVENT_UNSPEC = 0,
+	BOOTSEAL_EVENT_STATE,		/* the state changed */
+	BOOTSEAL_EVENT_PROGRESS,	/* counters moved (rate-limited) */
+	BOOTSEAL_EVENT_DUMP,		/* reply to BOOTSEAL_CMD_GET */
+	__BOOTSEAL_EVENT_LAST
+};
+#define BOOTSEAL_EVENT_MAX (__BOOTSEAL_EVENT_LAST - 1)
+
+enum bootseal_attr {
+	BOOTSEAL_A_UNSPEC = 0,
+	BOOTSEAL_A_PAD,			/* alignment padding for u64 attributes */
+	BOOTSEAL_A_SESSION_ID,		/* u64 */
+	BOOTSEAL_A_EVENT,		/* u32, enum bootseal_event */
+	BOOTSEAL_A_STATE,		/* u32, enum bootseal_state */
+	BOOTSEAL_A_DEV_NAME,		/* NUL-terminated string */
+	BOOTSEAL_A_DEV,			/* u32, new_encode_dev() */
+	BOOTSEAL_A_DEV_SIZE,		/* u64, bytes */
+	BOOTSEAL_A_HEAD_LEN,		/* u64, bytes */
+	BOOTSEAL_A_BYTES_EXPECTED,	/* u64, bytes */
+	BOOTSEAL_A_BYTES_SUBMITTED,	/* u64, bytes */
+	BOOTSEAL_A_BYTES_COMPLETED,	/* u64, bytes */
+	BOOTSEAL_A_ERRNO,		/* u32, positive errno */
+	BOOTSEAL_A_ERROR_SECTOR,	/* u64, 512-byte sector */
+	BOOTSEAL_A_PID,			/* u32, tgid of the attaching process */
+	__BOOTSEAL_A_LAST
+};
+#define BOOTSEAL_A_MAX (__BOOTSEAL_A_LAST - 1)
+
+#endif /* _UAPI_LINUX_BOOTSEAL_H */

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Minimal unit-test support: CHECK() records a failure and goes on,
+ * REQUIRE() stops the test. unit_done() is the exit status of main().
+ */
+#ifndef BOOTSEAL_UNIT_H
+#define BOOTSEAL_UNIT_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int unit_failures;
+static int unit_checks;
+
+#define CHECK(cond) do { \
+	unit_checks++; \
+	if (!(cond)) { \
+		unit_failures++; \
+		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+	} \
+} while (0)
+
+#define REQUIRE(cond) do { \
+	unit_checks++; \
+	if (!(cond)) { \
+		fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond); \
+		exit(1); \
+	} \
+} while (0)
+
+#define CHECK_EQ_INT(a, b) do { \
+	long long _a = (long long)(a), _b = (long long)(b); \
+	unit_checks++; \
+	if (_a != _b) { \
+		unit_failures++; \
+		fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n", \
+			__FILE__, __LINE__, #a, #b, _a, _b); \
+	} \
+} while (0)
+
+#define CHECK_EQ_STR(a, b) do { \
+	const char *_a = (a), *_b = (b); \
+	unit_checks++; \
+	if (!_a || !_b || strcmp(_a, _b)) { \
+		unit_failures++; \
+		fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" != \"%s\")\n", \
+			__FILE__, __LINE__, #a, #b, _a ? _a : "(null)", _b ? _b : "(null)"); \
+	} \
+} while (0)
+
+static inline int unit_done(void)
+{
+	fprintf(stderr, "%d checks, %d failed\n", unit_checks, unit_failures);
+	if (unit_checks == 0) {
+		fprintf(stderr, "no checks ran\n");
+		return 1;
+	}
+	return unit_failures ? 1 : 0;
+}
+
+#endif /* BOOTSEAL_UNIT_H */

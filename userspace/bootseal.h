@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The bootseal helper: subcommands, exit codes and shared diagnostics. */
+#ifndef BOOTSEAL_HELPER_H
+#define BOOTSEAL_HELPER_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+/*
+ * Exit status, documented in bootseal(8). With several targets the most
+ * severe failure wins, in this order: usage, image, device, write, verify.
+ */
+enum bs_exit {
+	BS_EXIT_OK = 0,		/* every target sealed and verified */
+	BS_EXIT_FAILURE = 1,	/* anything not covered below */
+	BS_EXIT_USAGE = 2,	/* bad command line, declined confirmation */
+	BS_EXIT_IMAGE = 3,	/* image unreadable, corrupt, bad bmap/checksum */
+	BS_EXIT_DEVICE = 4,	/* target refused, busy, missing, too small */
+	BS_EXIT_WRITE = 5,	/* a write, flush or seal failed */
+	BS_EXIT_VERIFY = 6,	/* read-back differs from the image */
+	BS_EXIT_USB = 7,	/* usbboot failed */
+};
+
+struct bs_command {
+	const char *name;
+	int (*run)(int argc, char **argv);	/* argv[0] is the command name */
+	const char *summary;
+};
+
+extern const char *bs_prog;
+
+/* Every subcommand: argv[0] is the subcommand name, returns enum bs_exit. */
+int cmd_flash(int argc, char **argv);
+int cmd_boot(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+
+/* "bootseal: <message>" on stderr. */
+void bs_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void bs_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* BOOTSEAL_HELPER_H */

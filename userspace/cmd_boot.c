@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "bootseal.h"
+
+int cmd_boot(int argc, char **argv)
+{
+	bs_error("Unable to run 'boot': not implemented in this build");
+	return BS_EXIT_FAILURE;
+}

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+/* bootseal: one table drives dispatch and the usage text. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bootseal.h"
+
+const char *bs_prog = "bootseal";
+
+static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+
+static const struct bs_command commands[] = {
+	{ "flash",   cmd_flash,   "Write an image to one or more targets, seal and verify" },
+	{ "boot",    cmd_boot,    "Boot Compute Modules over USB into mass-storage devices" },
+	{ "verify",  cmd_verify,  "Compare a device with an image" },
+	{ "inspect", cmd_inspect, "Show the partition table and boot files of an image or device" },
+	{ "list",    cmd_list,    "List candidate target drives, and why a drive is refused" },
+	{ "status",  cmd_status,  "Show live flashing sessions" },
+	{ "monitor", cmd_monitor, "Follow every flashing event" },
+	{ "help",    cmd_help,    "Show this help, or a command's help" },
+	{ "version", cmd_version, "Show the helper's and the module's versions" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: %s <command> [<args>]\n\nCommands:\n", bs_prog);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nRun '%s <command> --help' for a command's options.\n", bs_prog);
+}
+
+static const struct bs_command *find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	const struct bs_command *c;
+	char *hargv[] = { NULL, "--help", NULL };
+
+	if (argc < 2) {
+		usage(stdout);
+		return BS_EXIT_OK;
+	}
+	c = find(argv[1]);
+	if (!c || c->run == cmd_help || c->run == cmd_version) {
+		if (c) {
+			printf("Usage: %s %s\n  %s\n", bs_prog, c->name, c->summary);
+			return BS_EXIT_OK;
+		}
+		bs_error("Unable to show help for '%s': no such command", argv[1]);
+		return BS_EXIT_USAGE;
+	}
+	hargv[0] = (char *)c->name;
+	return c->run(2, hargv);
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	printf("bootseal %s\n", BOOTSEAL_VERSION);
+	return BS_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	const struct bs_command *c;
+
+	if (argc < 2) {
+		usage(stderr);
+		return BS_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(1, argv + 1);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+		return cmd_version(1, argv + 1);
+	c = find(argv[1]);
+	if (!c) {
+		bs_error("Unable to run '%s': no such command (see '%s help')", argv[1], bs_prog);
+		return BS_EXIT_USAGE;
+	}
+	return c->run(argc - 1, argv + 1);
+}
