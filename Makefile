@@ -30,7 +30,7 @@ PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lbz2 -lpthread
 
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
-US_CPPFLAGS = -D_GNU_SOURCE -Imodule/uapi -Iuserspace -DBOOTSEAL_VERSION='"$(VERSION)"' \
+US_CPPFLAGS = -D_GNU_SOURCE -I. -Iuserspace -DBOOTSEAL_VERSION='"$(VERSION)"' \
 	      -DBOOTSEAL_DATADIR='"$(DATADIR)"' $(PKG_CFLAGS)
 CFLAGS    ?= -O2 -g
 US_CFLAGS  = -std=gnu11 $(WARN) $(CFLAGS) -fstack-protector-strong -D_FORTIFY_SOURCE=2
@@ -150,7 +150,7 @@ vmtest: modules-all helper tools
 	@rc=0; for k in $(VM_KERNELS); do tests/vm/run --kernel $$k || rc=1; done; exit $$rc
 
 vmtest-selftest: modules-all
-	tests/vm/selftest
+	tests/vm/selftest.sh
 
 check: deps
 	$(MAKE) all modules-all tools
@@ -162,7 +162,7 @@ check: deps
 style:
 	@if command -v clang-format >/dev/null; then clang-format --dry-run -Werror userspace/*.c userspace/*.h; fi
 	@if command -v cppcheck >/dev/null; then cppcheck -q --error-exitcode=1 --enable=warning,portability \
-		--inline-suppr -D_GNU_SOURCE -Imodule/uapi -Iuserspace userspace/; fi
+		--inline-suppr -D_GNU_SOURCE -I. -Iuserspace userspace/; fi
 	$(MAKE) sparse
 
 deps:

@@ -1,0 +1,68 @@
+#!/bin/bash
+# Runs as PID 1 inside the test VM, on the host's root (read-only 9p).
+# Runs every case named in $OUT/cases and reports each result on the
+# dedicated results channel, /dev/ttyS1. Case output goes to $OUT/<case>.log
+# on the writable share; the console gets only the kernel's messages.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LANG=C.UTF-8 TERM=dumb
+res=/dev/ttyS1
+report() { echo "$*" > "$res"; }
+finish() { sync; echo o > /proc/sysrq-trigger; sleep 10; }
+
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o gid=5,mode=620 devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t configfs configfs /sys/kernel/config 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+OUT=/run/bootseal-out
+mkdir -p "$OUT"
+if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=1048576 out "$OUT"; then
+	report "ERROR cannot mount the output share"
+	finish
+fi
+# shellcheck disable=SC1091
+. "$OUT/env"
+export BOOTSEAL_SRC OUT
+export KO=${BOOTSEAL_KO:-$BOOTSEAL_SRC/build/kmod/$(uname -r)/bootseal.ko}
+export BOOTSEAL=$BOOTSEAL_SRC/build/bootseal
+export TOOLS=$BOOTSEAL_SRC/build/tools
+
+hostname bootseal-vm
+ip link set lo up 2>/dev/null
+sysctl -qw kernel.hung_task_timeout_secs=60 kernel.hung_task_panic=1 \
+	kernel.softlockup_panic=1 kernel.panic_on_oops=1 kernel.printk="4 4 1 7" 2>/dev/null
+if [ "${BOOTSEAL_UDEV:-1}" = 1 ] && [ -x /lib/systemd/systemd-udevd ]; then
+	mkdir -p /run/udev
+	/lib/systemd/systemd-udevd --daemon --resolve-names=never 2>/dev/null
+fi
+
+report "BOOTED $(uname -r)"
+while read -r case; do
+	[ -n "$case" ] || continue
+	name=$(basename "$case" .sh)
+	log="$OUT/$name.log"
+	report "START $name"
+	dmesg -C
+	start=$(date +%s)
+	(cd /tmp && exec timeout -k 10 "$CASE_TIMEOUT" bash "$case") > "$log" 2>&1 < /dev/null
+	rc=$?
+	secs=$(( $(date +%s) - start ))
+	dmesg > "$OUT/$name.dmesg"
+	verdict=pass
+	if grep -qE 'WARNING:|BUG:|Oops|general protection|memory leak|INFO: task .* blocked|bootseal.*(still|leak)' "$OUT/$name.dmesg"; then
+		verdict=fail rc="kernel-complaint"
+	elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		verdict=timeout
+	elif [ $rc -eq 77 ]; then
+		verdict=skip
+	elif [ $rc -ne 0 ]; then
+		verdict=fail
+	fi
+	# A case must not leave the module behind; unloading proves no leaked references.
+	if grep -q '^bootseal ' /proc/modules && ! rmmod bootseal 2>> "$log"; then
+		[ "$verdict" = pass ] && verdict=fail rc="module-left-busy"
+	fi
+	report "RESULT $name $verdict $rc $secs"
+done < "$OUT/cases"
+report "DONE"
+finish

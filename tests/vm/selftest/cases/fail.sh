@@ -1,0 +1,3 @@
+#!/bin/bash
+echo "this case fails on purpose"
+exit 1

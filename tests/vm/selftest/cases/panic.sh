@@ -1,0 +1,3 @@
+#!/bin/bash
+echo c > /proc/sysrq-trigger
+sleep 30

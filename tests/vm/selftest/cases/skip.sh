@@ -1,0 +1,3 @@
+#!/bin/bash
+echo "SKIP: skipped on purpose"
+exit 77

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Block device discovery (libudev + sysfs) and the safety rules for
+ * targets: never the disk holding / or active swap; never a device smaller
+ * than the image; non-removable disks only with --allow-fixed; mounted
+ * partitions are named (and unmounted on request).
+ */
+#ifndef BOOTSEAL_DEVICE_H
+#define BOOTSEAL_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bs_mount {
+	char source[64];		/* /dev/sdb1 */
+	char target[256];		/* /media/boot */
+};
+
+struct bs_drive {
+	char path[64];			/* /dev/sdb */
+	char name[32];			/* sdb */
+	uint64_t size;			/* bytes */
+	uint32_t logical_block_size;
+	char model[64];			/* vendor + model, may be empty */
+	char transport[16];		/* usb, sata, mmc, nvme, virtio, ... */
+	char usb_port[32];		/* "1-1.3" for USB drives, else "" */
+	bool removable;
+	bool read_only;
+	bool holds_root;		/* a partition (or the disk) is mounted on / */
+	bool holds_swap;		/* active swap on it */
+	bool holders;			/* claimed by dm/md (holders/ not empty) */
+	size_t nr_mounts;
+	struct bs_mount mounts[16];
+};
+
+struct bs_safety {
+	bool allow_fixed;		/* --allow-fixed */
+	bool unmount;			/* --unmount */
+	uint64_t image_size;		/* 0 = unknown */
+};
+
+/* Fill @d for the whole-disk device @path. 0, or -1 with @err. */
+int bs_drive_probe(const char *path, struct bs_drive *d, char *err, size_t errlen);
+
+/* All whole-disk drives (no loop/ram/zram unless @all). Caller frees. */
+int bs_drive_list(struct bs_drive **out, size_t *n, bool all, char *err, size_t errlen);
+
+/*
+ * Why @d must not be flashed under @s: returns 0 when acceptable, else -1
+ * with a reason in @why ("/dev/sda holds the root filesystem", "/dev/sdb1
+ * is mounted on /media/boot (use --unmount)", "device is 1.0 GB, image is
+ * 2.0 GB"). With s->unmount, unmounts the drive's partitions first.
+ */
+int bs_drive_check(struct bs_drive *d, const struct bs_safety *s, char *why, size_t whylen);
+
+/* Resolve "usb:1-1.3" to the block device behind that port. 0 or -1. */
+int bs_drive_from_usb_port(const char *port, char *path, size_t pathlen, char *err, size_t errlen);
+
+/* Ask the kernel to re-read the partition table (BLKRRPART). 0 or -1. */
+int bs_drive_reread(const char *path, char *err, size_t errlen);
+
+/* Human size: "7.8 GB" (decimal, as drive vendors label them). */
+void bs_human_size(uint64_t bytes, char *buf, size_t len);
+
+#endif /* BOOTSEAL_DEVICE_H */
