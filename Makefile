@@ -58,7 +58,7 @@ FUZZ_SECONDS ?= 15
 VM_KERNELS   ?= 6.1 6.12
 
 .PHONY: all module modules-all helper tools deps check unit fuzz vmtest vmtest-selftest \
-	style sparse clean install uninstall dkms-install dkms-uninstall demo bench blobs help
+	style sparse clean install uninstall dkms-install dkms-uninstall dkms-source dkms-check demo bench blobs help
 
 all: module helper
 
@@ -170,17 +170,94 @@ deps:
 
 # ---- install --------------------------------------------------------------
 
-install uninstall dkms-install dkms-uninstall:
-	@echo "make $@: not available yet" >&2; exit 1
+# Where `make install` puts things (all under DESTDIR). udev and
+# systemd-modules-load also read /usr/local/lib/..., so PREFIX=/usr/local works.
+BASHCOMPDIR  ?= $(PREFIX)/share/bash-completion/completions
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+MODLOADDIR   ?= $(PREFIX)/lib/modules-load.d
+# DKMS: the module sources go to $(DKMS_SRCTREE)/bootseal-$(VERSION).
+DKMS         ?= dkms
+DKMS_SRCTREE ?= /usr/src
+DKMS_DIR      = $(DKMS_SRCTREE)/bootseal-$(VERSION)
+# The kernel dkms-install builds for (default: the running kernel).
+DKMS_KERNEL  ?=
+DKMS_K        = $(if $(DKMS_KERNEL),-k $(DKMS_KERNEL))
+# The helper bakes DATADIR (its default firmware directory) in, so install
+# builds its own copy for exactly these paths, apart from the development one.
+INST_B       := $(B)/install
+
+# The firmware files installed: every file SHA256SUMS names, plus SHA256SUMS
+# itself and the provenance README.
+BLOB_FILES = SHA256SUMS $(if $(wildcard blobs/README.md),README.md) \
+	     $(shell awk '{ sub(/^\*/, "", $$2); print $$2 }' blobs/SHA256SUMS 2>/dev/null)
+
+install: blobs
+	@if [ "$$(cat $(INST_B)/datadir 2>/dev/null)" != "$(DATADIR)" ]; then \
+		rm -rf $(INST_B); mkdir -p $(INST_B); echo "$(DATADIR)" > $(INST_B)/datadir; fi
+	@$(MAKE) --no-print-directory B=$(INST_B) DATADIR=$(DATADIR) $(INST_B)/bootseal
+	@ln -sf ../$(HELPER) userspace/bootseal
+	install -D -m 0755 $(INST_B)/bootseal $(DESTDIR)$(SBINDIR)/bootseal
+	install -D -m 0644 userspace/bootseal.8 $(DESTDIR)$(MANDIR)/man8/bootseal.8
+	install -D -m 0644 userspace/bootseal.bash-completion $(DESTDIR)$(BASHCOMPDIR)/bootseal
+	install -D -m 0644 userspace/99-bootseal.rules $(DESTDIR)$(UDEVRULESDIR)/99-bootseal.rules
+	install -D -m 0644 userspace/bootseal.modules-load $(DESTDIR)$(MODLOADDIR)/bootseal.conf
+	@set -e; for f in $(BLOB_FILES); do \
+		install -D -m 0644 blobs/$$f $(DESTDIR)$(DATADIR)/blobs/$$f; done
+	@echo "  INSTALL firmware: $(words $(BLOB_FILES)) files in $(DESTDIR)$(DATADIR)/blobs"
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/bootseal $(DESTDIR)$(MANDIR)/man8/bootseal.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/bootseal $(DESTDIR)$(UDEVRULESDIR)/99-bootseal.rules \
+		$(DESTDIR)$(MODLOADDIR)/bootseal.conf
+	@set -e; for f in $(BLOB_FILES); do rm -f $(DESTDIR)$(DATADIR)/blobs/$$f; done
+	@for d in $(DESTDIR)$(DATADIR)/blobs/raspberrypi/overlays $(DESTDIR)$(DATADIR)/blobs/raspberrypi \
+		$(DESTDIR)$(DATADIR)/blobs/cm4 $(DESTDIR)$(DATADIR)/blobs $(DESTDIR)$(DATADIR); do \
+		[ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d; done
+
+# Only the module sources, with the version baked in (there is no git there).
+dkms-source:
+	rm -rf $(DKMS_DIR)
+	install -d $(DKMS_DIR)/module/uapi
+	install -m 0644 module/*.c module/*.h $(DKMS_DIR)/module/
+	install -m 0644 module/uapi/*.h $(DKMS_DIR)/module/uapi/
+	sed 's|^BOOTSEAL_VERSION ?=.*|BOOTSEAL_VERSION ?= $(VERSION)|' Kbuild > $(DKMS_DIR)/Kbuild
+	sed 's|^PACKAGE_VERSION=.*|PACKAGE_VERSION="$(VERSION)"|' dkms.conf > $(DKMS_DIR)/dkms.conf
+
+# Re-runnable: a version already added is removed first. AUTOINSTALL
+# rebuilds the module for every later kernel in the supported range.
+dkms-install:
+	@if $(DKMS) status -m bootseal -v $(VERSION) 2>/dev/null | grep -q .; then \
+		echo "$(DKMS) remove -m bootseal -v $(VERSION) --all"; \
+		$(DKMS) remove -m bootseal -v $(VERSION) --all; fi
+	$(MAKE) --no-print-directory dkms-source
+	$(DKMS) add -m bootseal -v $(VERSION)
+	$(DKMS) build -m bootseal -v $(VERSION) $(DKMS_K)
+	$(DKMS) install -m bootseal -v $(VERSION) $(DKMS_K)
+
+# Every installed version (the tree may have moved on since dkms-install).
+dkms-uninstall:
+	@set -e; for d in $(DKMS_SRCTREE)/bootseal-*; do [ -f $$d/dkms.conf ] || continue; \
+		v=$${d##*/bootseal-}; echo "$(DKMS) remove -m bootseal -v $$v --all"; \
+		$(DKMS) remove -m bootseal -v $$v --all || true; rm -rf $$d; done
+
+# install/uninstall into a scratch DESTDIR, and `dkms build` for every
+# installed kernel in a throwaway DKMS tree (leaves build/dkms/<release>/bootseal.ko
+# for the VM case 90-dkms-load).
+dkms-check:
+	tests/install.sh
 
 demo:
-	@echo "make demo: not available yet" >&2; exit 1
+	@tests/demo/demo.sh
 
+# Benchmarks against dd, xz, zstd and bmaptool in the VM (not a test: no
+# timing assertion). Settings as variables, e.g. make bench BENCH_SIZE_MB=64
+# BENCH_RUNS=1 BENCH_KERNEL=6.1; see tests/bench/README.md.
 bench:
-	@echo "make bench: not available yet" >&2; exit 1
+	$(MAKE) all modules-all tools
+	tests/bench/run
 
 blobs:
-	@echo "make blobs: not available yet" >&2; exit 1
+	@blobs/fetch.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

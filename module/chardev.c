@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* /dev/bootseal: root-only misc device; every ioctl needs CAP_SYS_ADMIN. */
+/*
+ * /dev/bootseal: root-only misc device; every ioctl needs CAP_SYS_ADMIN.
+ * Each open file description is one session (file->private_data).
+ */
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -11,19 +14,32 @@ static long bs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	return -ENOTTY;
+	return bs_session_ioctl(file->private_data, cmd, (void __user *)arg);
 }
 
 static int bs_open(struct inode *inode, struct file *file)
 {
+	struct bs_session *s;
+
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
+	s = bs_session_create();
+	if (!s)
+		return -ENOMEM;
+	file->private_data = s;
+	return nonseekable_open(inode, file);
+}
+
+static int bs_release(struct inode *inode, struct file *file)
+{
+	bs_session_release(file->private_data);
 	return 0;
 }
 
 static const struct file_operations bs_fops = {
 	.owner		= THIS_MODULE,
 	.open		= bs_open,
+	.release	= bs_release,
 	.unlocked_ioctl	= bs_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= noop_llseek,

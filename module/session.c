@@ -1,14 +1,799 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Sessions: one per open file description of /dev/bootseal. */
+/*
+ * Sessions: one per open file description of /dev/bootseal, and the write
+ * engine: attach + invalidate, asynchronous data bios under a bounded
+ * in-flight budget, commit (drain, flush, head with FUA, read-back).
+ *
+ * Locking:
+ *  - s->lock (mutex) serializes the ioctls and the release of one session;
+ *    every state transition except "-> FAILED" happens under it.
+ *  - s->slock (irq-safe spinlock) guards state, error and in-flight bytes,
+ *    which bio completions update; completions also wake s->wq under it, so
+ *    taking it once after the last completion is enough to free the session.
+ *  - bs_sessions_lock (mutex) guards the list of attached sessions that
+ *    netlink GET walks; it nests outside s->slock.
+ */
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/kdev_t.h>
+#include <linux/list.h>
+#include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include "bootseal.h"
+#include "compat.h"
+#include "io.h"
+
+static unsigned int max_head_len = 4 << 20;
+module_param(max_head_len, uint, 0644);
+MODULE_PARM_DESC(max_head_len, "Largest head a session may hold back, bytes (default 4 MiB)");
+
+static unsigned int max_inflight_mb = 64;
+module_param(max_inflight_mb, uint, 0644);
+MODULE_PARM_DESC(max_inflight_mb,
+		 "Data bytes a session may have in flight, MiB (default 64, at least 16)");
+
+#define BS_TAIL_LEN		(1ULL << 20)	/* zeroed at the end of the device (backup GPT) */
+#define BS_PROGRESS_INTERVAL	(HZ / 10)	/* at most ~10 progress events/s per session */
+
+struct bs_session {
+	struct mutex lock;		/* serializes ioctls and release */
+	struct list_head node;		/* in bs_sessions once attached */
+	bool listed;			/* on bs_sessions; under s->lock */
+
+	spinlock_t slock;		/* the fields below up to @wq */
+	u64 id;				/* 0 until attached */
+	u32 pid;			/* tgid of the attaching task */
+	u32 state;			/* enum bootseal_state */
+	int error;			/* positive errno of the first error */
+	u64 error_sector;		/* 512-byte sector, or BOOTSEAL_SECTOR_NONE */
+	bool fail_event_pending;	/* FAILED not multicast yet */
+	u64 inflight;			/* data bytes reserved or in flight */
+	wait_queue_head_t wq;		/* inflight went down */
+
+	/* Set at attach, constant afterwards (snapshot copies under slock). */
+	struct bs_bdev bdh;		/* bdh.bdev NULL once detached */
+	u64 dev_size;			/* bytes */
+	u32 lbs;			/* logical block size, bytes */
+	u32 pbs;			/* physical block size, bytes */
+	u32 dev;			/* new_encode_dev() */
+	char disk_name[BOOTSEAL_DISK_NAME_LEN];
+	u64 head_len;			/* bytes */
+	u64 expected;			/* bytes announced by userspace */
+	u64 budget;			/* in-flight limit, bytes */
+
+	u8 *head_buf;			/* head_len bytes, kvmalloc */
+	atomic64_t submitted;		/* bytes accepted by WRITE */
+	atomic64_t completed;		/* data bytes written (+ head once sealed) */
+	unsigned long next_progress;	/* jiffies; under s->lock */
+	struct work_struct fail_work;	/* multicasts FAILED after a bio error */
+};
+
+/* Every data bio is allocated with this header in front (bioset front_pad). */
+struct bs_bio {
+	struct bs_session *s;
+	sector_t sector;		/* first 512-byte sector */
+	u32 bytes;			/* length */
+	struct bio bio;			/* must be last */
+};
+
+static struct bio_set bs_bioset;
+static DEFINE_MUTEX(bs_sessions_lock);
+static LIST_HEAD(bs_sessions);		/* ordered by id */
+static u64 bs_last_id;			/* under bs_sessions_lock */
+
+static bool bs_final(u32 state)
+{
+	return state == BOOTSEAL_STATE_SEALED || state == BOOTSEAL_STATE_FAILED ||
+	       state == BOOTSEAL_STATE_ABORTED;
+}
+
+void bs_session_snapshot(struct bs_session *s, struct bs_snapshot *snap)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&s->slock, flags);
+	snap->id = s->id;
+	snap->pid = s->pid;
+	snap->state = s->state;
+	snap->error = s->error;
+	snap->error_sector = s->error ? s->error_sector : BOOTSEAL_SECTOR_NONE;
+	snap->bytes_expected = s->expected;
+	snap->head_len = s->head_len;
+	snap->dev_size = s->dev_size;
+	snap->dev = s->dev;
+	memcpy(snap->disk_name, s->disk_name, sizeof(snap->disk_name));
+	snap->bytes_submitted = atomic64_read(&s->submitted);
+	snap->bytes_completed = atomic64_read(&s->completed);
+	spin_unlock_irqrestore(&s->slock, flags);
+}
+
+/* Process context, s->lock held. Returns false if the session failed meanwhile. */
+static bool bs_set_state(struct bs_session *s, u32 state)
+{
+	bool ok;
+
+	spin_lock_irq(&s->slock);
+	ok = !bs_final(s->state) && !s->error;
+	if (ok)
+		s->state = state;
+	spin_unlock_irq(&s->slock);
+	if (ok)
+		bs_nl_notify(s, BOOTSEAL_EVENT_STATE);
+	return ok;
+}
+
+/* Records the first error; any context, s->slock held. */
+static bool __bs_fail(struct bs_session *s, int err, u64 sector)
+{
+	if (s->error)
+		return false;
+	s->error = err;
+	s->error_sector = sector;
+	if (!bs_final(s->state)) {
+		s->state = BOOTSEAL_STATE_FAILED;
+		s->fail_event_pending = true;
+	}
+	return true;
+}
+
+/* Multicasts FAILED once; call only when no data bio is in flight. */
+static void bs_emit_failed(struct bs_session *s)
+{
+	bool pending;
+
+	spin_lock_irq(&s->slock);
+	pending = s->fail_event_pending;
+	s->fail_event_pending = false;
+	spin_unlock_irq(&s->slock);
+	if (pending)
+		bs_nl_notify(s, BOOTSEAL_EVENT_STATE);
+}
+
+/* A synchronous step failed (nothing in flight). */
+static void bs_fail_sync(struct bs_session *s, int err, u64 sector)
+{
+	spin_lock_irq(&s->slock);
+	__bs_fail(s, err, sector);
+	spin_unlock_irq(&s->slock);
+	bs_emit_failed(s);
+}
+
+static bool bs_idle(struct bs_session *s)
+{
+	return READ_ONCE(s->inflight) == 0;
+}
+
+/* s->lock held. */
+static void bs_maybe_progress(struct bs_session *s)
+{
+	if (time_before(jiffies, s->next_progress) || READ_ONCE(s->error))
+		return;
+	s->next_progress = jiffies + BS_PROGRESS_INTERVAL;
+	bs_nl_notify(s, BOOTSEAL_EVENT_PROGRESS);
+}
+
+/*
+ * Waits until no data bio is in flight, sending progress meanwhile.
+ * Returns -EINTR if @killable and a fatal signal arrived.
+ */
+static int bs_drain(struct bs_session *s, bool killable)
+{
+	long ret;
+
+	for (;;) {
+		if (killable)
+			ret = wait_event_killable_timeout(s->wq, bs_idle(s), BS_PROGRESS_INTERVAL);
+		else
+			ret = wait_event_timeout(s->wq, bs_idle(s), BS_PROGRESS_INTERVAL);
+		if (ret < 0)
+			return -EINTR;
+		if (ret > 0)
+			break;
+		bs_maybe_progress(s);
+	}
+	/* The last completion may still be inside wake_up() under slock. */
+	spin_lock_irq(&s->slock);
+	spin_unlock_irq(&s->slock);
+	return 0;
+}
+
+static void bs_fail_work(struct work_struct *work)
+{
+	struct bs_session *s = container_of(work, struct bs_session, fail_work);
+
+	/* Final counters: wait until the last bio has completed. */
+	wait_event(s->wq, bs_idle(s));
+	spin_lock_irq(&s->slock);
+	spin_unlock_irq(&s->slock);
+	bs_emit_failed(s);
+}
+
+static void bs_end_io(struct bio *bio)
+{
+	struct bs_bio *b = container_of(bio, struct bs_bio, bio);
+	struct bs_session *s = b->s;
+	int err = blk_status_to_errno(bio->bi_status);
+	struct bvec_iter_all iter;
+	struct bio_vec *bv;
+	unsigned long flags;
+
+	bio_for_each_segment_all(bv, bio, iter)
+		__free_page(bv->bv_page);
+
+	spin_lock_irqsave(&s->slock, flags);
+	if (err) {
+		if (__bs_fail(s, -err, b->sector))
+			queue_work(system_wq, &s->fail_work);
+	} else {
+		atomic64_add(b->bytes, &s->completed);
+	}
+	s->inflight -= b->bytes;
+	wake_up(&s->wq);
+	spin_unlock_irqrestore(&s->slock, flags);
+	bio_put(bio);
+}
+
+static bool bs_budget_ok(struct bs_session *s, u64 bytes)
+{
+	u64 inflight = READ_ONCE(s->inflight);
+
+	return READ_ONCE(s->error) || !inflight || inflight + bytes <= s->budget;
+}
+
+/* Reserves @bytes of the in-flight budget, waiting (killable) for it. */
+static int bs_reserve(struct bs_session *s, u64 bytes)
+{
+	long ret;
+
+	for (;;) {
+		spin_lock_irq(&s->slock);
+		if (s->error) {
+			ret = -s->error;
+			spin_unlock_irq(&s->slock);
+			return ret;
+		}
+		if (!s->inflight || s->inflight + bytes <= s->budget) {
+			s->inflight += bytes;
+			spin_unlock_irq(&s->slock);
+			return 0;
+		}
+		spin_unlock_irq(&s->slock);
+		ret = wait_event_killable_timeout(s->wq, bs_budget_ok(s, bytes),
+						  BS_PROGRESS_INTERVAL);
+		if (ret < 0)
+			return -EINTR;
+		bs_maybe_progress(s);
+	}
+}
+
+static void bs_unreserve(struct bs_session *s, u64 bytes)
+{
+	spin_lock_irq(&s->slock);
+	s->inflight -= bytes;
+	wake_up(&s->wq);
+	spin_unlock_irq(&s->slock);
+}
+
+static int bs_alloc_pages(struct page **pages, unsigned long nr)
+{
+	unsigned long have = 0;
+
+	while (have < nr) {
+		unsigned long got = alloc_pages_bulk_array(GFP_KERNEL, nr, pages);
+
+		if (got == have) {
+			pages[have] = alloc_page(GFP_KERNEL);
+			if (!pages[have])
+				return -ENOMEM;
+			got++;
+		}
+		have = got;
+	}
+	return 0;
+}
+
+static void bs_free_pages(struct page **pages, unsigned long nr)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++)
+		if (pages[i])
+			__free_page(pages[i]);
+}
+
+/*
+ * Submits [@pos, @pos + @len) whose bytes start at offset @pofs of
+ * pages[0]; every page used is handed to a bio (and NULLed here).
+ */
+static void bs_submit_data(struct bs_session *s, struct page **pages, unsigned int pofs,
+			   u64 pos, u64 len)
+{
+	struct blk_plug plug;
+
+	blk_start_plug(&plug);
+	while (len) {
+		struct bio *bio = bio_alloc_bioset(s->bdh.bdev, BIO_MAX_VECS, REQ_OP_WRITE,
+						   GFP_KERNEL, &bs_bioset);
+		struct bs_bio *b = container_of(bio, struct bs_bio, bio);
+
+		b->s = s;
+		b->sector = pos >> SECTOR_SHIFT;
+		b->bytes = 0;
+		bio->bi_iter.bi_sector = b->sector;
+		bio->bi_end_io = bs_end_io;
+		while (len) {
+			unsigned int n = min_t(u64, len, PAGE_SIZE - pofs);
+
+			if (bio_add_page(bio, *pages, n, pofs) != n)
+				break;
+			*pages++ = NULL;
+			pofs = 0;
+			pos += n;
+			len -= n;
+			b->bytes += n;
+		}
+		submit_bio(bio);
+	}
+	blk_finish_plug(&plug);
+}
+
+/* Copies @len bytes from the page array (starting at byte @from) to @dst. */
+static void bs_copy_from_pages(u8 *dst, struct page **pages, u64 from, u64 len)
+{
+	while (len) {
+		unsigned int off = offset_in_page(from);
+		unsigned int n = min_t(u64, len, PAGE_SIZE - off);
+
+		memcpy(dst, page_address(pages[from >> PAGE_SHIFT]) + off, n);
+		dst += n;
+		from += n;
+		len -= n;
+	}
+}
+
+static int bs_check_io_state(struct bs_session *s)
+{
+	int err;
+	u32 state;
+
+	spin_lock_irq(&s->slock);
+	state = s->state;
+	err = s->error;
+	spin_unlock_irq(&s->slock);
+	if (err)
+		return -err;
+	if (state != BOOTSEAL_STATE_INVALIDATED && state != BOOTSEAL_STATE_WRITING)
+		return -EBADFD;
+	return 0;
+}
+
+static long bs_write(struct bs_session *s, void __user *uarg)
+{
+	struct bootseal_write w;
+	u64 end, data_pos, data_len;
+	unsigned long nr, i;
+	struct page **pages;
+	const u8 __user *ubuf;
+	int ret;
+
+	if (copy_from_user(&w, uarg, sizeof(w)))
+		return -EFAULT;
+	if (w.flags || w.reserved)
+		return -EINVAL;
+	ret = bs_check_io_state(s);
+	if (ret)
+		return ret;
+	if (!w.length || w.length > BOOTSEAL_WRITE_MAX || ((w.offset | w.length) & (s->lbs - 1)) ||
+	    w.offset > s->dev_size || w.length > s->dev_size - w.offset)
+		return -EINVAL;
+	if (READ_ONCE(s->state) == BOOTSEAL_STATE_INVALIDATED &&
+	    !bs_set_state(s, BOOTSEAL_STATE_WRITING))
+		return bs_check_io_state(s) ?: -EBADFD;
+
+	end = w.offset + w.length;
+	data_pos = max(w.offset, s->head_len);
+	data_len = end > data_pos ? end - data_pos : 0;
+	if (data_len) {
+		ret = bs_reserve(s, data_len);
+		if (ret)
+			return ret;
+	}
+
+	nr = DIV_ROUND_UP(w.length, PAGE_SIZE);
+	pages = kvcalloc(nr, sizeof(*pages), GFP_KERNEL);
+	ret = pages ? bs_alloc_pages(pages, nr) : -ENOMEM;
+	ubuf = u64_to_user_ptr(w.buf);
+	for (i = 0; !ret && i < nr; i++) {
+		u64 n = min_t(u64, PAGE_SIZE, w.length - ((u64)i << PAGE_SHIFT));
+
+		if (copy_from_user(page_address(pages[i]), ubuf + ((u64)i << PAGE_SHIFT), n))
+			ret = -EFAULT;
+	}
+	if (!ret) {
+		spin_lock_irq(&s->slock);
+		ret = -s->error;
+		spin_unlock_irq(&s->slock);
+	}
+	if (ret)
+		goto out_unreserve;
+
+	if (w.offset < s->head_len)
+		bs_copy_from_pages(s->head_buf + w.offset, pages, 0,
+				   min(end, s->head_len) - w.offset);
+	atomic64_add(w.length, &s->submitted);
+	if (data_len) {
+		u64 skip = data_pos - w.offset;
+
+		bs_submit_data(s, pages + (skip >> PAGE_SHIFT), offset_in_page(skip),
+			       data_pos, data_len);
+	}
+	bs_free_pages(pages, nr);
+	kvfree(pages);
+	bs_maybe_progress(s);
+	return 0;
+
+out_unreserve:
+	if (pages) {
+		bs_free_pages(pages, nr);
+		kvfree(pages);
+	}
+	if (data_len)
+		bs_unreserve(s, data_len);
+	return ret;
+}
+
+/* Drops the page cache of the device and releases the claim. s->lock held. */
+static void bs_detach(struct bs_session *s)
+{
+	if (!s->bdh.bdev)
+		return;
+	invalidate_bdev(s->bdh.bdev);
+	bs_bdev_close(&s->bdh);
+	kvfree(s->head_buf);
+	s->head_buf = NULL;
+}
+
+/* Zeroes the head and the last MiB, then flushes: nothing is in flight. */
+static int bs_invalidate(struct bs_session *s, sector_t *bad)
+{
+	struct block_device *bdev = s->bdh.bdev;
+	u64 tail = s->dev_size > BS_TAIL_LEN ? s->dev_size - BS_TAIL_LEN : 0;
+	int ret;
+
+	tail = max(round_down(tail, s->lbs), s->head_len);
+	ret = bs_io_zero(bdev, 0, s->head_len, bad);
+	if (!ret && tail < s->dev_size)
+		ret = bs_io_zero(bdev, tail, s->dev_size - tail, bad);
+	if (ret)
+		return ret;
+	*bad = BOOTSEAL_SECTOR_NONE;
+	return blkdev_issue_flush(bdev);
+}
+
+static long bs_attach(struct bs_session *s, void __user *uarg)
+{
+	struct bootseal_attach a;
+	struct block_device *bdev;
+	sector_t bad = BOOTSEAL_SECTOR_NONE;
+	u8 *head_buf;
+	dev_t devt;
+	int ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if ((a.flags & ~__BOOTSEAL_ATTACH_F_ALL) || a.reserved0 ||
+	    memchr_inv(a.reserved, 0, sizeof(a.reserved)) || !memchr(a.path, 0, sizeof(a.path)))
+		return -EINVAL;
+	if (s->id)
+		return -EBADFD;
+	if (!a.head_len || a.head_len > READ_ONCE(max_head_len))
+		return -EINVAL;
+
+	ret = lookup_bdev(a.path, &devt);
+	if (ret)
+		return ret;
+	ret = bs_bdev_open(&s->bdh, devt, s);
+	if (ret)
+		return ret;
+	bdev = s->bdh.bdev;
+	if (bdev_is_partition(bdev))
+		ret = -EMEDIUMTYPE;
+	else if (bdev_read_only(bdev))
+		ret = -EROFS;
+	else if (a.head_len % bdev_logical_block_size(bdev) || a.head_len > bdev_nr_bytes(bdev))
+		ret = -EINVAL;
+	head_buf = ret ? NULL : kvzalloc(a.head_len, GFP_KERNEL);
+	if (!ret && !head_buf)
+		ret = -ENOMEM;
+	if (ret) {
+		bs_bdev_close(&s->bdh);
+		return ret;
+	}
+
+	/* ids are taken under bs_sessions_lock so the list stays ordered by id */
+	mutex_lock(&bs_sessions_lock);
+	spin_lock_irq(&s->slock);
+	s->id = ++bs_last_id;
+	s->pid = task_tgid_nr(current);
+	s->state = BOOTSEAL_STATE_ATTACHED;
+	s->dev_size = bdev_nr_bytes(bdev);
+	s->lbs = bdev_logical_block_size(bdev);
+	s->pbs = bdev_physical_block_size(bdev);
+	s->dev = new_encode_dev(bdev->bd_dev);
+	snprintf(s->disk_name, sizeof(s->disk_name), "%pg", bdev);
+	s->head_len = a.head_len;
+	s->expected = a.total_bytes;
+	s->budget = (u64)max(READ_ONCE(max_inflight_mb), BOOTSEAL_WRITE_MAX >> 20) << 20;
+	s->head_buf = head_buf;
+	spin_unlock_irq(&s->slock);
+	list_add_tail(&s->node, &bs_sessions);
+	s->listed = true;
+	mutex_unlock(&bs_sessions_lock);
+	bs_nl_notify(s, BOOTSEAL_EVENT_STATE);
+
+	/* Dirty page cache from earlier writers must not land on top of us. */
+	sync_blockdev(bdev);
+	invalidate_bdev(bdev);
+	ret = bs_invalidate(s, &bad);
+	if (ret) {
+		bs_fail_sync(s, -ret, bad);
+		bs_detach(s);
+		return ret;
+	}
+	if (!bs_set_state(s, BOOTSEAL_STATE_INVALIDATED))
+		return -EIO;
+
+	a.session_id = s->id;
+	a.dev_size = s->dev_size;
+	a.logical_block_size = s->lbs;
+	a.physical_block_size = s->pbs;
+	a.dev = s->dev;
+	a.max_head_len = READ_ONCE(max_head_len);
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * Writes the head: everything but the first logical block first, the first
+ * block (which holds the MBR / protective MBR) last, each with FUA, so no
+ * prefix of the device's write history shows a partition table before the
+ * data is complete. Then reads it back and compares.
+ */
+static int bs_seal_head(struct bs_session *s, sector_t *bad)
+{
+	struct block_device *bdev = s->bdh.bdev;
+	blk_opf_t opf = REQ_OP_WRITE | REQ_SYNC | REQ_FUA;
+	u8 *check;
+	u64 i;
+	int ret = 0;
+
+	if (s->head_len > s->lbs)
+		ret = bs_io_kbuf(bdev, opf, s->lbs, s->head_buf + s->lbs,
+				 s->head_len - s->lbs, bad);
+	if (!ret)
+		ret = bs_io_kbuf(bdev, opf, 0, s->head_buf, s->lbs, bad);
+	if (ret)
+		return ret;
+
+	check = kvmalloc(s->head_len, GFP_KERNEL);
+	if (!check)
+		return -ENOMEM;
+	ret = bs_io_kbuf(bdev, REQ_OP_READ | REQ_SYNC, 0, check, s->head_len, bad);
+	if (!ret) {
+		for (i = 0; i < s->head_len; i += SECTOR_SIZE) {
+			if (memcmp(check + i, s->head_buf + i, SECTOR_SIZE)) {
+				*bad = i >> SECTOR_SHIFT;
+				ret = -EIO;
+				break;
+			}
+		}
+	}
+	kvfree(check);
+	return ret;
+}
+
+static long bs_commit(struct bs_session *s)
+{
+	sector_t bad = BOOTSEAL_SECTOR_NONE;
+	int ret;
+
+	ret = bs_check_io_state(s);
+	if (ret == -EBADFD)
+		return ret;
+	ret = bs_drain(s, true);
+	if (ret)
+		return ret;
+	bs_emit_failed(s);
+	ret = bs_check_io_state(s);
+	if (ret)
+		goto out;
+
+	if (!bs_set_state(s, BOOTSEAL_STATE_FLUSHING))
+		goto out_err;
+	ret = blkdev_issue_flush(s->bdh.bdev);
+	if (ret) {
+		bs_fail_sync(s, -ret, BOOTSEAL_SECTOR_NONE);
+		goto out;
+	}
+	if (!bs_set_state(s, BOOTSEAL_STATE_SEALING))
+		goto out_err;
+	ret = bs_seal_head(s, &bad);
+	if (ret) {
+		bs_fail_sync(s, -ret, bad);
+		goto out;
+	}
+	atomic64_add(s->head_len, &s->completed);
+	bs_detach(s);
+	if (!bs_set_state(s, BOOTSEAL_STATE_SEALED))
+		goto out_err;
+	return 0;
+
+out_err:
+	ret = bs_check_io_state(s) ?: -EIO;
+out:
+	bs_detach(s);
+	return ret;
+}
+
+/* Drains, ends the session as ABORTED unless it already ended, detaches. */
+static void bs_abort(struct bs_session *s)
+{
+	bs_drain(s, false);
+	flush_work(&s->fail_work);
+	bs_emit_failed(s);
+	if (!bs_final(READ_ONCE(s->state)))
+		bs_set_state(s, BOOTSEAL_STATE_ABORTED);
+	bs_detach(s);
+}
+
+static long bs_status(struct bs_session *s, void __user *uarg)
+{
+	struct bootseal_status st;
+	struct bs_snapshot snap;
+
+	bs_session_snapshot(s, &snap);
+	memset(&st, 0, sizeof(st));
+	st.session_id = snap.id;
+	st.state = snap.state;
+	st.error = snap.error;
+	st.error_sector = snap.error_sector;
+	st.bytes_expected = snap.bytes_expected;
+	st.bytes_submitted = snap.bytes_submitted;
+	st.bytes_completed = snap.bytes_completed;
+	st.head_len = snap.head_len;
+	st.dev_size = snap.dev_size;
+	st.dev = snap.dev;
+	memcpy(st.disk_name, snap.disk_name, sizeof(st.disk_name));
+	return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+long bs_session_ioctl(struct bs_session *s, unsigned int cmd, void __user *arg)
+{
+	long ret;
+
+	switch (cmd) {
+	case BOOTSEAL_IOC_STATUS:
+		return bs_status(s, arg);
+	case BOOTSEAL_IOC_ATTACH:
+	case BOOTSEAL_IOC_WRITE:
+	case BOOTSEAL_IOC_COMMIT:
+	case BOOTSEAL_IOC_ABORT:
+		break;
+	default:
+		return -ENOTTY;
+	}
+
+	if (mutex_lock_killable(&s->lock))
+		return -EINTR;
+	switch (cmd) {
+	case BOOTSEAL_IOC_ATTACH:
+		ret = bs_attach(s, arg);
+		break;
+	case BOOTSEAL_IOC_WRITE:
+		ret = bs_write(s, arg);
+		break;
+	case BOOTSEAL_IOC_COMMIT:
+		ret = bs_commit(s);
+		break;
+	default:
+		ret = bs_check_io_state(s);
+		if (ret != -EBADFD) {
+			bs_abort(s);
+			ret = 0;
+		}
+		break;
+	}
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+struct bs_session *bs_session_create(void)
+{
+	struct bs_session *s = kzalloc(sizeof(*s), GFP_KERNEL);
+
+	if (!s)
+		return NULL;
+	mutex_init(&s->lock);
+	INIT_LIST_HEAD(&s->node);
+	spin_lock_init(&s->slock);
+	init_waitqueue_head(&s->wq);
+	s->error_sector = BOOTSEAL_SECTOR_NONE;
+	atomic64_set(&s->submitted, 0);
+	atomic64_set(&s->completed, 0);
+	INIT_WORK(&s->fail_work, bs_fail_work);
+	return s;
+}
+
+void bs_session_release(struct bs_session *s)
+{
+	mutex_lock(&s->lock);
+	if (s->id)
+		bs_abort(s);
+	if (s->listed) {
+		mutex_lock(&bs_sessions_lock);
+		list_del(&s->node);
+		mutex_unlock(&bs_sessions_lock);
+	}
+	mutex_unlock(&s->lock);
+	cancel_work_sync(&s->fail_work);
+	kvfree(s->head_buf);
+	mutex_destroy(&s->lock);
+	kfree(s);
+}
+
+bool bs_session_next(u64 after, struct bs_snapshot *snap)
+{
+	struct bs_session *s;
+	bool found = false;
+
+	mutex_lock(&bs_sessions_lock);
+	list_for_each_entry(s, &bs_sessions, node) {
+		if (s->id > after) {
+			bs_session_snapshot(s, snap);
+			found = true;
+			break;
+		}
+	}
+	mutex_unlock(&bs_sessions_lock);
+	return found;
+}
+
+bool bs_session_find(u64 id, struct bs_snapshot *snap)
+{
+	struct bs_session *s;
+	bool found = false;
+
+	mutex_lock(&bs_sessions_lock);
+	list_for_each_entry(s, &bs_sessions, node) {
+		if (s->id == id) {
+			bs_session_snapshot(s, snap);
+			found = true;
+			break;
+		}
+	}
+	mutex_unlock(&bs_sessions_lock);
+	return found;
+}
 
 int bs_session_init(void)
 {
-	return 0;
+	return bioset_init(&bs_bioset, BIO_POOL_SIZE, offsetof(struct bs_bio, bio),
+			   BIOSET_NEED_BVECS);
 }
 
 void bs_session_uninit(void)
 {
+	bioset_exit(&bs_bioset);
 }

@@ -29,7 +29,7 @@ struct bs_bmap {
 	uint32_t block_size;		/* bytes */
 	uint64_t blocks_total;
 	uint64_t blocks_mapped;
-	enum bs_bmap_csum csum_type;
+	enum bs_bmap_csum csum_type;	/* NONE when the ranges carry none */
 	size_t csum_len;		/* bytes: 20 or 32 */
 	size_t nr_ranges;
 	struct bs_bmap_range *ranges;
@@ -50,5 +50,13 @@ void bs_bmap_free(struct bs_bmap *b);
  * path or NULL.
  */
 char *bs_bmap_find(const char *image);
+
+/*
+ * Addition: the bytes range @r covers, [*off, *off + *len), clipped to the
+ * image size (the last block of an image may be partial; its checksum
+ * covers only the image's own bytes, as bmaptool computes it).
+ */
+void bs_bmap_range_bytes(const struct bs_bmap *b, const struct bs_bmap_range *r,
+			 uint64_t *off, uint64_t *len);
 
 #endif /* BOOTSEAL_BMAP_H */

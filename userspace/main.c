@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* bootseal: one table drives dispatch and the usage text. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bootseal.h"
 
@@ -64,9 +66,65 @@ static int cmd_help(int argc, char **argv)
 	return c->run(2, hargv);
 }
 
+#define MODULE_VERSION_PATH "/sys/module/bootseal/version"
+
+/*
+ * The loaded module's version into @buf: 1 when read, 0 when the module is
+ * not loaded, -1 (with @why) when it is loaded but the version is unreadable.
+ */
+static int module_version(char *buf, size_t len, const char **why)
+{
+	FILE *f = fopen(MODULE_VERSION_PATH, "re");
+	size_t n;
+
+	if (!f) {
+		if (errno == ENOENT && access("/sys/module/bootseal", F_OK))
+			return 0;
+		*why = strerror(errno);
+		return -1;
+	}
+	if (!fgets(buf, (int)len, f)) {
+		*why = ferror(f) ? strerror(errno) : "empty file";
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	for (n = 0; buf[n]; n++) {
+		if (buf[n] < 0x21 || buf[n] > 0x7e) {
+			*why = "not a version string";
+			return -1;
+		}
+	}
+	if (!n) {
+		*why = "empty file";
+		return -1;
+	}
+	return 1;
+}
+
 static int cmd_version(int argc, char **argv)
 {
+	const char *why = NULL;
+	char mod[64];
+
 	printf("bootseal %s\n", BOOTSEAL_VERSION);
+	switch (module_version(mod, sizeof(mod), &why)) {
+	case 1:
+		printf("module   %s\n", mod);
+		if (strcmp(mod, BOOTSEAL_VERSION))
+			bs_warn("the helper (%s) and the loaded module (%s) differ; install "
+				"both from one source tree (make install dkms-install)",
+				BOOTSEAL_VERSION, mod);
+		break;
+	case 0:
+		printf("module   not loaded\n");
+		break;
+	default:
+		printf("module   unknown\n");
+		bs_warn("Unable to read %s: %s", MODULE_VERSION_PATH, why);
+		break;
+	}
 	return BS_EXIT_OK;
 }
 

@@ -59,6 +59,11 @@ const char *bs_event_name(uint32_t event);	/* "state", "progress", "dump" */
 struct nlmsghdr;
 struct bs_json;
 
+/*
+ * BOOTSEAL_CMD_GET of one session: @cb once. 0, or -1 with the reason in
+ * bs_nl_error() ("No such file or directory; kernel reports: ...").
+ */
+int bs_nl_get(struct bs_nl *nl, uint64_t session_id, bs_event_cb cb, void *arg);
 /* SEALED, FAILED or ABORTED. */
 bool bs_state_final(uint32_t state);
 /*

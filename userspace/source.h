@@ -59,4 +59,43 @@ int64_t bs_source_in_pos(const struct bs_source *s);
 int64_t bs_source_in_size(const struct bs_source *s);
 void bs_source_close(struct bs_source *s);
 
+/*
+ * Additions: decoder options and extra accessors.
+ *
+ * Trailing data: after the last complete stream only another complete
+ * stream of the same format may follow (gzip members, bzip2 streams, zstd
+ * frames, xz streams and xz stream padding); anything else, zero bytes
+ * included, is an error. A zip archive must hold exactly one regular file
+ * (directories are ignored); from standard input the archive cannot be
+ * listed first, so a second file is reported after the first one's data.
+ * bs_source_size() is also known for seekable .xz files (from the index,
+ * which is read at open, so a truncated file fails to open).
+ *
+ * Memory: the threaded xz decoder holds, per worker thread, a whole block
+ * of output plus the dictionary (xz -6: 8 MiB dictionary; `xz -T` makes
+ * 24 MiB blocks unless --block-size says otherwise). xz_memlimit_threading
+ * caps that: above it fewer workers run (at least one). The default,
+ * 40 MiB, keeps the helper's peak RSS within the 64 MiB target and still
+ * runs two workers for blocks up to 8 MiB with an 8 MiB dictionary
+ * (e.g. `xz -T2 --block-size=8MiB`). memlimit stops decoding with an
+ * error when even one thread (or a zstd window) would need more.
+ */
+#define BS_SOURCE_XZ_MT_MEMLIMIT (UINT64_C(40) << 20)
+
+struct bs_source_opts {
+	unsigned int threads;		/* xz decoder threads, 0 = number of CPUs */
+	uint64_t memlimit;		/* bytes, 0 = half the RAM */
+	uint64_t xz_memlimit_threading;	/* bytes, 0 = BS_SOURCE_XZ_MT_MEMLIMIT
+					   (at most a quarter of the RAM) */
+};
+
+void bs_source_opts_default(struct bs_source_opts *o);	/* all defaults */
+/* bs_source_open with options (NULL = defaults). */
+struct bs_source *bs_source_open_opts(const char *path, const struct bs_source_opts *opts,
+				      char *err, size_t errlen);
+/* Decompressed bytes returned so far. */
+uint64_t bs_source_out_pos(const struct bs_source *s);
+/* The image member's name for a zip source, else NULL. */
+const char *bs_source_zip_member(const struct bs_source *s);
+
 #endif /* BOOTSEAL_SOURCE_H */

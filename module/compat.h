@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every difference between the kernels bootseal builds for lives here.
+ * Tested: Debian 6.1 and 6.12. The 6.5..6.8 branch follows the upstream
+ * signatures of those releases but is not tested.
+ */
+#ifndef BOOTSEAL_COMPAT_H
+#define BOOTSEAL_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/blkdev.h>
+#include <linux/fs.h>
+#include <linux/err.h>
+
+/* An exclusively claimed, writable block device. */
+struct bs_bdev {
+	struct block_device *bdev;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+	struct file *file;
+#else
+	void *holder;
+#endif
+};
+
+/*
+ * Opens the block device @dev for reading and writing and claims it for
+ * @holder. Returns 0 or a negative errno; a read-only device yields -EROFS
+ * (the block layer may report it as -EACCES).
+ */
+static inline int bs_bdev_open(struct bs_bdev *h, dev_t dev, void *holder)
+{
+	int ret;
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+	struct file *f;
+
+	f = bdev_file_open_by_dev(dev, BLK_OPEN_READ | BLK_OPEN_WRITE | BLK_OPEN_EXCL,
+				  holder, NULL);
+	ret = PTR_ERR_OR_ZERO(f);
+	if (!ret) {
+		h->file = f;
+		h->bdev = file_bdev(f);
+	}
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	struct block_device *b;
+
+	b = blkdev_get_by_dev(dev, BLK_OPEN_READ | BLK_OPEN_WRITE | BLK_OPEN_EXCL,
+			      holder, NULL);
+	ret = PTR_ERR_OR_ZERO(b);
+	if (!ret) {
+		h->bdev = b;
+		h->holder = holder;
+	}
+#else
+	struct block_device *b;
+
+	b = blkdev_get_by_dev(dev, FMODE_READ | FMODE_WRITE | FMODE_EXCL, holder);
+	ret = PTR_ERR_OR_ZERO(b);
+	if (!ret) {
+		h->bdev = b;
+		h->holder = holder;
+	}
+#endif
+	return ret == -EACCES ? -EROFS : ret;
+}
+
+/* Releases the claim and the open reference taken by bs_bdev_open(). */
+static inline void bs_bdev_close(struct bs_bdev *h)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+	fput(h->file);
+	h->file = NULL;
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	blkdev_put(h->bdev, h->holder);
+#else
+	blkdev_put(h->bdev, FMODE_READ | FMODE_WRITE | FMODE_EXCL);
+#endif
+	h->bdev = NULL;
+}
+
+#endif /* BOOTSEAL_COMPAT_H */

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Synchronous block I/O from kernel memory: invalidation, head write, read-back. */
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/mm.h>
+#include <linux/vmalloc.h>
+
+#include "io.h"
+
+static int bs_io_wait(struct bio *bio, sector_t *bad)
+{
+	sector_t sector = bio->bi_iter.bi_sector;
+	int ret;
+
+	ret = submit_bio_wait(bio);
+	bio_put(bio);
+	if (ret)
+		*bad = sector;
+	return ret;
+}
+
+/* Writes zeros to [@pos, @pos + @len); both multiples of 512. */
+int bs_io_zero(struct block_device *bdev, u64 pos, u64 len, sector_t *bad)
+{
+	while (len) {
+		struct bio *bio = bio_alloc(bdev, BIO_MAX_VECS, REQ_OP_WRITE | REQ_SYNC,
+					    GFP_KERNEL);
+		int ret;
+
+		bio->bi_iter.bi_sector = pos >> SECTOR_SHIFT;
+		while (len) {
+			unsigned int n = min_t(u64, len, PAGE_SIZE);
+
+			if (bio_add_page(bio, ZERO_PAGE(0), n, 0) != n)
+				break;
+			pos += n;
+			len -= n;
+		}
+		ret = bs_io_wait(bio, bad);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Reads or writes [@pos, @pos + @len) from/to @buf, which comes from
+ * kmalloc or vmalloc (kvmalloc). @opf carries the operation and flags
+ * (e.g. REQ_OP_WRITE | REQ_FUA): every bio gets them.
+ */
+int bs_io_kbuf(struct block_device *bdev, blk_opf_t opf, u64 pos, void *buf,
+	       u64 len, sector_t *bad)
+{
+	u8 *p = buf;
+
+	while (len) {
+		struct bio *bio = bio_alloc(bdev, BIO_MAX_VECS, opf, GFP_KERNEL);
+		int ret;
+
+		bio->bi_iter.bi_sector = pos >> SECTOR_SHIFT;
+		while (len) {
+			unsigned int off = offset_in_page(p);
+			unsigned int n = min_t(u64, len, PAGE_SIZE - off);
+			struct page *page = is_vmalloc_addr(p) ? vmalloc_to_page(p) : virt_to_page(p);
+
+			if (bio_add_page(bio, page, n, off) != n)
+				break;
+			p += n;
+			pos += n;
+			len -= n;
+		}
+		ret = bs_io_wait(bio, bad);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

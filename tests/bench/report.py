@@ -1,0 +1,377 @@
+#!/usr/bin/python3
+"""Turn the benchmark's raw measurements into results.md and results.json.
+
+  report.py OUTDIR "SETTINGS" MBPS
+
+Reads OUTDIR/raw/raw.tsv (one line per measurement: case target tool run
+seconds bytes rss_kb rc note), OUTDIR/raw/meta.tsv and OUTDIR/raw/images.json.
+Each figure is the median of the timed runs (run >= 1); run 0 is the warm-up
+whose output is checked against the image. Peak RSS is the maximum over runs.
+"""
+import json
+import os
+import statistics
+import sys
+import time
+
+MIB = 1 << 20
+
+DD = "dd bs=4M oflag=direct conv=fsync"
+# (case, device, peer tool, peer label, bootseal tool, kind, limit, what)
+ROWS = [
+    ("0", "none", "ddver", "dd --version", "bsver", "ratio", None, "process start-up (--version)"),
+    ("0", "none", "bmapver", "bmaptool --version", "bsver", "ratio", None, "process start-up (--version)"),
+    ("1", "brd", "dd", DD, "bs", "ratio", 0.9, "raw image"),
+    ("1", "brd", "bmap_nob", "bmaptool copy --nobmap", "bs", "ratio", None, "raw image"),
+    ("1", "null_blk", "dd", DD, "bs", "ratio", 0.9, "raw image"),
+    ("1", "null_blk", "bmap_nob", "bmaptool copy --nobmap", "bs", "ratio", None, "raw image"),
+    ("2xz", "brd", "xzdd", "xz -dc | " + DD + " iflag=fullblock", "bs", "ratio", 0.7, ".img.xz (xz -T2)"),
+    ("2xz", "brd", "bmap_nob", "bmaptool copy --nobmap", "bs", "ratio", 0.8, ".img.xz (xz -T2)"),
+    ("2zst", "brd", "zstddd", "zstd -dc | " + DD + " iflag=fullblock", "bs", "ratio", None, ".img.zst (zstd -T2)"),
+    ("2zst", "brd", "bmap_nob", "bmaptool copy --nobmap", "bs", "ratio", None, ".img.zst (zstd -T2)"),
+    ("3", "brd", "bmap", "bmaptool copy --bmap", "bs_bmap", "ratio", 0.9, "sparse image + bmap"),
+    ("4raw", "null_blk-thr", "dd", DD, "bs", "share", 0.95, "raw image, throttled"),
+    ("4xz", "null_blk-thr", "xzdd", "xz -dc | dd …", "bs", "share", 0.95, ".img.xz, throttled"),
+    ("5", "null_blk-thr", "bs1", "bootseal, 1 target", "bs4", "multi", 1.2, "4 targets at once"),
+    ("5", "null_blk-thr", "dd1", "dd, 1 target", "dd4", "multi", None, "4 targets at once (dd, 4 processes)"),
+    ("6", "brd", "rdd", "dd iflag=direct of=/dev/null", "bsv", "rate", 0.9, "verify read-back"),
+    ("7raw", "x1", None, None, "bs_verify", "rss", 64, "memory: raw image, 1 target"),
+    ("7raw", "x8", None, None, "bs_verify", "rss", 64, "memory: raw image, 8 targets"),
+    ("7big", "x1", None, None, "bs_verify", "rss", 64, "memory: 4x sparse image + bmap, 1 target"),
+    ("7big", "x8", None, None, "bs_verify", "rss", 64, "memory: 4x sparse image + bmap, 8 targets"),
+]
+
+
+# How the devices named in raw.tsv are shown.
+DEVICE_LABEL = {
+    ("4raw", "null_blk-thr"): "null_blk, mbps=20",
+    ("4xz", "null_blk-thr"): "null_blk, mbps=20",
+    ("5", "null_blk-thr"): "4 x null_blk, mbps=20",
+    ("7raw", "x1"): "1 x dm-linear on null_blk",
+    ("7raw", "x8"): "8 x dm-linear on one null_blk",
+    ("7big", "x1"): "1 x dm-linear on null_blk",
+    ("7big", "x8"): "8 x dm-linear on one null_blk",
+}
+
+
+def load(path):
+    recs = []
+    with open(path) as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            if len(p) < 9:
+                continue
+            c, tgt, tool, run, secs, nbytes, rss, rc, note = p[:9]
+            num = lambda i: float(p[i]) if len(p) > i and p[i] else None
+            recs.append({
+                "case": c, "target": tgt, "tool": tool, "run": run,
+                "seconds": float(secs) if secs else None,
+                "bytes": int(nbytes) if nbytes else None,
+                "rss_kb": int(rss) if rss else None,
+                "rc": rc, "note": note,
+                "write_s": num(9), "verify_s": num(10),
+            })
+    return recs
+
+
+def summarize(recs, case, target, tool):
+    """Median time over timed runs, peak RSS, and why not, if unusable."""
+    mine = [r for r in recs if r["case"] == case and r["target"] == target and r["tool"] == tool]
+    if not mine:
+        return {"status": "not run"}
+    for r in mine:
+        if r["rc"] == "-":
+            return {"status": r["note"]}
+    bad = [r for r in mine if r["run"] == "check" and r["rc"] != "0"]
+    if bad:
+        return {"status": "failed: " + bad[0]["note"]}
+    failed = [r for r in mine if r["run"] != "check" and r["rc"] != "0"]
+    if failed:
+        return {"status": f"failed (run {failed[0]['run']}): {failed[0]['note']}"}
+    timed = [r for r in mine if r["run"] not in ("0", "check")]
+    if not timed:
+        timed = [r for r in mine if r["run"] == "0"]
+    secs = [r["seconds"] for r in timed]
+    rss = [r["rss_kb"] for r in mine if r["rss_kb"] is not None]
+    ws = [r["write_s"] for r in timed if r.get("write_s") is not None]
+    vs = [r["verify_s"] for r in timed if r.get("verify_s") is not None]
+    return {
+        "status": "ok",
+        "median_s": statistics.median(secs),
+        "median_write_phase_s": statistics.median(ws) if ws else None,
+        "median_verify_phase_s": statistics.median(vs) if vs else None,
+        "runs_s": secs,
+        "bytes": timed[0]["bytes"],
+        "peak_rss_kb": max(rss) if rss else None,
+        "checked": any(r["run"] == "check" for r in mine),
+    }
+
+
+def timeline(path):
+    """Split one bootseal run's wall time at the first event of each phase.
+
+    The log's lines carry the time they arrived ("@EPOCH text"): "@T start",
+    one per --json line, "@T end". Returns [(segment, seconds)]."""
+    marks = []
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                if not line.startswith("@"):
+                    continue
+                ts, _, text = line[1:].rstrip("\n").partition(" ")
+                try:
+                    t = float(ts)
+                except ValueError:
+                    continue
+                if text in ("start", "end"):
+                    marks.append((text, t))
+                    continue
+                try:
+                    ev = json.loads(text)
+                except ValueError:
+                    continue
+                if ev.get("type") == "phase" and ev.get("phase"):
+                    name = ev["phase"]
+                    if name not in [m[0] for m in marks]:
+                        marks.append((name, t))
+    except OSError:
+        return []
+    if len(marks) < 2 or marks[0][0] != "start" or marks[-1][0] != "end":
+        return []
+    return [(f"{a[0]}→{b[0]}", b[1] - a[1]) for a, b in zip(marks, marks[1:])]
+
+
+def median_timeline(raw, recs, case, target, tool):
+    runs = [r for r in recs if r["case"] == case and r["target"] == target and r["tool"] == tool
+            and r["run"] not in ("0", "check") and r["rc"] == "0"]
+    segs = {}
+    order = []
+    for r in runs:
+        for name, secs in timeline(os.path.join(raw, "logs", f"{case}-{target}-{tool}-{r['run']}.log")):
+            if name not in segs:
+                order.append(name)
+            segs.setdefault(name, []).append(secs)
+    return [(n, statistics.median(segs[n])) for n in order]
+
+
+def strace_gaps(path, n=12):
+    """The longest waits in an strace -f -tt -T log: per line the larger of
+    the call's own duration (<T>) and the pause since that pid's previous call."""
+    try:
+        f = open(path, errors="replace")
+    except OSError:
+        return None
+    last, first, end, out = {}, None, None, []
+    with f:
+        for line in f:
+            parts = line.split(None, 2)
+            if len(parts) < 3 or not parts[0].isdigit():
+                continue
+            pid, ts, call = parts
+            try:
+                h, m, sec = ts.split(":")
+                t = int(h) * 3600 + int(m) * 60 + float(sec)
+            except ValueError:
+                continue
+            first = t if first is None else first
+            end = t
+            dur = 0.0
+            if call.rstrip().endswith(">") and "<" in call:
+                try:
+                    dur = float(call.rstrip()[call.rstrip().rindex("<") + 1:-1])
+                except ValueError:
+                    pass
+            gap = max(0.0, t - last[pid]) if pid in last else 0.0
+            last[pid] = t if "resumed>" in call else t + dur
+            out.append({"s": round(max(gap, dur), 3), "pid": pid,
+                        "kind": "call" if dur >= gap else "pause before",
+                        "call": call.strip()[:110]})
+    if first is None:
+        return None
+    out.sort(key=lambda g: -g["s"])
+    return {"total_s": end - first, "gaps": out[:n]}
+
+
+def fmt_s(s):
+    return "—" if s is None else (f"{s:.2f}" if s < 100 else f"{s:.0f}")
+
+
+def main():
+    out, settings, mbps = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    raw = os.path.join(out, "raw")
+    recs = load(os.path.join(raw, "raw.tsv"))
+    meta = {}
+    if os.path.exists(os.path.join(raw, "meta.tsv")):
+        with open(os.path.join(raw, "meta.tsv")) as f:
+            for line in f:
+                k, _, v = line.rstrip("\n").partition("\t")
+                meta[k] = v
+    images = {}
+    if os.path.exists(os.path.join(raw, "images.json")):
+        with open(os.path.join(raw, "images.json")) as f:
+            images = json.load(f)
+    throttle = mbps * MIB
+
+    rows = []
+    for case, dev, peer, peer_label, bst, kind, limit, what in ROWS:
+        if not any(r["case"] == case for r in recs):
+            continue
+        p = summarize(recs, case, dev, peer) if peer else None
+        b = summarize(recs, case, dev, bst)
+        row = {"case": case, "what": what, "device": dev, "peer": peer_label,
+               "peer_tool": peer, "bootseal_tool": bst, "kind": kind, "limit": limit,
+               "peer_result": p, "bootseal_result": b}
+        value, verdict, tgt = None, None, "—"
+        pok = p is not None and p["status"] == "ok"
+        bok = b["status"] == "ok"
+        if kind == "ratio":
+            tgt = f"≤ {limit:g} × peer" if limit else "— (for reference)"
+            if pok and bok:
+                value = b["median_s"] / p["median_s"]
+        elif kind == "share":
+            tgt = f"≥ {limit * 100:g} % of {mbps:g} MiB/s"
+            if bok:
+                value = b["bytes"] / b["median_s"] / throttle
+            if pok:
+                row["peer_share"] = p["bytes"] / p["median_s"] / throttle
+        elif kind == "multi":
+            tgt = f"≤ {limit:g} × 1 target" if limit else "— (for reference)"
+            if pok and bok:
+                value = b["median_s"] / p["median_s"]
+        elif kind == "rate":
+            tgt = f"≥ {limit:g} × peer's rate"
+            if pok and bok:
+                value = p["median_s"] / b["median_s"]
+        elif kind == "rss":
+            tgt = f"peak RSS ≤ {limit} MiB"
+            if bok and b["peak_rss_kb"] is not None:
+                value = b["peak_rss_kb"] / 1024
+        if value is not None and limit:
+            if kind in ("ratio", "multi"):
+                verdict = "pass" if value <= limit else "miss"
+            elif kind in ("share", "rate"):
+                verdict = "pass" if value >= limit else "miss"
+            else:
+                verdict = "pass" if value <= limit else "miss"
+        elif value is not None:
+            verdict = "info"
+        elif not bok:
+            verdict = "not measured: " + b["status"] if not b["status"].startswith("failed") else b["status"]
+        elif p is not None and not pok:
+            verdict = "peer " + p["status"]
+        if kind == "share" and verdict == "miss" and row.get("peer_share") is not None \
+                and row["peer_share"] < limit:
+            verdict += (f" (the peer reaches only {row['peer_share'] * 100:.0f} %: in this run the "
+                        "emulated CPU, not the throttle, is the bottleneck)")
+        row.update({"value": value, "target": tgt, "verdict": verdict})
+        rows.append(row)
+
+    doc = {
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "settings": settings,
+        "command": f"make bench {settings}",
+        "environment": meta,
+        "images": images,
+        "rows": rows,
+        "measurements": recs,
+    }
+
+    L = []
+    L.append("# bootseal benchmark results")
+    L.append("")
+    L.append(f"Measured {doc['generated']} in the test VM (QEMU TCG), kernel {meta.get('kernel', '?')}, "
+             f"{meta.get('cpus', '?')} vCPUs, {meta.get('mem_mb', '?')} MiB.")
+    L.append(f"Settings: `{settings}`; raw image {images.get('size_mb', '?')} MiB "
+             f"({images.get('raw_random_fraction', 0) * 100:.0f} % random, rest zero), "
+             f"sparse image {images.get('sparse_mapped_fraction', 0) * 100:.0f} % mapped, "
+             f"throttled cases {images.get('throttle_image_mb', '?')} MiB, "
+             f"memory case sparse image {images.get('big_size_mb', '?')} MiB "
+             f"({images.get('big_mapped_fraction', 0) * 100:.1f} % mapped).")
+    L.append(f"Reproduce: `make bench {settings}`.")
+    L.append("")
+    L.append("Times are medians in seconds of the timed runs (peers and bootseal alternating). "
+             "Ratio = bootseal time / peer time, except: throttled rows give bootseal's throughput "
+             "as a share of the throttle (the peer's share in brackets), the verify row gives "
+             "bootseal's read rate / dd's read rate.")
+    L.append("")
+    L.append("| # | case | device | peer | peer s | bootseal s | ratio | target | result | bootseal peak RSS |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        p, b = r["peer_result"], r["bootseal_result"]
+        ps = "—"
+        if p is not None:
+            ps = fmt_s(p.get("median_s")) if p["status"] == "ok" else "failed"
+            if "peer_share" in r:
+                ps += f" ({r['peer_share'] * 100:.0f} %)"
+        bs = fmt_s(b.get("median_s")) if b["status"] == "ok" else "—"
+        v = r["value"]
+        if v is None:
+            vs = "—"
+        elif r["kind"] == "share":
+            vs = f"{v * 100:.0f} %"
+        elif r["kind"] == "rss":
+            vs = "—"
+        else:
+            vs = f"{v:.2f}"
+        rss = f"{b['peak_rss_kb'] / 1024:.1f} MiB" if b.get("peak_rss_kb") else "—"
+        dev = DEVICE_LABEL.get((r["case"], r["device"]), r["device"])
+        cells = [r["case"], r["what"], dev, r["peer"] or "—", ps, bs, vs, r["target"], r["verdict"], rss]
+        L.append("| " + " | ".join(str(x).replace("|", "\\|") for x in cells) + " |")
+    L.append("")
+    phase = [r for r in rows if r["bootseal_result"].get("median_write_phase_s") is not None]
+    seen = set()
+    if phase:
+        L.append("Where bootseal's time goes (its own --json summary, medians): the write phase "
+                 "runs from the first write to the seal; the rest of the wall time is start-up, "
+                 "image opening, sealing, re-reading the partition table and exit.")
+        L.append("")
+        L.append("| # | device | wall s | write phase s | verify phase s | write-phase rate | other s | timeline (first event of each phase, medians, s) |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        for r in phase:
+            b = r["bootseal_result"]
+            key = (r["case"], r["device"], r["bootseal_tool"])
+            if key in seen:
+                continue
+            seen.add(key)
+            w, v = b["median_write_phase_s"], b.get("median_verify_phase_s") or 0
+            rate = f"{b['bytes'] / w / MIB:.1f} MiB/s" if w else "—"
+            if r["kind"] == "rss" and r["case"] == "7big":
+                rate = "— (sparse)"
+            tl = median_timeline(raw, recs, r["case"], r["device"], r["bootseal_tool"])
+            r["bootseal_timeline"] = tl
+            tls = ", ".join(f"{n} {x:.2f}" for n, x in tl) or "—"
+            L.append(f"| {r['case']} | {DEVICE_LABEL.get((r['case'], r['device']), r['device'])} | {fmt_s(b['median_s'])} | {fmt_s(w)} | {fmt_s(v)} | "
+                     f"{rate} | {fmt_s(b['median_s'] - w - v)} | {tls} |")
+        L.append("")
+    st = strace_gaps(os.path.join(raw, "logs", "strace-flash.txt"))
+    if st:
+        doc["strace"] = st
+        L.append(f"One untimed `bootseal flash --no-verify` of the raw image to brd under `strace -f -tt -T` "
+                 f"(case 8) took {st['total_s']:.2f} s; the largest pauses before a system call "
+                 f"(time since the process's previous call) and the slowest calls:")
+        L.append("")
+        L.append("| s | what | pid | system call (truncated) |")
+        L.append("|---|---|---|---|")
+        for g in st["gaps"]:
+            L.append("| " + " | ".join(str(x).replace("|", "\\|").replace("`", "'")
+                                       for x in (f"{g['s']:.3f}", g["kind"], g["pid"], g["call"])) + " |")
+        L.append("")
+    checks = [x for x in recs if x["run"] == "check"]
+    bad = [x for x in checks if x["rc"] != "0"]
+    L.append(f"Content checks after the warm-up run (target filled with 0xff first, then compared "
+             f"with the image): {len(checks) - len(bad)} of {len(checks)} match.")
+    for x in bad:
+        L.append(f"* case {x['case']} {x['target']} {x['tool']}: {x['note']}")
+    L.append("")
+    L.append("Tools: " + "; ".join(f"{k}: {meta[k]}" for k in ("xz", "zstd", "bmaptool", "dd", "bootseal")
+                                   if k in meta) + ".")
+    L.append("")
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write("\n".join(L))
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(doc, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

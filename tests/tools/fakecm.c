@@ -1,0 +1,860 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fakecm: a fake Raspberry Pi Compute Module 3 for the VM tests, on
+ * dummy_hcd. Stages A (ROM) and B (second-stage file-server client) are a
+ * gadgetfs program that writes every descriptor itself (so it can present
+ * iSerialNumber index 0 or 1) and answers the vendor control requests of
+ * the usbboot protocol; stage C binds a configfs mass-storage gadget
+ * (0525:a4a5, like Etcher's kernel) backed by a file, on the same UDC, so
+ * the host sees a /dev/sdX at the same port path.
+ *
+ *   fakecm --firmware DIR --backing FILE [--udc dummy_udc.N] [--sessions 1|2]
+ *          [--fault rom-status|disconnect-upload|missing-file|dotdot|hold-reply|bad-command]
+ *          [--hold SEC] [--msd-seconds SEC] [--delay-ms MS]
+ *
+ * Needs: dummy_hcd, gadgetfs (mounted at /dev/gadget, done here if not),
+ * libcomposite + usb_f_mass_storage (configfs, mounted here if not). gadgetfs
+ * serves ONE gadget at a time (one mount, bound to the first free UDC): run
+ * fakes one after another; an earlier fake's stage C keeps its UDC, so the
+ * next fake lands on the next UDC (its own port).
+ *
+ * Every check prints "fakecm: ..." on stderr; any mismatch ends with
+ * "fakecm: FAIL ..." and exit status 1. Exit 0 means every check passed
+ * (and the requested fault was delivered). With stage C the program stays
+ * until SIGTERM/SIGINT or --msd-seconds, then removes the gadget.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/usb/ch9.h>
+#include <linux/usb/gadgetfs.h>
+#include <openssl/evp.h>
+
+#define GADGETFS_DIR	"/dev/gadget"
+#define EP0_NAME	GADGETFS_DIR "/dummy_udc"
+#define EP_OUT_NAME	GADGETFS_DIR "/ep1out-bulk"
+#define CONFIGFS_DIR	"/sys/kernel/config"
+#define REQ_LEN		260
+
+enum fault {
+	F_NONE, F_ROM_STATUS, F_DISCONNECT_UPLOAD, F_MISSING_FILE, F_DOTDOT, F_HOLD_REPLY,
+	F_BAD_COMMAND,
+};
+
+static const char *const fault_names[] = {
+	"none", "rom-status", "disconnect-upload", "missing-file", "dotdot", "hold-reply",
+	"bad-command", NULL,
+};
+
+static struct {
+	const char *firmware;
+	const char *backing;
+	const char *udc;
+	enum fault fault;
+	unsigned int hold;		/* seconds to hold a reply (hold-reply) */
+	unsigned int msd_seconds;	/* 0: until signalled */
+	unsigned int delay_ms;		/* between stages */
+	unsigned int sessions;
+} opt = { .hold = 30, .delay_ms = 1000, .sessions = 2 };
+
+__attribute__((weak)) const char *bs_prog = "fakecm";	/* the helper objects it is linked with use it */
+static volatile sig_atomic_t stop;
+static int ep0 = -1, epout = -1;
+static char bound_udc[256];
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("fakecm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void msleep(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR && !stop)
+		;
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		say("FAIL cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = write(fd, val, strlen(val));
+	if (n < 0)
+		say("FAIL cannot write '%s' to %s: %s", val, path, strerror(errno));
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* SHA-256 and size of @name in the firmware directory; size -1 if missing. */
+static long long fw_file(const char *name, char out[65])
+{
+	unsigned char buf[65536], md[32];
+	char path[4096];
+	long long total = 0;
+	EVP_MD_CTX *c;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", opt.firmware, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	c = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		EVP_DigestUpdate(c, buf, (size_t)n);
+		total += n;
+	}
+	EVP_DigestFinal_ex(c, md, NULL);
+	EVP_MD_CTX_free(c);
+	close(fd);
+	hex(md, 32, out);
+	return total;
+}
+
+/* ---- gadgetfs -------------------------------------------------------------- */
+
+struct strings {
+	const char *s[4];	/* index 1..3 */
+};
+
+static const struct strings *cur_strings;
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = v >> 8;
+}
+
+/* Config: one vendor interface, bulk OUT 0x01 + bulk IN 0x82 (maxpacket @mps). */
+static size_t build_config(uint8_t *p, uint16_t mps)
+{
+	static const uint8_t cfg[9] = { 9, USB_DT_CONFIG, 32, 0, 1, 1, 0, 0xc0, 50 };
+	static const uint8_t intf[9] = { 9, USB_DT_INTERFACE, 0, 0, 2, 0xff, 0, 0, 0 };
+	uint8_t ep[7] = { 7, USB_DT_ENDPOINT, 0x01, USB_ENDPOINT_XFER_BULK, 0, 0, 0 };
+
+	memcpy(p, cfg, 9);
+	memcpy(p + 9, intf, 9);
+	put_le16(ep + 4, mps);
+	memcpy(p + 18, ep, 7);
+	ep[2] = 0x82;
+	memcpy(p + 25, ep, 7);
+	return 32;
+}
+
+static int gadget_open(uint16_t pid, uint8_t iserial, const struct strings *str)
+{
+	uint8_t buf[4 + 32 + 32 + 18], *p = buf;
+	uint8_t dev[18] = { 18, USB_DT_DEVICE, 0x00, 0x02, 0, 0, 0, 64,
+			    0x5c, 0x0a, 0, 0, 0, 0, 1, 2, 0, 1 };
+
+	dev[10] = pid & 0xff;
+	dev[11] = pid >> 8;
+	dev[16] = iserial;
+	memset(p, 0, 4);
+	p += 4;
+	p += build_config(p, 64);
+	p += build_config(p, 512);
+	memcpy(p, dev, 18);
+	p += 18;
+	ep0 = open(EP0_NAME, O_RDWR | O_CLOEXEC);
+	if (ep0 < 0) {
+		say("FAIL cannot open %s: %s", EP0_NAME, strerror(errno));
+		return -1;
+	}
+	if (write(ep0, buf, (size_t)(p - buf)) != p - buf) {
+		say("FAIL cannot write descriptors to %s: %s", EP0_NAME, strerror(errno));
+		close(ep0);
+		ep0 = -1;
+		return -1;
+	}
+	cur_strings = str;
+	return 0;
+}
+
+static void gadget_close(void)
+{
+	if (epout >= 0)
+		close(epout);
+	if (ep0 >= 0)
+		close(ep0);
+	epout = ep0 = -1;
+}
+
+/* The UDC gadgetfs bound to ("dummy_udc.N"), from /sys/class/udc/x/function. */
+static void find_bound_udc(void)
+{
+	DIR *d = opendir("/sys/class/udc");
+	struct dirent *e;
+	char path[512], fn[128];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/udc/%s/function", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(fn, sizeof(fn), f) && strstr(fn, "Gadget filesystem"))
+			memcpy(bound_udc, e->d_name, strnlen(e->d_name, sizeof(bound_udc) - 1) + 1);
+		fclose(f);
+	}
+	closedir(d);
+}
+
+static int enable_out_ep(void)
+{
+	uint8_t buf[4 + 7 + 7] = { 1, 0, 0, 0 };
+	uint8_t ep[7] = { 7, USB_DT_ENDPOINT, 0x01, USB_ENDPOINT_XFER_BULK, 64, 0, 0 };
+
+	memcpy(buf + 4, ep, 7);
+	put_le16(ep + 4, 512);
+	memcpy(buf + 11, ep, 7);
+	epout = open(EP_OUT_NAME, O_RDWR | O_CLOEXEC);
+	if (epout < 0) {
+		say("FAIL cannot open %s: %s", EP_OUT_NAME, strerror(errno));
+		return -1;
+	}
+	if (write(epout, buf, sizeof(buf)) != (ssize_t)sizeof(buf)) {
+		say("FAIL cannot configure %s: %s", EP_OUT_NAME, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void ep0_stall(const struct usb_ctrlrequest *r)
+{
+	uint8_t b;
+
+	if (r->bRequestType & USB_DIR_IN)
+		(void)!read(ep0, &b, 0);
+	else
+		(void)!write(ep0, &b, 0);
+}
+
+static void send_string(const struct usb_ctrlrequest *r)
+{
+	uint8_t buf[128];
+	unsigned int idx = r->wValue & 0xff, len, i;
+	const char *s;
+
+	if (idx == 0) {
+		buf[0] = 4;
+		buf[1] = USB_DT_STRING;
+		put_le16(buf + 2, 0x0409);
+		len = 4;
+	} else if (idx < 4 && cur_strings->s[idx]) {
+		s = cur_strings->s[idx];
+		len = 2 + 2 * (unsigned int)strlen(s);
+		buf[0] = (uint8_t)len;
+		buf[1] = USB_DT_STRING;
+		for (i = 0; s[i]; i++)
+			put_le16(buf + 2 + 2 * i, (uint8_t)s[i]);
+	} else {
+		ep0_stall(r);
+		return;
+	}
+	if (len > r->wLength)
+		len = r->wLength;
+	if (write(ep0, buf, len) < 0)
+		say("string %u: write: %s", idx, strerror(errno));
+}
+
+/*
+ * Next vendor request; standard ones (strings, SET_CONFIGURATION) are
+ * handled here. 0 with @r filled, -1 on disconnect/error/stop.
+ */
+static int next_vendor(struct usb_ctrlrequest *r, int timeout_ms)
+{
+	struct usb_gadgetfs_event ev[5];
+	struct pollfd pfd;
+	int i, n, waited = 0;
+
+	for (;;) {
+		if (stop)
+			return -1;
+		pfd.fd = ep0;
+		pfd.events = POLLIN;
+		n = poll(&pfd, 1, 200);
+		if (n == 0) {
+			waited += 200;
+			if (timeout_ms && waited >= timeout_ms) {
+				say("no request from the host within %d ms", timeout_ms);
+				return -1;
+			}
+			continue;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		n = (int)read(ep0, ev, sizeof(ev));
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EIDRM)
+				continue;
+			say("ep0 read: %s", strerror(errno));
+			return -1;
+		}
+		for (i = 0; i < n / (int)sizeof(ev[0]); i++) {
+			struct usb_ctrlrequest *c = &ev[i].u.setup;
+
+			switch (ev[i].type) {
+			case GADGETFS_CONNECT:
+			case GADGETFS_SUSPEND:
+			case GADGETFS_NOP:
+				break;
+			case GADGETFS_DISCONNECT:
+				/* Also reported for every bus reset during enumeration. */
+				break;
+			case GADGETFS_SETUP:
+				if ((c->bRequestType & USB_TYPE_MASK) == USB_TYPE_VENDOR) {
+					*r = *c;
+					return 0;
+				}
+				if (c->bRequest == USB_REQ_GET_DESCRIPTOR &&
+				    (c->wValue >> 8) == USB_DT_STRING) {
+					send_string(c);
+				} else if (c->bRequest == USB_REQ_SET_CONFIGURATION &&
+					   c->bRequestType == 0) {
+					if (c->wValue && epout < 0 && enable_out_ep())
+						return -1;
+					(void)!read(ep0, &n, 0);
+				} else if (c->bRequest == USB_REQ_SET_INTERFACE) {
+					(void)!read(ep0, &n, 0);
+				} else {
+					ep0_stall(c);
+				}
+				break;
+			}
+		}
+	}
+}
+
+/* Expect a size announcement (vendor OUT, wLength 0); returns the size or -1. */
+static long long expect_size(int timeout_ms)
+{
+	struct usb_ctrlrequest r;
+	uint8_t b;
+
+	if (next_vendor(&r, timeout_ms))
+		return -1;
+	if (r.bRequestType != 0x40 || r.bRequest != 0 || r.wLength != 0) {
+		say("FAIL expected a size announcement (0x40/0), got %02x/%02x wLength %u",
+		    r.bRequestType, r.bRequest, r.wLength);
+		ep0_stall(&r);
+		return -2;
+	}
+	if (read(ep0, &b, 0) < 0)
+		say("ack: %s", strerror(errno));
+	return (long long)r.wValue | (long long)r.wIndex << 16;
+}
+
+/*
+ * Read @len bulk bytes, hashing them. With @stop_at < len, stop after about
+ * that many bytes (fault injection) and return 1.
+ */
+static int read_bulk(long long len, long long stop_at, char sha[65])
+{
+	static uint8_t buf[65536];
+	unsigned char md[32];
+	long long got = 0;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	while (got < len) {
+		size_t want = len - got > (long long)sizeof(buf) ? sizeof(buf) : (size_t)(len - got);
+		ssize_t n;
+
+		if (got >= stop_at) {
+			EVP_MD_CTX_free(c);
+			return 1;
+		}
+		if (stop_at < len && want > 16384)
+			want = 16384;
+		n = read(epout, buf, want);
+		if (n < 0 && errno == EINTR && !stop)
+			continue;
+		if (n <= 0) {
+			say("FAIL bulk read after %lld of %lld bytes: %s", got, len,
+			    n < 0 ? strerror(errno) : "end of data");
+			EVP_MD_CTX_free(c);
+			return -1;
+		}
+		EVP_DigestUpdate(c, buf, (size_t)n);
+		got += n;
+	}
+	EVP_DigestFinal_ex(c, md, NULL);
+	EVP_MD_CTX_free(c);
+	hex(md, 32, sha);
+	return 0;
+}
+
+/* Answer a vendor IN request with @data (it must ask for exactly @len). */
+static int reply_in(const void *data, size_t len, int timeout_ms)
+{
+	struct usb_ctrlrequest r;
+
+	if (next_vendor(&r, timeout_ms))
+		return -1;
+	/*
+	 * Observed on dummy_hcd + gadgetfs (Debian 6.12): the host's 260-byte
+	 * file-request read arrives here with wLength 256 (wValue still 260),
+	 * while the host still waits for 260 bytes. 256 bytes would end on a
+	 * full packet and leave the host waiting, so answer 255: the short
+	 * packet ends the transfer and the host sees a short reply (a name
+	 * field of 251 bytes), which a host must handle anyway.
+	 */
+	if (r.bRequestType == 0xc0 && len == REQ_LEN && r.wValue == REQ_LEN && r.wLength >= 64 &&
+	    r.wLength < len)
+		len = r.wLength - (r.wLength % 64 == 0);
+	if (r.bRequestType != 0xc0 || r.wLength < len) {
+		say("FAIL expected a vendor IN of %zu bytes, got %02x/%02x wValue %u wIndex %u wLength %u",
+		    len, r.bRequestType, r.bRequest, r.wValue, r.wIndex, r.wLength);
+		ep0_stall(&r);
+		return -1;
+	}
+	if (write(ep0, data, len) != (ssize_t)len) {
+		say("reply write: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- stage A: ROM ------------------------------------------------------------- */
+
+static const struct strings rom_strings = { { NULL, "Broadcom", "BCM2710 Boot", NULL } };
+static const struct strings ss_strings = { { NULL, "Broadcom", "BCM2710 Boot", NULL } };
+
+static int stage_rom(void)
+{
+	char sha[65], want_sha[65];
+	uint8_t status[4] = { 0 };
+	long long len, want;
+	uint8_t msg[24];
+	ssize_t n;
+	int i, r;
+
+	want = fw_file("bootcode.bin", want_sha);
+	if (want < 0) {
+		say("FAIL no bootcode.bin in %s", opt.firmware);
+		return -1;
+	}
+	if (gadget_open(0x2764, 0, &rom_strings))
+		return -1;
+	find_bound_udc();
+	say("stage A: ROM 0a5c:2764 iSerialNumber 0 on %s", bound_udc[0] ? bound_udc : "(unknown UDC)");
+	len = expect_size(0);
+	if (len != 24) {
+		say("FAIL boot message: announced %lld bytes, expected 24", len);
+		return -1;
+	}
+	for (i = 0; i < 24; i += (int)n) {
+		n = read(epout, msg + i, (size_t)(24 - i));
+		if (n <= 0) {
+			say("FAIL boot message: bulk read: %s", n < 0 ? strerror(errno) : "end");
+			return -1;
+		}
+	}
+	len = (long long)msg[0] | msg[1] << 8 | msg[2] << 16 | (long long)msg[3] << 24;
+	for (i = 4; i < 24; i++)
+		if (msg[i]) {
+			say("FAIL boot message: signature byte %d is 0x%02x, expected zeros", i, msg[i]);
+			return -1;
+		}
+	if (len != want) {
+		say("FAIL boot message: length %lld, bootcode.bin is %lld bytes", len, want);
+		return -1;
+	}
+	say("stage A: boot message ok (length %lld, signature zero)", len);
+	if (expect_size(0) != len) {
+		say("FAIL second-stage announcement differs from the boot message length");
+		return -1;
+	}
+	r = read_bulk(len, opt.fault == F_DISCONNECT_UPLOAD ? len / 2 : len + 1, sha);
+	if (r == 1) {
+		say("FAULT disconnect-upload: disconnecting after %lld of %lld bytes", len / 2, len);
+		gadget_close();
+		return 1;
+	}
+	if (r)
+		return -1;
+	say("stage A: received bootcode.bin %lld bytes sha256 %s", len, sha);
+	if (strcmp(sha, want_sha)) {
+		say("FAIL upload sha256 differs from %s/bootcode.bin (%s)", opt.firmware, want_sha);
+		return -1;
+	}
+	if (opt.fault == F_ROM_STATUS)
+		status[0] = 5;
+	if (reply_in(status, 4, 0))
+		return -1;
+	if (opt.fault == F_ROM_STATUS) {
+		say("FAULT rom-status: answered status 5");
+		msleep(500);
+		gadget_close();
+		return 1;
+	}
+	say("stage A: status 0 sent, rebooting into the second stage");
+	msleep(opt.delay_ms);
+	gadget_close();
+	return 0;
+}
+
+/* ---- stage B: second stage ------------------------------------------------------ */
+
+struct step {
+	int cmd;		/* 0 size, 1 read, 2 done, 7 bad */
+	const char *name;
+	bool fw;		/* served from the firmware directory (else must be 0) */
+};
+
+static const struct step session1[] = {
+	{ 0, "autoboot.txt", true }, { 0, "config.txt", true }, { 1, "config.txt", true },
+	{ 0, "recovery.elf", true }, { 0, "start_cd.elf", true }, { 1, "start_cd.elf", true },
+	{ 0, "fixup_cd.dat", true }, { 1, "fixup_cd.dat", true }, { 2, "", false },
+};
+
+static const struct step session2[] = {
+	{ 0, "config.txt", true }, { 1, "config.txt", true }, { 0, "dt-blob.bin", true },
+	{ 0, "bcm2710-rpi-cm3.dtb", true }, { 1, "bcm2710-rpi-cm3.dtb", true },
+	{ 0, "overlays/dwc2.dtbo", true }, { 1, "overlays/dwc2.dtbo", true },
+	{ 0, "cmdline.txt", true }, { 0, "armstub7.bin", true },
+	{ 0, "kernel7.img", true }, { 1, "kernel7.img", true }, { 2, "", false },
+};
+
+static int do_step(const struct step *s, unsigned int session)
+{
+	uint8_t req[REQ_LEN] = { 0 };
+	char want_sha[65] = "", sha[65];
+	long long want = 0, got;
+
+	req[0] = (uint8_t)s->cmd;
+	memcpy(req + 4, s->name, strlen(s->name));
+	if (s->fw) {
+		want = fw_file(s->name, want_sha);
+		if (want < 0)
+			want = 0;
+	}
+	if (reply_in(req, REQ_LEN, 60000))
+		return -1;
+	if (s->cmd == 2)
+		return 0;
+	if (s->cmd == 7) {
+		got = expect_size(3000);
+		say("sent command 7; host answered %lld (a host may end the session instead)", got);
+		return 1;
+	}
+	got = expect_size(30000);
+	if (got < 0) {
+		say("FAIL %s %s: no size announcement", s->cmd ? "ReadFile" : "GetFileSize", s->name);
+		return -1;
+	}
+	if (got != want) {
+		say("FAIL %s %s (session %u): host said %lld bytes, expected %lld",
+		    s->cmd ? "ReadFile" : "GetFileSize", s->name, session, got, want);
+		return -1;
+	}
+	if (s->cmd == 1 && got > 0) {
+		if (read_bulk(got, got + 1, sha))
+			return -1;
+		if (strcmp(sha, want_sha)) {
+			say("FAIL %s: sha256 %s, expected %s", s->name, sha, want_sha);
+			return -1;
+		}
+		say("session %u: %s %lld bytes sha256 ok", session, s->name, got);
+	} else {
+		say("session %u: %s %s -> %lld", session, s->cmd ? "ReadFile" : "GetFileSize",
+		    s->name, got);
+	}
+	return 0;
+}
+
+static int run_steps(const struct step *steps, size_t n, unsigned int session)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		if (steps[i].cmd == 2) {
+			/* Faults go in just before the first Done. */
+			if (session == 1 && opt.fault == F_MISSING_FILE) {
+				static const struct step m[] = {
+					{ 0, "bootseal-missing.bin", false }, { 1, "bootseal-missing.bin", false },
+				};
+				if (do_step(&m[0], session) || do_step(&m[1], session))
+					return -1;
+				say("FAULT missing-file: host answered size 0 for both requests");
+			}
+			if (session == 1 && opt.fault == F_DOTDOT) {
+				static const struct step m[] = {
+					{ 0, "../../../etc/passwd", false }, { 1, "../../../etc/passwd", false },
+					{ 0, "/etc/passwd", false }, { 0, "overlays/../config.txt", false },
+				};
+				size_t k;
+
+				for (k = 0; k < 4; k++)
+					if (do_step(&m[k], session))
+						return -1;
+				say("FAULT dotdot: host refused every traversal name (size 0)");
+			}
+			if (session == 1 && opt.fault == F_HOLD_REPLY) {
+				struct usb_ctrlrequest r0;
+
+				if (next_vendor(&r0, 60000))
+					return -1;
+				say("FAULT hold-reply: holding the request reply for %u s", opt.hold);
+				msleep(opt.hold * 1000);
+				return 1;
+			}
+			if (session == 1 && opt.fault == F_BAD_COMMAND) {
+				static const struct step m = { 7, "config.txt", false };
+
+				r = do_step(&m, session);
+				say("FAULT bad-command: sent an unknown command");
+				return r < 0 ? -1 : 1;
+			}
+		}
+		r = do_step(&steps[i], session);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int stage_server(unsigned int session)
+{
+	int r;
+
+	if (gadget_open(0x2764, 1, &ss_strings))
+		return -1;
+	find_bound_udc();
+	say("stage B: second stage 0a5c:2764 iSerialNumber 1, session %u", session);
+	if (session == 1)
+		r = run_steps(session1, sizeof(session1) / sizeof(session1[0]), session);
+	else
+		r = run_steps(session2, sizeof(session2) / sizeof(session2[0]), session);
+	if (r == 0) {
+		say("stage B: session %u done", session);
+		/* rpiboot sends one more zero-length write after Done; accept it if it comes. */
+		msleep(300);
+	}
+	gadget_close();
+	return r;
+}
+
+/* ---- stage C: mass storage -------------------------------------------------------- */
+
+static char gdir[512];
+
+static int mkdirs(const char *path)
+{
+	if (mkdir(path, 0755) && errno != EEXIST) {
+		say("FAIL mkdir %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void msd_teardown(void)
+{
+	char p[1024];
+
+	if (!gdir[0])
+		return;
+	snprintf(p, sizeof(p), "%s/UDC", gdir);
+	write_file(p, "\n");
+	snprintf(p, sizeof(p), "%s/configs/c.1/mass_storage.0", gdir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/configs/c.1/strings/0x409", gdir);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/configs/c.1", gdir);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/functions/mass_storage.0", gdir);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/strings/0x409", gdir);
+	rmdir(p);
+	if (rmdir(gdir))
+		say("cannot remove %s: %s", gdir, strerror(errno));
+	gdir[0] = '\0';
+}
+
+static int stage_msd(void)
+{
+	const char *udc = opt.udc ? opt.udc : bound_udc;
+	char p[1024], t[1024];
+	unsigned int waited = 0;
+	struct stat st;
+
+	if (!udc[0]) {
+		say("FAIL do not know which UDC to bind (pass --udc)");
+		return -1;
+	}
+	if (stat(CONFIGFS_DIR "/usb_gadget", &st) &&
+	    mount("none", CONFIGFS_DIR, "configfs", 0, NULL) && errno != EBUSY) {
+		say("FAIL cannot mount configfs: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(gdir, sizeof(gdir), CONFIGFS_DIR "/usb_gadget/fakecm_%s", udc);
+	for (char *c = gdir + strlen(CONFIGFS_DIR "/usb_gadget/"); *c; c++)
+		if (*c == '.')
+			*c = '_';
+	if (mkdirs(gdir))
+		return -1;
+#define W(rel, val) do { snprintf(p, sizeof(p), "%s/%s", gdir, rel); \
+	if (write_file(p, val)) goto fail; } while (0)
+#define D(rel) do { snprintf(p, sizeof(p), "%s/%s", gdir, rel); \
+	if (mkdirs(p)) goto fail; } while (0)
+	W("idVendor", "0x0525");
+	W("idProduct", "0xa4a5");
+	D("strings/0x409");
+	W("strings/0x409/manufacturer", "Linux");
+	W("strings/0x409/product", "File-Stor Gadget");
+	W("strings/0x409/serialnumber", "fakecm");
+	D("configs/c.1");
+	D("functions/mass_storage.0");
+	W("functions/mass_storage.0/lun.0/file", opt.backing);
+	snprintf(p, sizeof(p), "%s/functions/mass_storage.0", gdir);
+	snprintf(t, sizeof(t), "%s/configs/c.1/mass_storage.0", gdir);
+	if (symlink(p, t)) {
+		say("FAIL symlink %s: %s", t, strerror(errno));
+		goto fail;
+	}
+	/* The UDC may take a moment to be released by gadgetfs. */
+	for (;;) {
+		snprintf(p, sizeof(p), "%s/UDC", gdir);
+		if (!write_file(p, udc))
+			break;
+		if (waited > 5000)
+			goto fail;
+		msleep(250);
+		waited += 250;
+	}
+#undef W
+#undef D
+	say("stage C: mass storage 0525:a4a5 on %s backed by %s", udc, opt.backing);
+	return 0;
+fail:
+	msd_teardown();
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "firmware", required_argument, NULL, 'f' },
+		{ "backing", required_argument, NULL, 'b' },
+		{ "udc", required_argument, NULL, 'u' },
+		{ "fault", required_argument, NULL, 'F' },
+		{ "hold", required_argument, NULL, 'H' },
+		{ "msd-seconds", required_argument, NULL, 'm' },
+		{ "delay-ms", required_argument, NULL, 'd' },
+		{ "sessions", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sigaction sa = { .sa_handler = on_signal };
+	unsigned int s, waited;
+	struct stat st;
+	int c, i, r;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'f': opt.firmware = optarg; break;
+		case 'b': opt.backing = optarg; break;
+		case 'u': opt.udc = optarg; break;
+		case 'H': opt.hold = (unsigned int)atoi(optarg); break;
+		case 'm': opt.msd_seconds = (unsigned int)atoi(optarg); break;
+		case 'd': opt.delay_ms = (unsigned int)atoi(optarg); break;
+		case 's': opt.sessions = (unsigned int)atoi(optarg); break;
+		case 'F':
+			for (i = 0; fault_names[i]; i++)
+				if (!strcmp(fault_names[i], optarg))
+					opt.fault = (enum fault)i;
+			if (!fault_names[i] && opt.fault == F_NONE && strcmp(optarg, "none")) {
+				say("unknown fault '%s'", optarg);
+				return 2;
+			}
+			break;
+		default:
+			fprintf(stderr, "usage: see the comment at the top of tests/tools/fakecm.c\n");
+			return 2;
+		}
+	}
+	if (!opt.firmware || !opt.backing || opt.sessions < 1 || opt.sessions > 2) {
+		fprintf(stderr, "usage: fakecm --firmware DIR --backing FILE [--sessions 1|2] ...\n");
+		return 2;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (stat(EP0_NAME, &st)) {
+		mkdir(GADGETFS_DIR, 0755);
+		if (mount("gadgetfs", GADGETFS_DIR, "gadgetfs", 0, NULL) && errno != EBUSY) {
+			say("FAIL cannot mount gadgetfs on %s: %s", GADGETFS_DIR, strerror(errno));
+			return 1;
+		}
+	}
+
+	r = stage_rom();
+	if (r)
+		return r < 0 ? 1 : 0;
+	for (s = 1; s <= opt.sessions; s++) {
+		r = stage_server(s);
+		if (r)
+			return r < 0 ? 1 : 0;
+		if (s < opt.sessions)
+			msleep(opt.delay_ms);
+	}
+	msleep(300);
+	if (stage_msd())
+		return 1;
+	for (waited = 0; !stop && (!opt.msd_seconds || waited < opt.msd_seconds * 10); waited++)
+		msleep(100);
+	msd_teardown();
+	say("done");
+	return 0;
+}

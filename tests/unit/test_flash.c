@@ -1,0 +1,618 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Flash pipeline on the host: option parsing, head-length choice (MBR, GPT
+ * made by sfdisk, corrupt GPT, caps), the pump's block arithmetic for odd
+ * sizes and sizes around every buffer size (one and several sinks, a sink
+ * dropping out, raw and xz), verification of files with the first differing
+ * byte named, and progress formatting.
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <pthread.h>
+
+#include "bmap.h"
+#include "bootseal.h"
+#include "flash.h"
+#include "opts.h"
+#include "progress.h"
+#include "pump.h"
+#include "unit.h"
+#include "verify.h"
+
+/* main.c (which defines it) is not linked into unit tests */
+__attribute__((weak)) const char *bs_prog = "test_flash";
+
+static char dir[] = "/tmp/bs-test-flash-XXXXXX";
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/* Deterministic, non-repeating bytes. */
+static void fill(unsigned char *b, size_t n, uint32_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		b[i] = (unsigned char)(seed >> 16);
+	}
+}
+
+static void write_file(const char *path, const void *b, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	REQUIRE(f);
+	REQUIRE(fwrite(b, 1, n, f) == n);
+	fclose(f);
+}
+
+/* ---- options -------------------------------------------------------------- */
+
+static int parse(struct bs_flash_opts *o, size_t *npos, char **pos, ...)
+{
+	char *argv[32];
+	va_list ap;
+	int argc = 0;
+	char *a;
+
+	argv[argc++] = "flash";
+	va_start(ap, pos);
+	while ((a = va_arg(ap, char *)) && argc < 31)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	return bs_flash_parse(argc, argv, o, pos, npos, 9);
+}
+
+static void test_options(void)
+{
+	struct bs_flash_opts o;
+	char *pos[9];
+	size_t np;
+	uint64_t v;
+
+	CHECK_EQ_INT(parse(&o, &np, pos, "img", "/dev/sdb", NULL), 0);
+	CHECK_EQ_INT(np, 2);
+	CHECK_EQ_STR(pos[0], "img");
+	CHECK(!o.yes && !o.json && o.head_len == 0 && !o.bmap);
+
+	CHECK_EQ_INT(parse(&o, &np, pos, "--yes", "--json", "--head", "16K", "--bmap=x.bmap",
+			   "--threads", "3", "--allow-fixed", "--unmount", "--strict", "--power-off",
+			   "--no-verify", "img.xz", "usb:1-1.2", "/dev/sdc", NULL), 0);
+	CHECK(o.yes && o.json && o.allow_fixed && o.unmount && o.strict && o.power_off && o.no_verify);
+	CHECK_EQ_INT(o.head_len, 16384);
+	CHECK_EQ_STR(o.bmap, "x.bmap");
+	CHECK_EQ_INT(o.threads, 3);
+	CHECK_EQ_INT(np, 3);
+	CHECK_EQ_STR(pos[1], "usb:1-1.2");
+
+	/* "-" is the image on standard input, "--" ends options */
+	CHECK_EQ_INT(parse(&o, &np, pos, "--yes", "-", "--", "--weird-name", NULL), 0);
+	CHECK_EQ_INT(np, 2);
+	CHECK_EQ_STR(pos[0], "-");
+	CHECK_EQ_STR(pos[1], "--weird-name");
+
+	CHECK_EQ_INT(parse(&o, &np, pos, "--help", NULL), BS_OPTS_HELP);
+	CHECK_EQ_INT(parse(&o, &np, pos, "img", NULL), -1);			/* no target */
+	CHECK_EQ_INT(parse(&o, &np, pos, "--frobnicate", "a", "b", NULL), -1);
+	CHECK_EQ_INT(parse(&o, &np, pos, "--head", "12Q", "a", "b", NULL), -1);
+	CHECK_EQ_INT(parse(&o, &np, pos, "--head", "0", "a", "b", NULL), -1);
+	CHECK_EQ_INT(parse(&o, &np, pos, "--threads", "-1", "a", "b", NULL), -1);
+	CHECK_EQ_INT(parse(&o, &np, pos, "--sha256", "abc", "a", "b", NULL), -1);
+	CHECK_EQ_INT(parse(&o, &np, pos, "--bmap", "x", "--no-bmap", "a", "b", NULL), -1);
+	CHECK_EQ_INT(parse(&o, &np, pos, "--yes=1", "a", "b", NULL), -1);
+	CHECK_EQ_INT(parse(&o, &np, pos, "a", "b", "--bmap", NULL), -1);	/* value missing */
+	CHECK_EQ_INT(parse(&o, &np, pos, "--loop", "a", "b", NULL), -1);	/* needs --usbboot */
+	CHECK_EQ_INT(parse(&o, &np, pos, "--usbboot", "--loop", "img", NULL), 0);
+	CHECK_EQ_INT(parse(&o, &np, pos, "a", "1", "2", "3", "4", "5", "6", "7", "8", "9", NULL), -1);
+
+	CHECK_EQ_INT(bs_parse_size("4096", &v), 0);
+	CHECK_EQ_INT(v, 4096);
+	CHECK_EQ_INT(bs_parse_size("1MiB", &v), 0);
+	CHECK_EQ_INT(v, 1 << 20);
+	CHECK_EQ_INT(bs_parse_size("2g", &v), 0);
+	CHECK_EQ_INT(v, 2ULL << 30);
+	CHECK_EQ_INT(bs_parse_size("", &v), -1);
+	CHECK_EQ_INT(bs_parse_size("1KX", &v), -1);
+	CHECK_EQ_INT(bs_parse_size("99999999999999999999", &v), -1);
+	CHECK_EQ_INT(bs_parse_size("17179869184G", &v), -1);
+
+	{
+		unsigned char d[32];
+
+		CHECK_EQ_INT(bs_parse_sha256("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", d), 0);
+		CHECK_EQ_INT(d[0], 0xe3);
+		CHECK_EQ_INT(d[31], 0x55);
+		CHECK_EQ_INT(bs_parse_sha256("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B85G", d), -1);
+	}
+}
+
+/* ---- head length ---------------------------------------------------------- */
+
+static unsigned char *read_head(const char *path, size_t *len)
+{
+	unsigned char *b = calloc(1, 1 << 20);
+	int fd = open(path, O_RDONLY);
+	ssize_t r;
+
+	REQUIRE(b && fd >= 0);
+	r = read(fd, b, 1 << 20);
+	close(fd);
+	REQUIRE(r > 0);
+	*len = (size_t)r;
+	return b;
+}
+
+static void test_head(void)
+{
+	enum bs_head_kind kind;
+	char path[256], note[256];
+	unsigned char *b;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/mbr.img", dir);
+	REQUIRE(run("truncate -s 8M %s && echo 'start=2048, type=83' | sfdisk -q %s >/dev/null", path,
+		    path) == 0);
+	b = read_head(path, &len);
+	CHECK_EQ_INT(bs_head_auto(b, len, 512, 0, &kind, note, sizeof(note)), 512);
+	CHECK_EQ_INT(kind, BS_HEAD_MBR);
+	CHECK_EQ_INT(bs_head_auto(b, len, 4096, 0, &kind, note, sizeof(note)), 4096);
+	free(b);
+
+	snprintf(path, sizeof(path), "%s/gpt.img", dir);
+	REQUIRE(run("truncate -s 8M %s && printf 'label: gpt\\nstart=2048, size=4096\\n' | sfdisk -q %s >/dev/null",
+		    path, path) == 0);
+	b = read_head(path, &len);
+	/* 128 entries x 128 bytes from LBA 2: the array ends at byte 17408 */
+	CHECK_EQ_INT(bs_head_auto(b, len, 512, 0, &kind, note, sizeof(note)), 17408);
+	CHECK_EQ_INT(kind, BS_HEAD_GPT);
+	CHECK_EQ_STR(note, "");
+	CHECK_EQ_INT(bs_head_auto(b, len, 4096, 0, &kind, note, sizeof(note)), 20480);
+	/* capped by the module's maximum, rounded down to the block size */
+	CHECK_EQ_INT(bs_head_auto(b, len, 512, 10000, &kind, note, sizeof(note)), 9728);
+	CHECK(strstr(note, "max_head_len") != NULL);
+	/* only the header in the peek: entries not checked, length still from the header */
+	CHECK_EQ_INT(bs_head_auto(b, 1024, 512, 0, &kind, note, sizeof(note)), 17408);
+	/* a corrupt header CRC falls back to one block */
+	b[512 + 30] ^= 1;
+	CHECK_EQ_INT(bs_head_auto(b, len, 512, 0, &kind, note, sizeof(note)), 512);
+	CHECK_EQ_INT(kind, BS_HEAD_MBR);		/* the protective MBR is still there */
+	CHECK(strstr(note, "CRC") != NULL);
+	b[512 + 30] ^= 1;
+	/* a corrupt entry array too */
+	b[1024 + 5] ^= 1;
+	CHECK_EQ_INT(bs_head_auto(b, len, 512, 0, &kind, note, sizeof(note)), 512);
+	free(b);
+
+	/* no table at all */
+	b = calloc(1, 4096);
+	REQUIRE(b);
+	CHECK_EQ_INT(bs_head_auto(b, 4096, 512, 0, &kind, note, sizeof(note)), 512);
+	CHECK_EQ_INT(kind, BS_HEAD_NONE);
+	CHECK_EQ_INT(bs_head_auto(b, 10, 512, 0, &kind, NULL, 0), 512);
+	free(b);
+}
+
+/* ---- the pump --------------------------------------------------------------- */
+
+struct collect {
+	struct bs_pump *p;
+	unsigned int sink;
+	unsigned char *out;		/* reassembled device image */
+	size_t cap;
+	uint64_t end;			/* highest byte written */
+	size_t drop_after;		/* drop out after this many chunks (0 = never) */
+	int result;
+	int bad_align;
+};
+
+static void *collector(void *arg)
+{
+	struct collect *c = arg;
+	struct bs_chunk ch;
+	size_t n = 0;
+	int r;
+
+	while ((r = bs_pump_next(c->p, c->sink, &ch)) > 0) {
+		if (ch.off % 512 || ch.len % 512 || ch.data_len > ch.len || ch.len - ch.data_len >= 512 ||
+		    ch.len > BS_PUMP_CHUNK)
+			c->bad_align++;
+		else if (ch.off + ch.len <= c->cap)
+			memcpy(c->out + ch.off, ch.buf, ch.len);
+		if (ch.off + ch.len > c->end)
+			c->end = ch.off + ch.len;
+		bs_pump_release(c->p, c->sink);
+		if (c->drop_after && ++n == c->drop_after) {
+			bs_pump_drop(c->p, c->sink);
+			c->result = 2;
+			return NULL;
+		}
+	}
+	c->result = r;
+	return NULL;
+}
+
+/*
+ * Pump @path (size @size, content @want) to @nsinks collectors; check each
+ * saw exactly the image followed by zero padding to the next 512 bytes.
+ */
+static void pump_case(const char *path, const unsigned char *want, size_t size,
+		      unsigned int nsinks, size_t drop_after)
+{
+	struct collect c[3];
+	pthread_t th[3];
+	struct bs_pump_cfg cfg = { 0 };
+	struct bs_source *src;
+	struct bs_pump *p;
+	char err[512];
+	uint64_t got = 0;
+	unsigned int i;
+	size_t padded = (size_t)bs_round_up(size, 512);
+
+	src = bs_source_open(path, 2, err, sizeof(err));
+	REQUIRE(src);
+	cfg.src = src;
+	cfg.align = 512;
+	cfg.nsinks = nsinks;
+	p = bs_pump_start(&cfg, err, sizeof(err));
+	REQUIRE(p);
+	for (i = 0; i < nsinks; i++) {
+		memset(&c[i], 0, sizeof(c[i]));
+		c[i].p = p;
+		c[i].sink = i;
+		c[i].cap = padded + BS_PUMP_CHUNK;
+		c[i].out = malloc(c[i].cap);
+		REQUIRE(c[i].out);
+		memset(c[i].out, 0xAA, c[i].cap);
+		c[i].drop_after = i == 1 ? drop_after : 0;
+		REQUIRE(pthread_create(&th[i], NULL, collector, &c[i]) == 0);
+	}
+	for (i = 0; i < nsinks; i++)
+		pthread_join(th[i], NULL);
+	CHECK_EQ_INT(bs_pump_join(p, &got), 0);
+	CHECK_EQ_INT(got, size);
+	for (i = 0; i < nsinks; i++) {
+		size_t k;
+		bool pad_ok = true;
+
+		if (c[i].result == 2)
+			continue;
+		CHECK_EQ_INT(c[i].result, 0);
+		CHECK_EQ_INT(c[i].bad_align, 0);
+		CHECK_EQ_INT(c[i].end, padded);
+		CHECK(memcmp(c[i].out, want, size) == 0);
+		for (k = size; k < padded; k++)
+			pad_ok &= c[i].out[k] == 0;
+		CHECK(pad_ok);
+		if (c[i].result || c[i].end != padded)
+			fprintf(stderr, "  pump case %s size %zu sinks %u sink %u\n", path, size, nsinks, i);
+	}
+	for (i = 0; i < nsinks; i++)
+		free(c[i].out);
+	bs_pump_free(p);
+	bs_source_close(src);
+}
+
+static void test_pump(void)
+{
+	static const size_t sizes[] = {
+		1, 511, 512, 513, 4095, 4096, 4097, (1 << 20) + 1234,
+		BS_PUMP_CHUNK - 512, BS_PUMP_CHUNK - 1, BS_PUMP_CHUNK, BS_PUMP_CHUNK + 1,
+		BS_PUMP_CHUNK + 512, 2 * BS_PUMP_CHUNK - 1,
+		(size_t)BS_PUMP_CHUNK * (BS_PUMP_SLOTS + 1) + 77,
+	};
+	size_t max = (size_t)BS_PUMP_CHUNK * (BS_PUMP_SLOTS + 1) + 77;
+	unsigned char *img = malloc(max);
+	char path[256];
+	size_t i;
+
+	REQUIRE(img);
+	fill(img, max, 7);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(path, sizeof(path), "%s/p.img", dir);
+		write_file(path, img, sizes[i]);
+		pump_case(path, img, sizes[i], 1, 0);
+		pump_case(path, img, sizes[i], 3, 0);
+		if (sizes[i] > BS_PUMP_CHUNK)
+			pump_case(path, img, sizes[i], 3, 1);	/* sink 1 drops after one chunk */
+	}
+	/* compressed: 1 MiB + 1234 and just over two chunks, through xz */
+	for (i = 0; i < 2; i++) {
+		size_t sz = i ? 2 * (size_t)BS_PUMP_CHUNK + 3 : (1 << 20) + 1234;
+
+		snprintf(path, sizeof(path), "%s/p.img", dir);
+		write_file(path, img, sz);
+		REQUIRE(run("xz -T2 -1 -f -k %s", path) == 0);
+		snprintf(path, sizeof(path), "%s/p.img.xz", dir);
+		pump_case(path, img, sz, 2, 0);
+	}
+	free(img);
+}
+
+/* A truncated xz image must fail the pump as an image error, never end cleanly. */
+static void test_pump_corrupt(void)
+{
+	struct bs_pump_cfg cfg = { 0 };
+	struct bs_source *src;
+	struct bs_pump *p;
+	struct bs_chunk ch;
+	unsigned char *img = malloc(3 << 20);
+	char path[256], err[512];
+	int r;
+
+	REQUIRE(img);
+	fill(img, 3 << 20, 9);
+	snprintf(path, sizeof(path), "%s/c.img", dir);
+	write_file(path, img, 3 << 20);
+	REQUIRE(run("xz -0 -f %s && truncate -s -100 %s.xz", path, path) == 0);
+	snprintf(path, sizeof(path), "%s/c.img.xz", dir);
+	src = bs_source_open(path, 1, err, sizeof(err));
+	if (!src) {
+		/* refusing it up front (the xz index is missing) is as good */
+		CHECK(strstr(err, "c.img.xz") != NULL);
+		free(img);
+		return;
+	}
+	cfg.src = src;
+	cfg.align = 512;
+	cfg.nsinks = 1;
+	p = bs_pump_start(&cfg, err, sizeof(err));
+	REQUIRE(p);
+	while ((r = bs_pump_next(p, 0, &ch)) > 0)
+		bs_pump_release(p, 0);
+	CHECK_EQ_INT(r, -1);
+	CHECK_EQ_INT(bs_pump_join(p, NULL), -1);
+	CHECK(bs_pump_image_failed(p));
+	bs_pump_free(p);
+	bs_source_close(src);
+	free(img);
+}
+
+/* --sha256 mismatch is an image failure; a match passes. */
+static void test_pump_sha(void)
+{
+	static const unsigned char empty_sha[32] = { 0xe3, 0xb0, 0xc4, 0x42 };
+	struct bs_pump_cfg cfg = { 0 };
+	struct bs_source *src;
+	struct bs_pump *p;
+	struct bs_chunk ch;
+	unsigned char sha[32];
+	char path[128], err[512], hex[160];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/s.img", dir);
+	REQUIRE(run("head -c 100000 /dev/urandom > %s", path) == 0);
+	REQUIRE(run("sha256sum %s | cut -c1-64 > %s.sha", path, path) == 0);
+	snprintf(hex, sizeof(hex), "%s.sha", path);
+	f = fopen(hex, "r");
+	REQUIRE(f && fgets(hex, sizeof(hex), f));
+	fclose(f);
+	hex[64] = '\0';
+	REQUIRE(bs_parse_sha256(hex, sha) == 0);
+	for (int pass = 0; pass < 2; pass++) {
+		src = bs_source_open(path, 1, err, sizeof(err));
+		REQUIRE(src);
+		cfg.src = src;
+		cfg.align = 4096;
+		cfg.nsinks = 1;
+		cfg.sha256 = pass ? empty_sha : sha;
+		p = bs_pump_start(&cfg, err, sizeof(err));
+		REQUIRE(p);
+		while (bs_pump_next(p, 0, &ch) > 0) {
+			CHECK_EQ_INT(ch.len % 4096, 0);
+			bs_pump_release(p, 0);
+		}
+		CHECK_EQ_INT(bs_pump_join(p, NULL), pass ? -1 : 0);
+		if (pass)
+			CHECK(strstr(bs_pump_error(p), "SHA-256") != NULL);
+		bs_pump_free(p);
+		bs_source_close(src);
+	}
+}
+
+/*
+ * bmap: only mapped ranges (rounded out to the alignment) are delivered,
+ * each range's checksum is checked as it is read; a changed byte in a
+ * mapped range fails the pump as an image error.
+ */
+static void test_pump_bmap(void)
+{
+	struct bs_pump_cfg cfg = { 0 };
+	struct bs_source *src;
+	struct bs_pump *p;
+	struct bs_bmap b;
+	struct bs_chunk ch;
+	char path[128], bpath[160], err[512];
+	uint64_t delivered, mapped_seen;
+	int pass;
+
+	snprintf(path, sizeof(path), "%s/sparse.img", dir);
+	snprintf(bpath, sizeof(bpath), "%s/sparse.bmap", dir);
+	REQUIRE(run("truncate -s 9M %s && head -c 1234567 /dev/urandom | dd of=%s bs=4096 seek=100 conv=notrunc status=none && "
+		    "head -c 5000 /dev/urandom | dd of=%s bs=1M seek=7 conv=notrunc status=none && "
+		    "printf end >> %s && bmaptool create -o %s %s 2>/dev/null",
+		    path, path, path, path, bpath, path) == 0);
+	REQUIRE(bs_bmap_load(bpath, &b, err, sizeof(err)) == 0);
+	CHECK(b.nr_ranges >= 2);
+	CHECK_EQ_INT(b.image_size, 9 * 1024 * 1024 + 3);
+	for (pass = 0; pass < 2; pass++) {
+		if (pass)	/* change a byte inside the first mapped range */
+			REQUIRE(run("printf Z | dd of=%s bs=1 seek=%d conv=notrunc status=none", path,
+				    100 * 4096 + 777) == 0);
+		src = bs_source_open(path, 1, err, sizeof(err));
+		REQUIRE(src);
+		cfg.src = src;
+		cfg.bmap = &b;
+		cfg.check_bmap = true;
+		cfg.align = 4096;
+		cfg.nsinks = 1;
+		p = bs_pump_start(&cfg, err, sizeof(err));
+		REQUIRE(p);
+		CHECK_EQ_INT(bs_pump_total(p), bs_pump_plan_bytes(&b, 0, 4096));
+		delivered = mapped_seen = 0;
+		while (bs_pump_next(p, 0, &ch) > 0) {
+			size_t i;
+
+			CHECK_EQ_INT(ch.off % 4096, 0);
+			CHECK_EQ_INT(ch.len % 4096, 0);
+			/* every delivered chunk overlaps a mapped range */
+			for (i = 0; i < b.nr_ranges; i++)
+				if (ch.off < (b.ranges[i].last + 1) * b.block_size &&
+				    ch.off + ch.len > b.ranges[i].first * b.block_size)
+					break;
+			CHECK(i < b.nr_ranges);
+			delivered += ch.len;
+			mapped_seen += ch.data_len;
+			bs_pump_release(p, 0);
+		}
+		if (!pass) {
+			CHECK_EQ_INT(bs_pump_join(p, NULL), 0);
+			CHECK_EQ_INT(delivered, bs_pump_plan_bytes(&b, 0, 4096));
+			CHECK(delivered < b.image_size);
+		} else {
+			CHECK_EQ_INT(bs_pump_join(p, NULL), -1);
+			CHECK(bs_pump_image_failed(p));
+			CHECK(strstr(bs_pump_error(p), "bmap checksum mismatch") != NULL);
+		}
+		bs_pump_free(p);
+		bs_source_close(src);
+	}
+	bs_bmap_free(&b);
+}
+
+/* ---- verify ----------------------------------------------------------------- */
+
+static void test_verify(void)
+{
+	static const size_t sizes[] = { (1 << 20) + 1234, BS_PUMP_CHUNK + 1 };
+	struct bs_verify_target vt;
+	struct bs_ptarget pt;
+	struct bs_progress p;
+	unsigned char *img = malloc(BS_PUMP_CHUNK + 1);
+	char ipath[64], dpath[64];
+	size_t i;
+	FILE *f;
+
+	REQUIRE(img);
+	fill(img, BS_PUMP_CHUNK + 1, 3);
+	snprintf(ipath, sizeof(ipath), "%s/v.img", dir);
+	snprintf(dpath, sizeof(dpath), "%s/v.dev", dir);
+	for (i = 0; i < 2; i++) {
+		size_t bad = sizes[i] - 1;	/* the very last image byte */
+
+		write_file(ipath, img, sizes[i]);
+		write_file(dpath, img, sizes[i]);
+		/* padding after the image on the "device" is not compared */
+		REQUIRE(run("printf 'XYZ' >> %s", dpath) == 0);
+		memset(&pt, 0, sizeof(pt));
+		memset(&vt, 0, sizeof(vt));
+		snprintf(pt.path, sizeof(pt.path), "%s", dpath);
+		vt.pt = &pt;
+		bs_progress_init(&p, BS_PROGRESS_JSON, &pt, 1);
+		CHECK_EQ_INT(bs_verify_targets(&p, ipath, 1, NULL, &vt, 1), BS_EXIT_OK);
+		CHECK_EQ_INT(vt.mismatch, BS_VERIFY_NONE);
+		CHECK_EQ_INT(atomic_load(&pt.done), sizes[i]);
+
+		f = fopen(dpath, "r+b");
+		REQUIRE(f);
+		fseek(f, (long)bad, SEEK_SET);
+		fputc(img[bad] ^ 0x40, f);
+		fclose(f);
+		memset(&pt, 0, sizeof(pt));
+		snprintf(pt.path, sizeof(pt.path), "%s", dpath);
+		bs_progress_init(&p, BS_PROGRESS_JSON, &pt, 1);
+		CHECK_EQ_INT(bs_verify_targets(&p, ipath, 1, NULL, &vt, 1), BS_EXIT_VERIFY);
+		CHECK_EQ_INT(vt.mismatch, bad);
+		CHECK(strstr(pt.error, "differs") != NULL);
+	}
+	/* a "device" shorter than the image */
+	REQUIRE(run("truncate -s 4096 %s", dpath) == 0);
+	memset(&pt, 0, sizeof(pt));
+	snprintf(pt.path, sizeof(pt.path), "%s", dpath);
+	vt.pt = &pt;
+	bs_progress_init(&p, BS_PROGRESS_JSON, &pt, 1);
+	CHECK_EQ_INT(bs_verify_targets(&p, ipath, 1, NULL, &vt, 1), BS_EXIT_VERIFY);
+	CHECK_EQ_INT(vt.mismatch, 4096);
+	free(img);
+}
+
+/* ---- progress formatting and exit codes ---------------------------------------- */
+
+static void test_format(void)
+{
+	char b[256];
+
+	bs_fmt_bytes(999, b, sizeof(b));
+	CHECK_EQ_STR(b, "999 B");
+	bs_fmt_bytes(1234567, b, sizeof(b));
+	CHECK_EQ_STR(b, "1.2 MB");
+	bs_fmt_bytes(64ULL << 30, b, sizeof(b));
+	CHECK_EQ_STR(b, "68.7 GB");
+	bs_fmt_rate(21300000.0, b, sizeof(b));
+	CHECK_EQ_STR(b, "21.3 MB/s");
+	bs_fmt_rate(-5, b, sizeof(b));
+	CHECK_EQ_STR(b, "0.0 MB/s");
+	bs_fmt_eta(42, b, sizeof(b));
+	CHECK_EQ_STR(b, "0:42");
+	bs_fmt_eta(3723, b, sizeof(b));
+	CHECK_EQ_STR(b, "1:02:03");
+	bs_fmt_eta(-1, b, sizeof(b));
+	CHECK_EQ_STR(b, "--:--");
+	bs_fmt_eta(1e12, b, sizeof(b));
+	CHECK_EQ_STR(b, "--:--");
+	bs_fmt_bar(b, sizeof(b), "/dev/sdb", BS_PH_WRITING, 0.5, 0, 20e6, 30, 10);
+	CHECK_EQ_STR(b, "/dev/sdb         writing    50% [#####.....]  20.0 MB/s ETA 0:30");
+	bs_fmt_bar(b, sizeof(b), "/dev/sdb", BS_PH_WRITING, 1.7, 0, 0, 0, 4);
+	CHECK(strstr(b, "100% [####]") != NULL);
+	bs_fmt_bar(b, sizeof(b), "/dev/sdb", BS_PH_DONE, 1, 0, 0, -1, 4);
+	CHECK_EQ_STR(b, "/dev/sdb         done      100% [####]");
+	bs_fmt_bar(b, sizeof(b), "/dev/sdc", BS_PH_VERIFYING, -1, 5000000, 1e6, -1, 10);
+	CHECK_EQ_STR(b, "/dev/sdc         verifying     5.0 MB   1.0 MB/s");
+	bs_fmt_bar(b, sizeof(b), "x", BS_PH_WRITING, 0.25, 0, 0, 0, 1000);	/* width clamped */
+	CHECK(strlen(b) < 120);
+	CHECK_EQ_STR(bs_phase_name(BS_PH_SEALING), "sealing");
+	CHECK_EQ_STR(bs_phase_name(99), "unknown");
+
+	CHECK_EQ_INT(bs_exit_worst(BS_EXIT_OK, BS_EXIT_VERIFY), BS_EXIT_VERIFY);
+	CHECK_EQ_INT(bs_exit_worst(BS_EXIT_WRITE, BS_EXIT_VERIFY), BS_EXIT_WRITE);
+	CHECK_EQ_INT(bs_exit_worst(BS_EXIT_WRITE, BS_EXIT_DEVICE), BS_EXIT_DEVICE);
+	CHECK_EQ_INT(bs_exit_worst(BS_EXIT_IMAGE, BS_EXIT_DEVICE), BS_EXIT_IMAGE);
+	CHECK_EQ_INT(bs_exit_worst(BS_EXIT_IMAGE, BS_EXIT_USAGE), BS_EXIT_USAGE);
+	CHECK_EQ_INT(bs_exit_worst(BS_EXIT_FAILURE, BS_EXIT_OK), BS_EXIT_FAILURE);
+
+	CHECK_EQ_INT(bs_pump_plan_bytes(NULL, (1 << 20) + 1234, 512), (1 << 20) + 1536);
+	CHECK_EQ_INT(bs_pump_plan_bytes(NULL, (1 << 20) + 1234, 4096), (1 << 20) + 4096);
+	CHECK_EQ_INT(bs_pump_plan_bytes(NULL, -1, 512), 0);
+}
+
+int main(void)
+{
+	REQUIRE(mkdtemp(dir));
+	test_options();
+	test_head();
+	test_format();
+	test_pump();
+	test_pump_corrupt();
+	test_pump_sha();
+	test_pump_bmap();
+	test_verify();
+	run("rm -rf %s", dir);
+	return unit_done();
+}

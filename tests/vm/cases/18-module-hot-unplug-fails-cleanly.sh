@@ -1,0 +1,35 @@
+#!/bin/bash
+# Hot-unplug: deleting the scsi_debug disk in the middle of a flash ends the
+# session FAILED (netlink), without oops or WARN; the writer's fd closes,
+# and both scsi_debug and bootseal unload afterwards.
+. "$BOOTSEAL_SRC/tests/vm/lib.sh"
+load_bootseal
+modprobe scsi_debug dev_size_mb=16 num_tgts=1 max_luns=1 delay=1
+settle
+disk=
+for i in $(seq 50); do
+	for m in /sys/block/sd*/device/model; do
+		[ -e "$m" ] && grep -q scsi_debug "$m" && disk=$(basename "$(dirname "$(dirname "$m")")")
+	done
+	[ -n "$disk" ] && break; sleep 0.1
+done
+[ -n "$disk" ] || die "no scsi_debug disk"
+img=/tmp/img
+head -c $((8 * 1024 * 1024)) /dev/urandom > $img
+
+"$TOOLS/nlwatch" listen --finals 1 --timeout 120 > /tmp/events &
+watcher=$!
+for i in $(seq 100); do grep -q listening /tmp/events 2>/dev/null && break; sleep 0.1; done
+"$TOOLS/bsctl" attach /dev/$disk head=64K flash $img chunk=256K pause=150 commit status > /tmp/out 2>&1 &
+writer=$!
+for i in $(seq 200); do grep -q '^STATE .*state=WRITING' /tmp/events && break; sleep 0.1; done
+sleep 1
+echo 1 > /sys/block/$disk/device/delete
+wait $writer && die "the flash succeeded although the disk was deleted"
+cat /tmp/out
+wait $watcher || { cat /tmp/events; die "no final state"; }
+cat /tmp/events
+grep '^STATE ' /tmp/events | tail -1 | grep -q 'state=FAILED' || die "final state is not FAILED"
+unload_bootseal
+rmmod scsi_debug || die "scsi_debug still referenced"
+check_dmesg

@@ -1,0 +1,110 @@
+#!/bin/bash
+# A bad image never gets sealed: xz corrupted mid-stream, a bmap whose
+# checksum does not match, a wrong --sha256 all exit 3 and leave the device
+# with a zero head and no partition table; an image larger than the device
+# exits 4 naming both sizes (known size: refused before writing; xz, size
+# unknown: stopped when the data passes the end, device left unsealed).
+. "$BOOTSEAL_SRC/tests/vm/lib.sh"
+# a case that failed earlier in this VM may have left these behind
+cleanup() { { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
+cleanup
+trap cleanup EXIT
+# mkimg FILE BYTES: compressible test data (xz is slow under TCG) with some
+# random blocks, so that misplaced data cannot compare equal by accident
+mkimg() {
+	{ yes "bootseal test image $RANDOM" || true; } | head -c "$2" > "$1"
+	local i
+	for i in $(seq 0 $(( $2 / 1048576 ))); do
+		head -c 4096 /dev/urandom | dd of="$1" bs=4096 seek=$(( i * 256 + 17 )) conv=notrunc status=none
+	done
+	truncate -s "$2" "$1"
+}
+load_bootseal
+modprobe brd rd_nr=1 rd_size=16384 max_part=8
+dev=/dev/ram0
+img=/tmp/img
+mkimg $img $((8 * 1024 * 1024 + 1234))
+printf 'label: dos\nstart=2048, size=8192, type=83\n' | sfdisk -q $img
+size=$(stat -c %s $img)
+
+# unsealed: the head (first block) is zero and no partition table is found
+expect_unsealed() {
+	cmp -s -n 512 /dev/zero $dev || die "$1: the head of $dev is not zero"
+	if sfdisk --dump $dev >/dev/null 2>&1; then die "$1: $dev still has a partition table"; fi
+	blockdev --rereadpt $dev 2>/dev/null || true
+	[ ! -e /sys/block/ram0/ram0p1 ] || die "$1: the kernel still sees ram0p1"
+}
+# a previous good flash, so that "unsealed" is a change
+good_flash() {
+	"$BOOTSEAL" flash --yes --allow-fixed --no-verify $img $dev >/dev/null 2>&1 || die "good flash failed"
+	sfdisk --dump $dev >/dev/null 2>&1 || die "good flash left no partition table"
+}
+run_rc() { rc=0; "$BOOTSEAL" "$@" >/tmp/out 2>/tmp/err || rc=$?; cat /tmp/out /tmp/err; }
+
+note "xz corrupted in the middle (past the first 4 MiB the helper reads before writing)"
+xz -T2 -1 -k -f $img
+cp $img.xz /tmp/bad.img.xz
+at=$(( $(stat -c %s /tmp/bad.img.xz) * 4 / 5 ))
+printf '\x00\xff\x00\xff' | dd of=/tmp/bad.img.xz bs=1 seek=$at conv=notrunc status=none
+good_flash
+run_rc flash --yes --allow-fixed /tmp/bad.img.xz $dev
+[ $rc -eq 3 ] || die "corrupt xz: exit $rc, not 3"
+grep -qi "corrupt" /tmp/err || die "corrupt xz: no reason given"
+grep -q "left unsealed" /tmp/err || die "corrupt xz: the device was touched, not said to be unsealed"
+expect_unsealed "corrupt xz"
+
+note "truncated xz"
+# An error found while reading the image's start comes before the device is
+# touched: then the device keeps its old content; else it is left unsealed.
+head -c $half $img.xz > /tmp/trunc.img.xz
+dd if=/dev/urandom of=$dev bs=1M count=16 status=none
+before=$(md5sum < $dev)
+run_rc flash --yes --allow-fixed /tmp/trunc.img.xz $dev
+[ $rc -eq 3 ] || die "truncated xz: exit $rc, not 3"
+grep -q "trunc.img.xz" /tmp/err || die "truncated xz: the image is not named"
+if [ "$(md5sum < $dev)" != "$before" ]; then expect_unsealed "truncated xz"; fi
+note "truncated xz, error after the first MiBs"
+xz -T1 -0 -c $img > /tmp/t1.img.xz
+head -c $(( $(stat -c %s /tmp/t1.img.xz) - 3000 )) /tmp/t1.img.xz > /tmp/trunc.img.xz
+good_flash
+run_rc flash --yes --allow-fixed --threads 1 /tmp/trunc.img.xz $dev
+[ $rc -eq 3 ] || die "truncated xz (late): exit $rc, not 3"
+expect_unsealed "truncated xz (late)"
+
+note "bmap checksum mismatch"
+bmaptool create -o /tmp/img.bmap $img
+# change one byte inside the first mapped range, after the bmap was made
+cp $img /tmp/changed.img
+cp /tmp/img.bmap /tmp/changed.img.bmap
+printf '\x42' | dd of=/tmp/changed.img bs=1 seek=$((3 * 1024 * 1024 + 5)) conv=notrunc status=none
+good_flash
+run_rc flash --yes --allow-fixed /tmp/changed.img $dev
+[ $rc -eq 3 ] || die "bmap mismatch: exit $rc, not 3"
+grep -q "bmap checksum mismatch" /tmp/err || die "bmap mismatch: not named"
+expect_unsealed "bmap mismatch"
+
+note "--sha256 mismatch"
+good_flash
+run_rc flash --yes --allow-fixed --sha256 $(echo x | sha256sum | cut -c1-64) $img $dev
+[ $rc -eq 3 ] || die "sha256 mismatch: exit $rc, not 3"
+grep -q "SHA-256" /tmp/err || die "sha256 mismatch: not named"
+expect_unsealed "sha256 mismatch"
+note "--sha256 match"
+run_rc flash --yes --allow-fixed --sha256 $(sha256sum $img | cut -c1-64) $img $dev
+[ $rc -eq 0 ] || die "sha256 match: exit $rc"
+
+note "image larger than the device"
+mkimg /tmp/big.img $((20 * 1024 * 1024))
+run_rc flash --yes --allow-fixed /tmp/big.img $dev
+[ $rc -eq 4 ] || die "big raw image: exit $rc, not 4"
+grep -q "16.8 MB" /tmp/err && grep -q "21.0 MB" /tmp/err || die "big raw image: both sizes not named"
+xz -T2 -0 -f /tmp/big.img
+good_flash
+run_rc flash --yes --allow-fixed /tmp/big.img.xz $dev
+[ $rc -eq 4 ] || die "big xz image: exit $rc, not 4"
+grep -q "too small" /tmp/err && grep -q "16777216 bytes" /tmp/err || die "big xz image: sizes not named"
+expect_unsealed "big xz image"
+
+unload_bootseal
+rmmod brd
+check_dmesg

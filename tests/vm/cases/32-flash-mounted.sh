@@ -1,0 +1,51 @@
+#!/bin/bash
+# A target with a mounted partition is refused (exit 4) naming the
+# partition and where it is mounted, and nothing is written; with
+# --unmount it is unmounted first and the flash succeeds.
+. "$BOOTSEAL_SRC/tests/vm/lib.sh"
+# a case that failed earlier in this VM may have left these behind
+cleanup() { umount /tmp/mnt 2>/dev/null || true; { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
+cleanup
+trap cleanup EXIT
+# mkimg FILE BYTES: compressible test data (xz is slow under TCG) with some
+# random blocks, so that misplaced data cannot compare equal by accident
+mkimg() {
+	{ yes "bootseal test image $RANDOM" || true; } | head -c "$2" > "$1"
+	local i
+	for i in $(seq 0 $(( $2 / 1048576 ))); do
+		head -c 4096 /dev/urandom | dd of="$1" bs=4096 seek=$(( i * 256 + 17 )) conv=notrunc status=none
+	done
+	truncate -s "$2" "$1"
+}
+load_bootseal
+modprobe brd rd_nr=1 rd_size=16384 max_part=8
+dev=/dev/ram0
+img=/tmp/img
+mkimg $img $((8 * 1024 * 1024))
+printf 'label: dos\nstart=2048, size=8192, type=c\n' | sfdisk -q $img
+"$BOOTSEAL" flash --yes --allow-fixed --no-verify $img $dev >/dev/null || die "first flash failed"
+[ -b /dev/ram0p1 ] || { settle; [ -b /dev/ram0p1 ] || mknod /dev/ram0p1 b $(tr : ' ' < /sys/block/ram0/ram0p1/dev); }
+mkfs.vfat /dev/ram0p1 >/dev/null || die "mkfs.vfat failed"
+mkdir -p /tmp/mnt
+mount /dev/ram0p1 /tmp/mnt || die "mount failed"
+echo hello > /tmp/mnt/file
+sync
+before=$(md5sum < $dev)
+
+rc=0; "$BOOTSEAL" flash --yes --allow-fixed $img $dev >/tmp/out 2>/tmp/err || rc=$?
+cat /tmp/out /tmp/err
+[ $rc -eq 4 ] || die "mounted target: exit $rc, not 4"
+grep -q "/dev/ram0p1" /tmp/err && grep -q "/tmp/mnt" /tmp/err || die "mount not named"
+grep -q -- "--unmount" /tmp/err || die "no hint about --unmount"
+findmnt /tmp/mnt >/dev/null || die "mount vanished without --unmount"
+[ "$(md5sum < $dev)" = "$before" ] || die "the refused target was written"
+
+rc=0; "$BOOTSEAL" flash --yes --allow-fixed --unmount $img $dev >/tmp/out 2>/tmp/err || rc=$?
+cat /tmp/out /tmp/err
+[ $rc -eq 0 ] || die "--unmount: exit $rc"
+if findmnt /tmp/mnt >/dev/null; then die "--unmount left /tmp/mnt mounted"; fi
+cmp -n $(stat -c %s $img) $img $dev || die "device differs from the image after --unmount"
+
+unload_bootseal
+rmmod brd
+check_dmesg

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Plain and JSON renderings of a session event (status, monitor, flash). */
+#include <stdio.h>
+#include <string.h>
+
+#include "device.h"
+#include "json.h"
+#include "nl.h"
+
+double bs_event_percent(const struct bs_event *ev)
+{
+	double pct;
+
+	if (ev->state == BOOTSEAL_STATE_SEALED)
+		return 100.0;
+	if (!ev->bytes_expected)
+		return -1.0;
+	pct = (double)ev->bytes_completed * 100.0 / (double)ev->bytes_expected;
+	return pct > 100.0 ? 100.0 : pct;
+}
+
+void bs_event_format(const struct bs_event *ev, char *buf, size_t len)
+{
+	char done[32], total[32], pct[16] = "";
+	double p = bs_event_percent(ev);
+	int n;
+
+	bs_human_size(ev->bytes_completed, done, sizeof(done));
+	if (p >= 0)
+		snprintf(pct, sizeof(pct), " %d%%", (int)p);
+	n = snprintf(buf, len, "session %llu %s %s%s %s", (unsigned long long)ev->session_id,
+		     ev->dev_name[0] ? ev->dev_name : "-", bs_state_name(ev->state), pct, done);
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (ev->bytes_expected) {
+		bs_human_size(ev->bytes_expected, total, sizeof(total));
+		n += snprintf(buf + n, len - n, " of %s", total);
+		if ((size_t)n >= len)
+			return;
+	}
+	if (ev->state == BOOTSEAL_STATE_FAILED && ev->error) {
+		n += snprintf(buf + n, len - n, ": %s", strerror((int)ev->error));
+		if ((size_t)n >= len)
+			return;
+		if (ev->error_sector != BOOTSEAL_SECTOR_NONE)
+			snprintf(buf + n, len - n, " at sector %llu",
+				 (unsigned long long)ev->error_sector);
+	}
+}
+
+void bs_event_json(const struct bs_event *ev, struct bs_json *j)
+{
+	char dev[24];
+	double p = bs_event_percent(ev);
+
+	/* new_encode_dev(): minor bits 0-7 and 20-31, major bits 8-19. */
+	snprintf(dev, sizeof(dev), "%u:%u", (ev->dev & 0xfff00) >> 8,
+		 (ev->dev & 0xff) | ((ev->dev >> 12) & 0xfff00));
+	bs_json_uint(j, "session", ev->session_id);
+	bs_json_str(j, "event", bs_event_name(ev->event));
+	bs_json_str(j, "state", bs_state_name(ev->state));
+	bs_json_str(j, "device", ev->dev_name);
+	bs_json_str(j, "dev", dev);
+	bs_json_uint(j, "dev_size", ev->dev_size);
+	bs_json_uint(j, "head_len", ev->head_len);
+	bs_json_uint(j, "bytes_expected", ev->bytes_expected);
+	bs_json_uint(j, "bytes_submitted", ev->bytes_submitted);
+	bs_json_uint(j, "bytes_completed", ev->bytes_completed);
+	if (p >= 0)
+		bs_json_double(j, "percent", p, 1);
+	else
+		bs_json_null(j, "percent");
+	bs_json_uint(j, "pid", ev->pid);
+	if (ev->error) {
+		bs_json_uint(j, "errno", ev->error);
+		bs_json_str(j, "error", strerror((int)ev->error));
+	}
+	if (ev->error_sector != BOOTSEAL_SECTOR_NONE && ev->state == BOOTSEAL_STATE_FAILED)
+		bs_json_uint(j, "error_sector", ev->error_sector);
+}

@@ -1,0 +1,1071 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The write pipeline: head-length choice, the image pump (one reader thread,
+ * a bounded ring, many sinks) and the parts of bs_flash_run() that do not
+ * deal with targets (those are in flash_run below).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "bootseal.h"
+#include "device.h"
+#include "flash.h"
+#include "json.h"
+#include "module/uapi/bootseal.h"
+#include "progress.h"
+#include "ptable.h"
+#include "reader.h"
+#include "verify.h"
+
+/*
+ * The bmap parser is built in parallel; until userspace/bmap.c is part of
+ * the build, bmaps are refused with a clear error instead of breaking the link.
+ */
+#pragma weak bs_bmap_load
+#pragma weak bs_bmap_find
+#pragma weak bs_bmap_free
+
+/* ---- small parsers ------------------------------------------------------- */
+
+int bs_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	uint64_t mult = 1;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end) {
+		switch (toupper((unsigned char)*end)) {
+		case 'K': mult = 1ULL << 10; break;
+		case 'M': mult = 1ULL << 20; break;
+		case 'G': mult = 1ULL << 30; break;
+		default: return -1;
+		}
+		end++;
+		if (!strcasecmp(end, "iB") || !strcasecmp(end, "B"))
+			end += strlen(end);
+		if (*end)
+			return -1;
+	}
+	if (v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int bs_parse_sha256(const char *hex, unsigned char out[32])
+{
+	size_t i;
+
+	if (!hex || strlen(hex) != 64)
+		return -1;
+	for (i = 0; i < 32; i++) {
+		int hi = hexval((unsigned char)hex[2 * i]), lo = hexval((unsigned char)hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* ---- head length --------------------------------------------------------- */
+
+static uint32_t le32(const unsigned char *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+	return le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/*
+ * Validate the GPT header at @sector bytes into @buf; on success return the
+ * byte offset of the end of the primary entry array, else 0 with @why.
+ */
+static uint64_t gpt_entries_end(const unsigned char *buf, size_t len, uint32_t sector,
+				char *why, size_t whylen)
+{
+	const unsigned char *h = buf + sector;
+	unsigned char tmp[512];
+	uint32_t hsize, crc, nent, esize;
+	uint64_t elba, end;
+
+	hsize = le32(h + 12);
+	if (hsize < 92 || hsize > sizeof(tmp) || hsize > sector || sector + (size_t)hsize > len) {
+		snprintf(why, whylen, "header size %u is invalid", hsize);
+		return 0;
+	}
+	memcpy(tmp, h, hsize);
+	memset(tmp + 16, 0, 4);
+	crc = (uint32_t)crc32(0L, tmp, hsize);
+	if (crc != le32(h + 16)) {
+		snprintf(why, whylen, "header CRC is wrong");
+		return 0;
+	}
+	if (le64(h + 24) != 1) {
+		snprintf(why, whylen, "header does not describe itself as LBA 1");
+		return 0;
+	}
+	elba = le64(h + 72);
+	nent = le32(h + 80);
+	esize = le32(h + 84);
+	if (elba < 2 || elba > (1ULL << 32)) {
+		snprintf(why, whylen, "entry array LBA %" PRIu64 " is invalid", elba);
+		return 0;
+	}
+	if (esize < 128 || esize % 128 || esize > 4096 || nent == 0 || nent > 65536) {
+		snprintf(why, whylen, "entry geometry (%u entries of %u bytes) is invalid", nent, esize);
+		return 0;
+	}
+	end = elba * sector + (uint64_t)nent * esize;
+	if (end <= len && (uint32_t)crc32(0L, buf + elba * sector, (uInt)((uint64_t)nent * esize)) !=
+			  le32(h + 88)) {
+		snprintf(why, whylen, "entry array CRC is wrong");
+		return 0;
+	}
+	return end;
+}
+
+uint64_t bs_head_auto(const void *vbuf, size_t len, uint32_t lbs, uint64_t max_head,
+		      enum bs_head_kind *kind, char *note, size_t notelen)
+{
+	static const uint32_t sectors[] = { 512, 4096 };
+	const unsigned char *buf = vbuf;
+	uint64_t head = lbs;
+	size_t i;
+
+	if (note && notelen)
+		note[0] = '\0';
+	*kind = BS_HEAD_NONE;
+	if (len >= 512 && buf[510] == 0x55 && buf[511] == 0xAA)
+		*kind = BS_HEAD_MBR;
+	for (i = 0; i < sizeof(sectors) / sizeof(sectors[0]); i++) {
+		uint32_t sec = sectors[i];
+		char why[128];
+		uint64_t end;
+
+		if (len < sec + 92 || memcmp(buf + sec, "EFI PART", 8))
+			continue;
+		end = gpt_entries_end(buf, len, sec, why, sizeof(why));
+		if (!end) {
+			if (note)
+				snprintf(note, notelen,
+					 "the GPT header at byte %u is not valid (%s); holding back only the first block",
+					 sec, why);
+			break;
+		}
+		*kind = BS_HEAD_GPT;
+		head = bs_round_up(end, lbs);
+		if (max_head && head > max_head) {
+			head = max_head / lbs * lbs;
+			if (note)
+				snprintf(note, notelen,
+					 "the GPT entry array ends at byte %" PRIu64
+					 ", beyond the module's max_head_len %" PRIu64
+					 "; holding back %" PRIu64 " bytes",
+					 end, max_head, head);
+		}
+		break;
+	}
+	if (head < lbs)
+		head = lbs;
+	return head;
+}
+
+uint64_t bs_module_max_head(void)
+{
+	char buf[32] = "";
+	uint64_t v = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open("/sys/module/bootseal/parameters/max_head_len", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (bs_parse_size(buf, &v))
+		return 0;
+	return v;
+}
+
+/* ---- bs_flash_run: targets, sessions, writers ----------------------------- */
+
+struct ftarget {
+	struct bs_ptarget *pt;
+	const char *spec;		/* as given on the command line */
+	struct bs_drive drive;
+	int sfd;			/* /dev/bootseal session, -1 when closed */
+	uint64_t head_len;
+	uint64_t dev_size;
+	uint32_t lbs;
+	unsigned int sink;
+	bool active;			/* passed the checks, attached */
+	struct bs_pump *pump;
+	_Atomic int *running;
+};
+
+struct job {
+	const struct bs_flash_opts *o;
+	const char *image;
+	struct bs_source *src;
+	unsigned char *peek;
+	size_t peek_len;
+	int64_t image_size;		/* -1 unknown */
+	struct bs_bmap bmap;
+	bool have_bmap;
+	unsigned char sha[32];
+	struct bs_ptable *img_pt;	/* the image's table (first BS_PUMP_CHUNK bytes), valid */
+	struct ftarget *ft;
+	struct bs_ptarget *pt;
+	size_t n;
+	struct bs_progress prog;
+};
+
+static void session_status(int fd, struct bootseal_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (ioctl(fd, BOOTSEAL_IOC_STATUS, st))
+		memset(st, 0, sizeof(*st));
+}
+
+/* Fail @f with what the module reports; the session is closed (aborted). */
+static void writer_fail(struct ftarget *f, int status, const char *what, int err)
+{
+	struct bootseal_status st;
+	char where[64] = "";
+
+	session_status(f->sfd, &st);
+	if (st.state == BOOTSEAL_STATE_FAILED && st.error)
+		err = st.error;
+	if (st.state == BOOTSEAL_STATE_FAILED && st.error_sector != BOOTSEAL_SECTOR_NONE)
+		snprintf(where, sizeof(where), " at byte %llu",
+			 (unsigned long long)st.error_sector * 512);
+	bs_progress_fail(f->pt, status, "Unable to %s %s%s: %s; the device is left unsealed",
+			 what, f->pt->path, where, strerror(err));
+	bs_pump_drop(f->pump, f->sink);
+	close(f->sfd);
+	f->sfd = -1;
+}
+
+static void *writer(void *arg)
+{
+	struct ftarget *f = arg;
+	struct bootseal_status st;
+	double t0 = bs_now();
+	uint64_t written = 0;
+	struct bs_chunk c;
+	int r;
+
+	while ((r = bs_pump_next(f->pump, f->sink, &c)) > 0) {
+		struct bootseal_write w = { 0 };
+
+		if (c.off + c.len > f->dev_size) {
+			char ds[32], is[32];
+
+			bs_pump_release(f->pump, f->sink);
+			bs_human_size(f->dev_size, ds, sizeof(ds));
+			bs_human_size(c.off + c.data_len, is, sizeof(is));
+			bs_progress_fail(f->pt, BS_EXIT_DEVICE,
+					 "Unable to write %s: the device is too small: device is %s (%llu bytes), image is at least %s (%llu bytes); the device is left unsealed",
+					 f->pt->path, ds, (unsigned long long)f->dev_size, is,
+					 (unsigned long long)(c.off + c.data_len));
+			bs_pump_drop(f->pump, f->sink);
+			close(f->sfd);
+			f->sfd = -1;
+			goto out;
+		}
+		w.offset = c.off;
+		w.length = c.len;
+		w.buf = (uintptr_t)c.buf;
+		if (ioctl(f->sfd, BOOTSEAL_IOC_WRITE, &w)) {
+			int e = errno;
+
+			bs_pump_release(f->pump, f->sink);
+			writer_fail(f, BS_EXIT_WRITE, "write", e);
+			goto out;
+		}
+		bs_pump_release(f->pump, f->sink);
+		written += c.len;
+		session_status(f->sfd, &st);
+		bs_progress_set_done(f->pt, st.bytes_completed);
+	}
+	if (r < 0) {
+		/* image failed (reported once by the caller): abort, head stays zero */
+		ioctl(f->sfd, BOOTSEAL_IOC_ABORT);
+		close(f->sfd);
+		f->sfd = -1;
+		bs_progress_fail(f->pt, bs_pump_image_failed(f->pump) ? BS_EXIT_IMAGE : BS_EXIT_FAILURE,
+				 "Unable to flash %s: %s; the device is left unsealed", f->pt->path,
+				 bs_pump_error(f->pump));
+		goto out;
+	}
+	bs_progress_phase(f->pt, BS_PH_FLUSHING, 0);
+	if (ioctl(f->sfd, BOOTSEAL_IOC_COMMIT)) {
+		writer_fail(f, BS_EXIT_WRITE, "seal", errno);
+		goto out;
+	}
+	close(f->sfd);
+	f->sfd = -1;
+	f->pt->written = written;
+	f->pt->write_secs = bs_now() - t0;
+	bs_progress_phase(f->pt, BS_PH_SEALED, 0);
+out:
+	atomic_fetch_sub(f->running, 1);
+	return NULL;
+}
+
+static const char *attach_reason(int e)
+{
+	switch (e) {
+	case ENOENT: return "no such device";
+	case ENOTBLK: return "not a block device";
+	case EMEDIUMTYPE: return "it is a partition, not a whole disk";
+	case EBUSY: return "device is busy (a partition is mounted, used as swap, held by dm/md, or another flash is running)";
+	case EROFS: return "device is read-only";
+	default: return strerror(e);
+	}
+}
+
+/* Open a session on @f and claim + invalidate the device. 0 or -1 (failed). */
+static int attach(struct job *j, struct ftarget *f, uint64_t total)
+{
+	struct bootseal_attach a;
+	int e;
+
+	memset(&a, 0, sizeof(a));
+	f->sfd = open(BOOTSEAL_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (f->sfd < 0) {
+		e = errno;
+		bs_progress_fail(f->pt, BS_EXIT_DEVICE, "Unable to open %s: %s", BOOTSEAL_DEVICE_PATH,
+				 e == ENOENT ? "the bootseal module is not loaded (modprobe bootseal)" :
+					       strerror(e));
+		return -1;
+	}
+	snprintf(a.path, sizeof(a.path), "%s", f->drive.path);
+	a.head_len = f->head_len;
+	a.total_bytes = total;
+	bs_progress_phase(f->pt, BS_PH_ATTACHING, 0);
+	if (ioctl(f->sfd, BOOTSEAL_IOC_ATTACH, &a)) {
+		e = errno;
+		if (e == EINVAL)
+			bs_progress_fail(f->pt, BS_EXIT_DEVICE,
+					 "Unable to attach %s: the module refused head length %llu (logical block size %u, module maximum %llu)",
+					 f->pt->path, (unsigned long long)f->head_len, f->lbs,
+					 (unsigned long long)bs_module_max_head());
+		else
+			bs_progress_fail(f->pt, e == EIO ? BS_EXIT_WRITE : BS_EXIT_DEVICE,
+					 "Unable to attach %s: %s", f->pt->path, attach_reason(e));
+		close(f->sfd);
+		f->sfd = -1;
+		return -1;
+	}
+	f->dev_size = a.dev_size;
+	f->lbs = a.logical_block_size;
+	atomic_store(&f->pt->session_id, a.session_id);
+	return 0;
+}
+
+/* Resolve, probe and check one target. 0, or -1 with the target failed. */
+static int prepare_target(struct job *j, struct ftarget *f)
+{
+	struct bs_safety s = { .allow_fixed = j->o->allow_fixed, .unmount = j->o->unmount };
+	char err[512], path[64];
+
+	if (!strncmp(f->spec, "usb:", 4)) {
+		if (bs_drive_from_usb_port(f->spec + 4, path, sizeof(path), err, sizeof(err))) {
+			bs_progress_fail(f->pt, BS_EXIT_DEVICE, "Unable to find %s: %s", f->spec, err);
+			return -1;
+		}
+	} else {
+		snprintf(path, sizeof(path), "%s", f->spec);
+	}
+	snprintf(f->pt->path, sizeof(f->pt->path), "%s", path);
+	if (bs_drive_probe(path, &f->drive, err, sizeof(err))) {
+		bs_progress_fail(f->pt, BS_EXIT_DEVICE, "Unable to use %s: %s", path, err);
+		return -1;
+	}
+	snprintf(f->pt->path, sizeof(f->pt->path), "%s", f->drive.path);
+	snprintf(f->pt->dev_name, sizeof(f->pt->dev_name), "%s", f->drive.name);
+	s.image_size = j->image_size > 0 ? (uint64_t)j->image_size : 0;
+	if (bs_drive_check(&f->drive, &s, err, sizeof(err))) {
+		bs_progress_fail(f->pt, BS_EXIT_DEVICE, "Unable to use %s: %s", f->drive.path, err);
+		return -1;
+	}
+	f->lbs = f->drive.logical_block_size ? f->drive.logical_block_size : 512;
+	if (f->lbs < 512 || f->lbs > 65536 || (f->lbs & (f->lbs - 1))) {
+		bs_progress_fail(f->pt, BS_EXIT_DEVICE, "Unable to use %s: logical block size %u is invalid",
+				 f->drive.path, f->lbs);
+		return -1;
+	}
+	return 0;
+}
+
+static int choose_head(struct job *j, struct ftarget *f)
+{
+	char note[256];
+	enum bs_head_kind kind;
+
+	if (j->o->head_len) {
+		if (j->o->head_len % f->lbs) {
+			bs_progress_fail(f->pt, BS_EXIT_USAGE,
+					 "Unable to use --head %llu for %s: not a multiple of its logical block size %u",
+					 (unsigned long long)j->o->head_len, f->drive.path, f->lbs);
+			return -1;
+		}
+		f->head_len = j->o->head_len;
+		return 0;
+	}
+	f->head_len = bs_head_auto(j->peek, j->peek_len, f->lbs, bs_module_max_head(), &kind, note,
+				   sizeof(note));
+	if (note[0] && f == &j->ft[0])
+		bs_warn("%s", note);
+	return 0;
+}
+
+static bool confirm(struct job *j)
+{
+	char line[32];
+	size_t i;
+
+	if (j->o->yes)
+		return true;
+	if (!isatty(STDIN_FILENO) || !strcmp(j->image, "-")) {
+		bs_error("Unable to flash: refusing to erase devices without confirmation; pass --yes");
+		return false;
+	}
+	fprintf(stderr, "This erases everything on:\n");
+	for (i = 0; i < j->n; i++) {
+		char sz[32];
+
+		if (bs_progress_final(&j->pt[i]))
+			continue;
+		bs_human_size(j->ft[i].drive.size, sz, sizeof(sz));
+		fprintf(stderr, "  %-12s %10s  %s%s%s\n", j->ft[i].drive.path, sz, j->ft[i].drive.model,
+			j->ft[i].drive.transport[0] ? "  " : "", j->ft[i].drive.transport);
+	}
+	fprintf(stderr, "Type 'yes' to continue: ");
+	fflush(stderr);
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	line[strcspn(line, "\r\n")] = '\0';
+	return !strcmp(line, "yes");
+}
+
+/*
+ * The partition table in the first @len bytes of a disk or image; NULL with
+ * @why when there is no valid one. Only the start is looked at (no size),
+ * so an image and the device it was written to are read the same way.
+ */
+static struct bs_ptable *table_of(const unsigned char *buf, size_t len, const char *name,
+				  char *why, size_t whylen)
+{
+	struct bs_reader *r = bs_reader_mem(buf, len, name);
+	struct bs_ptable *pt;
+
+	if (!r) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	pt = bs_ptable_read(r, BS_PT_NO_SIZE, why, whylen);
+	bs_reader_close(r);
+	if (pt && !bs_ptable_valid(pt)) {
+		snprintf(why, whylen, "%s", pt->nfindings ? pt->findings[0].msg :
+			 pt->label == BS_PT_NONE ? "no MBR or GPT signature" : "no partitions");
+		free(pt);
+		pt = NULL;
+	}
+	return pt;
+}
+
+/* Open the image, load its bmap, read its first bytes. 0 or -1 (reported). */
+static int open_image(struct job *j)
+{
+	char err[512];
+	char *bpath = NULL;
+	ssize_t r;
+
+	if (j->o->sha256 && bs_parse_sha256(j->o->sha256, j->sha)) {
+		bs_error("Unable to use --sha256 %s: expected 64 hexadecimal digits", j->o->sha256);
+		return BS_EXIT_USAGE;
+	}
+	j->src = bs_source_open(j->image, j->o->threads, err, sizeof(err));
+	if (!j->src) {
+		bs_error("Unable to open image %s", err);
+		return BS_EXIT_IMAGE;
+	}
+	j->image_size = bs_source_size(j->src);
+	if (!j->o->no_bmap) {
+		if (j->o->bmap)
+			bpath = strdup(j->o->bmap);
+		else if (strcmp(j->image, "-") && bs_bmap_find)
+			bpath = bs_bmap_find(j->image);
+	}
+	if (bpath && !bs_bmap_load) {
+		bs_error("Unable to load bmap %s: bmap support is not available in this build", bpath);
+		free(bpath);
+		return BS_EXIT_IMAGE;
+	}
+	if (bpath) {
+		if (bs_bmap_load(bpath, &j->bmap, err, sizeof(err))) {
+			bs_error("Unable to load bmap %s", err);
+			free(bpath);
+			return BS_EXIT_IMAGE;
+		}
+		j->have_bmap = true;
+		if (j->image_size >= 0 && (uint64_t)j->image_size != j->bmap.image_size) {
+			bs_error("Unable to use bmap %s: it describes %llu bytes, the image has %lld",
+				 bpath, (unsigned long long)j->bmap.image_size, (long long)j->image_size);
+			free(bpath);
+			return BS_EXIT_IMAGE;
+		}
+		if (!j->o->json)
+			fprintf(stderr, "%s: using bmap %s (%llu of %llu blocks mapped)\n", bs_prog, bpath,
+				(unsigned long long)j->bmap.blocks_mapped,
+				(unsigned long long)j->bmap.blocks_total);
+		j->image_size = (int64_t)j->bmap.image_size;
+		free(bpath);
+	}
+	j->peek = malloc(BS_PUMP_CHUNK);
+	if (!j->peek) {
+		bs_error("Unable to read image: out of memory");
+		return BS_EXIT_FAILURE;
+	}
+	for (r = 0; r < (ssize_t)BS_PUMP_CHUNK;) {
+		ssize_t k = bs_source_read(j->src, j->peek + r, BS_PUMP_CHUNK - (size_t)r);
+
+		if (k <= 0) {
+			if (k < 0)
+				r = -1;
+			break;
+		}
+		r += k;
+	}
+	if (r < 0) {
+		bs_error("Unable to read image %s: %s", j->image, bs_source_error(j->src));
+		return BS_EXIT_IMAGE;
+	}
+	if (r == 0) {
+		bs_error("Unable to use image %s: it is empty", j->image);
+		return BS_EXIT_IMAGE;
+	}
+	j->peek_len = (size_t)r;
+	if ((size_t)r < BS_PUMP_CHUNK && j->image_size < 0)
+		j->image_size = r;
+	j->img_pt = table_of(j->peek, j->peek_len, j->image, err, sizeof(err));
+	if (!j->img_pt) {
+		if (j->o->strict) {
+			bs_error("Unable to flash %s: the image has no valid partition table (%s; --strict)",
+				 j->image, err);
+			return BS_EXIT_IMAGE;
+		}
+		bs_warn("the image %s has no valid partition table (%s)", j->image, err);
+	}
+	return BS_EXIT_OK;
+}
+
+static double pump_fraction(void *arg)
+{
+	struct job *j = arg;
+	int64_t in = bs_source_in_size(j->src), pos = bs_source_in_pos(j->src);
+
+	if (in <= 0 || pos < 0)
+		return -1;
+	return (double)pos / (double)in;
+}
+
+/* Write phase: attach every target, run the pump and the writers. */
+static void write_all(struct job *j)
+{
+	struct bs_pump_cfg cfg = { 0 };
+	pthread_t th[BS_MAX_TARGETS];
+	bool started[BS_MAX_TARGETS] = { false };
+	_Atomic int running = 0;
+	struct bs_pump *pump;
+	uint32_t align = 512;
+	unsigned int nsinks = 0;
+	uint64_t total;
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < j->n; i++)
+		if (!bs_progress_final(&j->pt[i]) && j->ft[i].lbs > align)
+			align = j->ft[i].lbs;
+	total = bs_pump_plan_bytes(j->have_bmap ? &j->bmap : NULL,
+				   j->have_bmap ? 0 : j->image_size, align);
+	for (i = 0; i < j->n; i++) {
+		struct ftarget *f = &j->ft[i];
+
+		if (bs_progress_final(f->pt))
+			continue;
+		bs_progress_tick(&j->prog, 0);
+		if (attach(j, f, total))
+			continue;
+		f->active = true;
+		f->sink = nsinks++;
+		f->running = &running;
+	}
+	if (!nsinks)
+		return;
+	cfg.src = j->src;
+	cfg.peek = j->peek;
+	cfg.peek_len = j->peek_len;
+	cfg.bmap = j->have_bmap ? &j->bmap : NULL;
+	cfg.check_bmap = true;
+	cfg.sha256 = j->o->sha256 ? j->sha : NULL;
+	cfg.align = align;
+	cfg.nsinks = nsinks;
+	pump = bs_pump_start(&cfg, err, sizeof(err));
+	for (i = 0; i < j->n; i++) {
+		struct ftarget *f = &j->ft[i];
+
+		if (!f->active)
+			continue;
+		if (!pump) {
+			close(f->sfd);
+			f->sfd = -1;
+			bs_progress_fail(f->pt, BS_EXIT_FAILURE, "%s", err);
+			continue;
+		}
+		f->pump = pump;
+		bs_progress_phase(f->pt, BS_PH_WRITING, total);
+		atomic_fetch_add(&running, 1);
+		if (pthread_create(&th[i], NULL, writer, f)) {
+			atomic_fetch_sub(&running, 1);
+			bs_pump_drop(pump, f->sink);
+			close(f->sfd);
+			f->sfd = -1;
+			bs_progress_fail(f->pt, BS_EXIT_FAILURE, "Unable to start a writer: %s",
+					 strerror(errno));
+			continue;
+		}
+		started[i] = true;
+	}
+	if (!pump)
+		return;
+	j->prog.fraction = total ? NULL : pump_fraction;
+	j->prog.fraction_arg = j;
+	while (atomic_load(&running) > 0)
+		bs_progress_tick(&j->prog, 100);
+	for (i = 0; i < j->n; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+	bs_pump_join(pump, NULL);
+	j->prog.fraction = NULL;
+	bs_progress_flush(&j->prog);
+	bs_pump_free(pump);
+}
+
+/* ---- after the seal ------------------------------------------------------- */
+
+struct part {
+	unsigned int no;
+	uint64_t start, size;		/* 512-byte sectors */
+	char name[40];
+};
+
+static int read_u64(const char *path, uint64_t *v)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	*v = strtoull(buf, NULL, 10);
+	return 0;
+}
+
+static int part_cmp(const void *a, const void *b)
+{
+	const struct part *x = a, *y = b;
+
+	return x->no < y->no ? -1 : x->no > y->no;
+}
+
+/* Read /sys/class/block/@disk/@part/@attr as a number. */
+static int part_attr(const char *disk, const char *part, const char *attr, uint64_t *v)
+{
+	char path[160];
+
+	if (snprintf(path, sizeof(path), "/sys/class/block/%.32s/%.40s/%s", disk, part, attr) >=
+	    (int)sizeof(path))
+		return -1;
+	return read_u64(path, v);
+}
+
+/* The partitions the kernel sees on disk @name, from sysfs. */
+static size_t kernel_parts(const char *name, struct part *pa, size_t max)
+{
+	char path[96];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/class/block/%.32s", name);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && n < max) {
+		uint64_t no;
+
+		if (strncmp(de->d_name, name, strlen(name)) || strlen(de->d_name) >= sizeof(pa[n].name))
+			continue;
+		if (part_attr(name, de->d_name, "partition", &no) ||
+		    part_attr(name, de->d_name, "start", &pa[n].start) ||
+		    part_attr(name, de->d_name, "size", &pa[n].size))
+			continue;
+		pa[n].no = (unsigned int)no;
+		memcpy(pa[n].name, de->d_name, strlen(de->d_name) + 1);
+		n++;
+	}
+	closedir(d);
+	qsort(pa, n, sizeof(pa[0]), part_cmp);
+	return n;
+}
+
+static int write_sysfs(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	r = write(fd, val, strlen(val));
+	close(fd);
+	return r < 0 ? -1 : 0;
+}
+
+/*
+ * Power a USB target off the way udisks does: delete the SCSI disk (the sd
+ * driver flushes its cache and stops the unit), then logically disconnect
+ * the USB device through its "remove" attribute, which disables the hub
+ * port and so cuts power on hubs that switch ports.
+ */
+static void power_off(struct ftarget *f)
+{
+	char path[256];
+
+	if (strcmp(f->drive.transport, "usb") || !f->drive.usb_port[0]) {
+		bs_warn("not powering %s off: it is not a USB device", f->drive.path);
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/block/%s/device/delete", f->drive.name);
+	if (write_sysfs(path, "1"))
+		bs_warn("Unable to delete %s before powering it off: %s", f->drive.path, strerror(errno));
+	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/remove", f->drive.usb_port);
+	if (write_sysfs(path, "1"))
+		bs_warn("Unable to power %s (usb:%s) off: %s", f->drive.path, f->drive.usb_port,
+			strerror(errno));
+	else
+		fprintf(stderr, "%s: %s (usb:%s) is powered off; it can be unplugged\n", bs_prog,
+			f->drive.path, f->drive.usb_port);
+}
+
+static void after_seal(struct job *j, struct ftarget *f, struct bs_json *js)
+{
+	struct part pa[64];
+	char err[256], sz[32];
+	size_t np, i;
+
+	if (bs_drive_reread(f->drive.path, err, sizeof(err)))
+		bs_warn("Unable to re-read the partition table of %s: %s", f->drive.path, err);
+	np = kernel_parts(f->drive.name, pa, sizeof(pa) / sizeof(pa[0]));
+	if (js) {
+		bs_json_array_begin(js, "partitions");
+		for (i = 0; i < np; i++) {
+			bs_json_object_begin(js, NULL);
+			bs_json_str(js, "name", pa[i].name);
+			bs_json_uint(js, "number", pa[i].no);
+			bs_json_uint(js, "start", pa[i].start);
+			bs_json_uint(js, "sectors", pa[i].size);
+			bs_json_object_end(js);
+		}
+		bs_json_array_end(js);
+	} else {
+		printf("%s: the kernel sees %zu partition%s\n", f->drive.path, np, np == 1 ? "" : "s");
+		for (i = 0; i < np; i++) {
+			bs_human_size(pa[i].size * 512, sz, sizeof(sz));
+			printf("  %-10s start %12llu  sectors %12llu  %10s\n", pa[i].name,
+			       (unsigned long long)pa[i].start, (unsigned long long)pa[i].size, sz);
+		}
+	}
+	if (j->img_pt && np == 0)
+		bs_warn("%s: the image has a partition table but the kernel sees no partitions",
+			f->drive.path);
+	if (j->o->power_off)
+		power_off(f);
+}
+
+static const char *result_name(int status)
+{
+	switch (status) {
+	case BS_EXIT_OK: return "ok";
+	case BS_EXIT_USAGE: return "usage";
+	case BS_EXIT_IMAGE: return "image";
+	case BS_EXIT_DEVICE: return "device";
+	case BS_EXIT_WRITE: return "write";
+	case BS_EXIT_VERIFY: return "verify";
+	default: return "failed";
+	}
+}
+
+static int finish(struct job *j, uint64_t image_bytes)
+{
+	struct bs_json js;
+	int worst = BS_EXIT_OK;
+	size_t i;
+
+	if (j->o->json) {
+		bs_json_begin(&js);
+		bs_json_str(&js, "type", "summary");
+		bs_json_str(&js, "image", j->image);
+		bs_json_array_begin(&js, "targets");
+	} else {
+		printf("%-16s %-8s %10s %10s %10s  %s\n", "TARGET", "RESULT", "WRITTEN", "WRITE", "VERIFY",
+		       "DETAIL");
+	}
+	for (i = 0; i < j->n; i++) {
+		struct bs_ptarget *t = &j->pt[i];
+		int st = atomic_load(&t->phase) == BS_PH_FAILED ? t->status : BS_EXIT_OK;
+		double wr = t->write_secs > 0 ? (double)t->written / t->write_secs : 0;
+		double vr = t->verify_secs > 0 ? (double)t->written / t->verify_secs : 0;
+
+		worst = bs_exit_worst(worst, st);
+		if (j->o->json) {
+			bs_json_object_begin(&js, NULL);
+			bs_json_str(&js, "target", t->path[0] ? t->path : j->ft[i].spec);
+			bs_json_str(&js, "result", result_name(st));
+			bs_json_int(&js, "exit", st);
+			bs_json_uint(&js, "written", st == BS_EXIT_OK ? t->written : 0);
+			bs_json_double(&js, "write_seconds", t->write_secs, 3);
+			bs_json_double(&js, "verify_seconds", t->verify_secs, 3);
+			bs_json_bool(&js, "verified", st == BS_EXIT_OK && !j->o->no_verify &&
+					  strcmp(j->image, "-"));
+			bs_json_str(&js, "error", st ? t->error : NULL);
+			if (st == BS_EXIT_OK)
+				after_seal(j, &j->ft[i], &js);
+			bs_json_object_end(&js);
+		} else {
+			char ws[32], wrs[32], vrs[32];
+
+			bs_fmt_bytes(st == BS_EXIT_OK ? t->written : 0, ws, sizeof(ws));
+			bs_fmt_rate(wr, wrs, sizeof(wrs));
+			bs_fmt_rate(vr, vrs, sizeof(vrs));
+			printf("%-16s %-8s %10s %10s %10s  %s\n", t->path[0] ? t->path : j->ft[i].spec,
+			       result_name(st), st == BS_EXIT_OK ? ws : "-", st == BS_EXIT_OK ? wrs : "-",
+			       st == BS_EXIT_OK && t->verify_secs > 0 ? vrs : "-",
+			       st ? t->error : j->o->no_verify || !strcmp(j->image, "-") ?
+			       "sealed (not verified)" : "sealed and verified");
+		}
+	}
+	if (!j->o->json) {
+		for (i = 0; i < j->n; i++)
+			if (atomic_load(&j->pt[i].phase) == BS_PH_DONE)
+				after_seal(j, &j->ft[i], NULL);
+	} else {
+		bs_json_array_end(&js);
+		bs_json_uint(&js, "image_bytes", image_bytes);
+		bs_json_int(&js, "exit", worst);
+		bs_json_print(&js, stdout);
+	}
+	fflush(stdout);
+	return worst;
+}
+
+/*
+ * Read the start of each sealed target back (O_DIRECT) and compare its
+ * partition table with the image's: what fdisk and the kernel will see.
+ */
+static void check_tables(struct job *j)
+{
+	unsigned char *buf = NULL;
+	char why[256];
+	size_t i;
+
+	if (!j->img_pt)
+		return;
+	for (i = 0; i < j->n; i++) {
+		struct ftarget *f = &j->ft[i];
+		size_t len = (size_t)bs_round_up(j->peek_len, f->lbs);
+		struct bs_ptable *pt;
+		ssize_t r = -1;
+		int fd;
+
+		if (atomic_load(&f->pt->phase) != BS_PH_SEALED)
+			continue;
+		if (len > f->dev_size)
+			len = (size_t)f->dev_size;
+		if (!buf && posix_memalign((void **)&buf, 65536, BS_PUMP_CHUNK + 65536)) {
+			bs_progress_fail(f->pt, BS_EXIT_FAILURE, "Unable to check %s: out of memory",
+					 f->drive.path);
+			continue;
+		}
+		fd = open(f->drive.path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+		if (fd >= 0) {
+			r = pread(fd, buf, len, 0);
+			close(fd);
+		}
+		if (r < (ssize_t)len) {
+			bs_progress_fail(f->pt, BS_EXIT_VERIFY,
+					 "Unable to read the partition table of %s back: %s", f->drive.path,
+					 r < 0 ? strerror(errno) : "short read");
+			continue;
+		}
+		pt = table_of(buf, j->peek_len < len ? j->peek_len : len, f->drive.path, why,
+			      sizeof(why));
+		if (!pt)
+			bs_progress_fail(f->pt, BS_EXIT_VERIFY,
+					 "Unable to verify %s: no valid partition table after sealing (%s)",
+					 f->drive.path, why);
+		else if (bs_ptable_compare(pt, j->img_pt, why, sizeof(why)))
+			bs_progress_fail(f->pt, BS_EXIT_VERIFY,
+					 "Unable to verify %s: its partition table differs from the image's: %s",
+					 f->drive.path, why);
+		free(pt);
+	}
+	free(buf);
+}
+
+static void verify_all(struct job *j)
+{
+	struct bs_verify_target vt[BS_MAX_TARGETS];
+	size_t i, nv = 0;
+
+	for (i = 0; i < j->n; i++) {
+		struct bs_ptarget *t = &j->pt[i];
+
+		if (atomic_load(&t->phase) != BS_PH_SEALED)
+			continue;
+		if (j->o->no_verify || !strcmp(j->image, "-")) {
+			bs_progress_phase(t, BS_PH_DONE, 0);
+			continue;
+		}
+		vt[nv].pt = t;
+		nv++;
+	}
+	if (!strcmp(j->image, "-") && !j->o->no_verify && nv == 0)
+		bs_warn("not verifying: an image read from standard input cannot be read again");
+	if (nv)
+		bs_verify_targets(&j->prog, j->image, j->o->threads, j->have_bmap ? &j->bmap : NULL, vt,
+				  nv);
+	bs_progress_flush(&j->prog);
+}
+
+int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *targets, size_t n)
+{
+	struct job j;
+	uint64_t image_bytes = 0;
+	int rc = BS_EXIT_OK;
+	size_t i, k, ok = 0;
+
+	memset(&j, 0, sizeof(j));
+	j.o = o;
+	j.image = image;
+	j.n = n;
+	j.image_size = -1;
+	if (n == 0 || n > BS_MAX_TARGETS) {
+		bs_error("Unable to flash: give 1 to %d targets", BS_MAX_TARGETS);
+		return BS_EXIT_USAGE;
+	}
+	for (i = 0; i < n; i++)
+		for (k = 0; k < i; k++)
+			if (!strcmp(targets[i], targets[k])) {
+				bs_error("Unable to flash: %s is named twice", targets[i]);
+				return BS_EXIT_USAGE;
+			}
+	j.ft = calloc(n, sizeof(*j.ft));
+	j.pt = calloc(n, sizeof(*j.pt));
+	if (!j.ft || !j.pt) {
+		bs_error("Unable to flash: out of memory");
+		rc = BS_EXIT_FAILURE;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		j.ft[i].pt = &j.pt[i];
+		j.ft[i].spec = targets[i];
+		j.ft[i].sfd = -1;
+		snprintf(j.pt[i].path, sizeof(j.pt[i].path), "%s", targets[i]);
+		snprintf(j.pt[i].label, sizeof(j.pt[i].label), "%s", targets[i]);
+	}
+	bs_progress_init(&j.prog, bs_progress_pick_mode(o->json), j.pt, n);
+	rc = open_image(&j);
+	if (rc)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (!prepare_target(&j, &j.ft[i]) && !choose_head(&j, &j.ft[i]))
+			ok++;
+	bs_progress_tick(&j.prog, 0);
+	if (ok && !confirm(&j)) {
+		rc = BS_EXIT_USAGE;
+		goto out;
+	}
+	/* two targets may be the same disk under two names */
+	for (i = 0; i < n; i++)
+		for (k = 0; k < i; k++)
+			if (!bs_progress_final(&j.pt[i]) && !bs_progress_final(&j.pt[k]) &&
+			    !strcmp(j.ft[i].drive.path, j.ft[k].drive.path))
+				bs_progress_fail(&j.pt[i], BS_EXIT_USAGE, "Unable to flash %s: named twice",
+						 j.ft[i].drive.path);
+	bs_progress_listen(&j.prog);
+	write_all(&j);
+	check_tables(&j);
+	image_bytes = j.image_size > 0 ? (uint64_t)j.image_size : 0;
+	verify_all(&j);
+	bs_progress_close(&j.prog);
+	rc = finish(&j, image_bytes);
+out:
+	if (j.ft)
+		for (i = 0; i < n; i++)
+			if (j.ft[i].sfd >= 0)
+				close(j.ft[i].sfd);
+	if (j.src)
+		bs_source_close(j.src);
+	if (j.have_bmap)
+		bs_bmap_free(&j.bmap);
+	free(j.peek);
+	free(j.img_pt);
+	free(j.ft);
+	free(j.pt);
+	return rc;
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bootseal flash: one image to up to BS_MAX_TARGETS targets through the
+ * pump (pump.h), one /dev/bootseal session and writer thread per target,
+ * then read-back verification (verify.h), partition re-read and a summary.
+ */
+#ifndef BOOTSEAL_FLASH_H
+#define BOOTSEAL_FLASH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pump.h"
+
+struct bs_flash_opts {
+	const char *bmap;		/* --bmap FILE; NULL: look next to the image */
+	bool no_bmap;			/* --no-bmap */
+	const char *sha256;		/* --sha256 HEX, or NULL */
+	uint64_t head_len;		/* --head SIZE; 0 = automatic */
+	bool no_verify;			/* --no-verify */
+	bool allow_fixed;		/* --allow-fixed */
+	bool unmount;			/* --unmount */
+	bool yes;			/* --yes */
+	bool json;			/* --json */
+	bool strict;			/* --strict: refuse images without a partition table */
+	bool power_off;			/* --power-off */
+	unsigned int threads;		/* --threads: decoder threads, 0 = CPUs */
+	bool usbboot;			/* --usbboot: targets are booted Compute Modules */
+	bool loop;			/* --loop: with --usbboot, keep serving new devices */
+	const char *firmware;		/* --firmware DIR for --usbboot, NULL = default */
+};
+
+/*
+ * --usbboot [--loop]: boot every Compute Module that appears and call
+ * bs_flash_run() for the block device each becomes. Implemented by the
+ * usbboot code; cmd_flash.c calls it when it is linked in.
+ */
+int bs_flash_usbboot(const struct bs_flash_opts *o, const char *image);
+
+/* Parse the flash command line (argv[0] = "flash"). Exposed for tests. */
+int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, size_t *npos,
+		   size_t maxpos);
+
+/*
+ * Flash @image to @targets (paths or usb:BUS-PORT[.PORT]), seal, verify,
+ * re-read partitions, report. Prints progress and the summary; returns the
+ * most severe enum bs_exit over all targets. Safe to call repeatedly (the
+ * usbboot loop calls it once per device).
+ */
+int bs_flash_run(const struct bs_flash_opts *o, const char *image,
+		 char *const *targets, size_t n);
+
+/* ---- head length -------------------------------------------------------- */
+
+enum bs_head_kind { BS_HEAD_NONE = 0, BS_HEAD_MBR, BS_HEAD_GPT };
+
+/*
+ * Decide how many bytes to hold back, from the first @len bytes of the image
+ * in @buf: one logical block for MBR images (and images without a table); up
+ * to the end of the primary GPT entry array for GPT images (header checked:
+ * signature, size, CRC, my_lba, entry geometry). The result is rounded up to
+ * @lbs and capped at @max_head (0 = no cap). @kind says what was found; @note
+ * (may be NULL) explains a fallback or cap. Returns the head length in bytes.
+ */
+uint64_t bs_head_auto(const void *buf, size_t len, uint32_t lbs, uint64_t max_head,
+		      enum bs_head_kind *kind, char *note, size_t notelen);
+
+/* The module's max_head_len parameter from sysfs; 0 when unknown. */
+uint64_t bs_module_max_head(void);
+
+/* Parse "4096", "16K", "16KiB", "1M", "1MiB", "2G". 0 or -1. */
+int bs_parse_size(const char *s, uint64_t *out);
+
+/* Parse 64 hex digits into 32 bytes. 0 or -1. */
+int bs_parse_sha256(const char *hex, unsigned char out[32]);
+
+#endif /* BOOTSEAL_FLASH_H */

@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The image pump: one reader thread reads (and decompresses) the image once
+ * into a bounded ring of chunk buffers; every sink walks the ring in order.
+ * It also checks the bmap's range checksums and --sha256 as bytes go by.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pump.h"
+
+#define DISCARD_LEN (1u << 20)
+
+struct slot {
+	unsigned char *buf;
+	struct bs_chunk c;
+	unsigned int pending;		/* live sinks that have not released it */
+};
+
+struct bs_pump {
+	struct bs_pump_cfg cfg;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct slot slots[BS_PUMP_SLOTS];
+	uint64_t produced;		/* chunks published */
+	uint64_t next[BS_MAX_TARGETS];	/* each sink's next chunk */
+	bool live[BS_MAX_TARGETS];
+	unsigned int nlive;
+	bool done;			/* the reader finished */
+	bool cancelled;
+	int result;			/* 0 or -1, valid once done */
+	bool image_failed;
+	char err[512];
+	_Atomic uint64_t pos;		/* image bytes read */
+	uint64_t total;
+	/* reader only */
+	size_t peek_off;
+	unsigned char *discard;
+	EVP_MD_CTX *sha;		/* whole image (--sha256) */
+	EVP_MD_CTX *rsha;		/* current bmap range */
+	size_t range;			/* next bmap range to check */
+	bool range_open;
+};
+
+static uint64_t range_start(const struct bs_bmap *b, size_t i)
+{
+	return b->ranges[i].first * b->block_size;
+}
+
+static uint64_t range_end(const struct bs_bmap *b, size_t i)
+{
+	uint64_t e = (b->ranges[i].last + 1) * b->block_size;
+
+	return e < b->image_size ? e : b->image_size;
+}
+
+uint64_t bs_pump_plan_bytes(const struct bs_bmap *b, int64_t image_size, uint32_t align)
+{
+	uint64_t sum = 0, re = 0;
+	size_t i;
+
+	if (!b)
+		return image_size < 0 ? 0 : bs_round_up((uint64_t)image_size, align);
+	for (i = 0; i < b->nr_ranges; i++) {
+		uint64_t s = range_start(b, i) / align * align;
+		uint64_t e = bs_round_up(range_end(b, i), align);
+
+		if (s < re)
+			s = re;
+		if (e > s)
+			sum += e - s;
+		if (e > re)
+			re = e;
+	}
+	return sum;
+}
+
+static void pump_fail(struct bs_pump *p, bool image, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void pump_fail(struct bs_pump *p, bool image, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&p->mu);
+	if (!p->err[0]) {
+		va_start(ap, fmt);
+		vsnprintf(p->err, sizeof(p->err), fmt, ap);
+		va_end(ap);
+		p->image_failed = image;
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+static const char *img_name(const struct bs_pump *p)
+{
+	const char *n = bs_source_path(p->cfg.src);
+
+	return n && strcmp(n, "-") ? n : "standard input";
+}
+
+/* Feed bytes at image offset @pos to the checksums. 0, or -1 on a mismatch. */
+static int pump_hash(struct bs_pump *p, const unsigned char *d, size_t n, uint64_t pos)
+{
+	const struct bs_bmap *b = p->cfg.bmap;
+	const EVP_MD *md;
+
+	if (p->sha)
+		EVP_DigestUpdate(p->sha, d, n);
+	if (!b || !p->cfg.check_bmap || b->csum_type == BS_BMAP_CSUM_NONE)
+		return 0;
+	md = b->csum_type == BS_BMAP_CSUM_SHA1 ? EVP_sha1() : EVP_sha256();
+	while (n && p->range < b->nr_ranges) {
+		uint64_t rs = range_start(b, p->range), re = range_end(b, p->range);
+		uint64_t a, e;
+
+		if (pos + n <= rs)
+			break;
+		if (pos > re || (pos == re && !p->range_open && rs != re)) {
+			pump_fail(p, true, "Unable to use image %s: bmap range %zu was skipped",
+				  img_name(p), p->range);
+			return -1;
+		}
+		a = pos > rs ? pos : rs;
+		e = pos + n < re ? pos + n : re;
+		if (a < e) {
+			if (!p->range_open) {
+				EVP_DigestInit_ex(p->rsha, md, NULL);
+				p->range_open = true;
+			}
+			EVP_DigestUpdate(p->rsha, d + (a - pos), e - a);
+		}
+		if (e < re)
+			break;
+		if (p->range_open || rs == re) {
+			unsigned char dig[EVP_MAX_MD_SIZE];
+			unsigned int dl = 0;
+
+			if (!p->range_open)
+				EVP_DigestInit_ex(p->rsha, md, NULL);
+			EVP_DigestFinal_ex(p->rsha, dig, &dl);
+			p->range_open = false;
+			if (dl != b->csum_len || memcmp(dig, b->ranges[p->range].csum, dl)) {
+				pump_fail(p, true,
+					  "Unable to use image %s: bmap checksum mismatch in blocks %" PRIu64
+					  "-%" PRIu64 " (bytes %" PRIu64 "-%" PRIu64 ")",
+					  img_name(p), b->ranges[p->range].first, b->ranges[p->range].last,
+					  rs, re - 1);
+				return -1;
+			}
+		}
+		p->range++;
+		n -= e - pos;
+		d += e - pos;
+		pos = e;
+	}
+	return 0;
+}
+
+/* Read up to @len image bytes (fewer only at the end). -1 on error. */
+static ssize_t pump_read(struct bs_pump *p, unsigned char *buf, size_t len)
+{
+	uint64_t pos = atomic_load(&p->pos);
+	size_t got = 0;
+	ssize_t r;
+
+	if (p->peek_off < p->cfg.peek_len) {
+		size_t k = p->cfg.peek_len - p->peek_off;
+
+		if (k > len)
+			k = len;
+		memcpy(buf, p->cfg.peek + p->peek_off, k);
+		p->peek_off += k;
+		got = k;
+	}
+	/* short only at a confirmed end: the source said 0, not just "short" */
+	while (got < len) {
+		r = bs_source_read(p->cfg.src, buf + got, len - got);
+		if (r < 0) {
+			pump_fail(p, true, "Unable to read image %s: %s", img_name(p),
+				  bs_source_error(p->cfg.src));
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	if (pump_hash(p, buf, got, pos))
+		return -1;
+	atomic_store(&p->pos, pos + got);
+	return (ssize_t)got;
+}
+
+/* Read and drop @n bytes (unmapped areas, the tail). Returns bytes skipped or -1. */
+static int64_t pump_skip(struct bs_pump *p, uint64_t n)
+{
+	uint64_t done = 0;
+
+	while (done < n || n == UINT64_MAX) {
+		size_t want = n - done < DISCARD_LEN ? (size_t)(n - done) : DISCARD_LEN;
+		ssize_t r = pump_read(p, p->discard, want);
+
+		if (r < 0)
+			return -1;
+		done += (uint64_t)r;
+		if ((size_t)r < want || p->cancelled)
+			break;
+	}
+	return (int64_t)done;
+}
+
+static bool next_region(struct bs_pump *p, size_t *ri, uint64_t *rs, uint64_t *re)
+{
+	const struct bs_bmap *b = p->cfg.bmap;
+	uint32_t al = p->cfg.align;
+	size_t i = *ri;
+
+	if (!b) {
+		if (i)
+			return false;
+		*ri = 1;
+		*rs = 0;
+		*re = UINT64_MAX;
+		return true;
+	}
+	if (i >= b->nr_ranges)
+		return false;
+	*rs = range_start(b, i) / al * al;
+	*re = bs_round_up(range_end(b, i), al);
+	for (i++; i < b->nr_ranges && range_start(b, i) / al * al <= *re; i++) {
+		uint64_t e = bs_round_up(range_end(b, i), al);
+
+		if (e > *re)
+			*re = e;
+	}
+	*ri = i;
+	return true;
+}
+
+/* Wait for slot @seq to be free. false: nobody left to feed, or cancelled. */
+static bool pump_wait_slot(struct bs_pump *p, struct slot *s)
+{
+	bool ok;
+
+	pthread_mutex_lock(&p->mu);
+	while (s->pending && !p->cancelled && p->nlive)
+		pthread_cond_wait(&p->cv, &p->mu);
+	ok = !p->cancelled && p->nlive;
+	pthread_mutex_unlock(&p->mu);
+	return ok;
+}
+
+static void pump_publish(struct bs_pump *p, struct slot *s)
+{
+	pthread_mutex_lock(&p->mu);
+	s->pending = p->nlive;
+	p->produced++;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Returns 0 when the whole image was read, -1 on failure or when stopped. */
+static int pump_regions(struct bs_pump *p, bool *eof)
+{
+	uint64_t rs, re;
+	size_t ri = 0;
+
+	*eof = false;
+	while (next_region(p, &ri, &rs, &re)) {
+		uint64_t pos = atomic_load(&p->pos);
+
+		if (rs > pos) {
+			int64_t k = pump_skip(p, rs - pos);
+
+			if (k < 0)
+				return -1;
+			if ((uint64_t)k < rs - pos) {
+				*eof = true;
+				return 0;
+			}
+		}
+		while ((pos = atomic_load(&p->pos)) < re) {
+			struct slot *s = &p->slots[p->produced % BS_PUMP_SLOTS];
+			size_t want = re - pos < BS_PUMP_CHUNK ? (size_t)(re - pos) : BS_PUMP_CHUNK;
+			ssize_t got;
+
+			if (!pump_wait_slot(p, s)) {
+				pump_fail(p, false, "%s",
+					  p->cancelled ? "Interrupted" : "No target left to write");
+				return -1;
+			}
+			got = pump_read(p, s->buf, want);
+			if (got < 0)
+				return -1;
+			if (got == 0) {
+				*eof = true;
+				return 0;
+			}
+			s->c.off = pos;
+			s->c.data_len = (size_t)got;
+			s->c.len = (size_t)bs_round_up((uint64_t)got, p->cfg.align);
+			memset(s->buf + got, 0, s->c.len - (size_t)got);
+			s->c.buf = s->buf;
+			pump_publish(p, s);
+			if ((size_t)got < want) {
+				*eof = true;
+				return 0;
+			}
+		}
+	}
+	return 0;
+}
+
+static int pump_checks(struct bs_pump *p)
+{
+	const struct bs_bmap *b = p->cfg.bmap;
+	uint64_t size = atomic_load(&p->pos);
+	unsigned char dig[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0;
+
+	if (size == 0) {
+		pump_fail(p, true, "Unable to use image %s: it is empty", img_name(p));
+		return -1;
+	}
+	if (b && size != b->image_size) {
+		pump_fail(p, true,
+			  "Unable to use image %s: it is %" PRIu64 " bytes, its bmap says %" PRIu64,
+			  img_name(p), size, b->image_size);
+		return -1;
+	}
+	if (b && p->cfg.check_bmap && b->csum_type != BS_BMAP_CSUM_NONE && p->range < b->nr_ranges) {
+		pump_fail(p, true, "Unable to use image %s: bmap range %zu was not checked",
+			  img_name(p), p->range);
+		return -1;
+	}
+	if (p->sha) {
+		EVP_DigestFinal_ex(p->sha, dig, &dl);
+		if (dl != 32 || memcmp(dig, p->cfg.sha256, 32)) {
+			pump_fail(p, true, "Unable to use image %s: SHA-256 of the image does not match --sha256",
+				  img_name(p));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void *pump_main(void *arg)
+{
+	struct bs_pump *p = arg;
+	bool eof = false;
+	int r;
+
+	r = pump_regions(p, &eof);
+	/* read to the end: the tail must decode cleanly and feed the checksums */
+	if (!r && !eof && pump_skip(p, UINT64_MAX) < 0)
+		r = -1;
+	if (!r)
+		r = pump_checks(p);
+	pthread_mutex_lock(&p->mu);
+	p->result = r;
+	p->done = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+struct bs_pump *bs_pump_start(const struct bs_pump_cfg *cfg, char *err, size_t errlen)
+{
+	struct bs_pump *p;
+	unsigned int i;
+
+	if (!cfg->align || cfg->align & (cfg->align - 1) || cfg->align > BS_PUMP_CHUNK ||
+	    !cfg->nsinks || cfg->nsinks > BS_MAX_TARGETS) {
+		snprintf(err, errlen, "Unable to start the image reader: invalid configuration");
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		goto nomem;
+	p->cfg = *cfg;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	for (i = 0; i < BS_PUMP_SLOTS; i++) {
+		if (posix_memalign((void **)&p->slots[i].buf, 4096, BS_PUMP_CHUNK))
+			goto nomem;
+	}
+	p->discard = malloc(DISCARD_LEN);
+	p->rsha = EVP_MD_CTX_new();
+	if (!p->discard || !p->rsha)
+		goto nomem;
+	if (cfg->sha256) {
+		p->sha = EVP_MD_CTX_new();
+		if (!p->sha || !EVP_DigestInit_ex(p->sha, EVP_sha256(), NULL))
+			goto nomem;
+	}
+	for (i = 0; i < cfg->nsinks; i++)
+		p->live[i] = true;
+	p->nlive = cfg->nsinks;
+	p->total = bs_pump_plan_bytes(cfg->bmap, cfg->bmap ? 0 : bs_source_size(cfg->src), cfg->align);
+	if (pthread_create(&p->thread, NULL, pump_main, p)) {
+		snprintf(err, errlen, "Unable to start the image reader: %s", strerror(errno));
+		bs_pump_free(p);
+		return NULL;
+	}
+	p->started = true;
+	return p;
+nomem:
+	snprintf(err, errlen, "Unable to start the image reader: out of memory");
+	bs_pump_free(p);
+	return NULL;
+}
+
+int bs_pump_next(struct bs_pump *p, unsigned int sink, struct bs_chunk *c)
+{
+	int r;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->live[sink] && p->next[sink] >= p->produced && !p->done && !p->cancelled)
+		pthread_cond_wait(&p->cv, &p->mu);
+	if (!p->live[sink] || p->cancelled || (p->done && p->result))
+		r = -1;
+	else if (p->next[sink] < p->produced) {
+		*c = p->slots[p->next[sink] % BS_PUMP_SLOTS].c;
+		r = 1;
+	} else {
+		r = 0;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return r;
+}
+
+void bs_pump_release(struct bs_pump *p, unsigned int sink)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->live[sink] && p->next[sink] < p->produced) {
+		p->slots[p->next[sink] % BS_PUMP_SLOTS].pending--;
+		p->next[sink]++;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+void bs_pump_drop(struct bs_pump *p, unsigned int sink)
+{
+	uint64_t s;
+
+	pthread_mutex_lock(&p->mu);
+	if (p->live[sink]) {
+		for (s = p->next[sink]; s < p->produced; s++)
+			p->slots[s % BS_PUMP_SLOTS].pending--;
+		p->next[sink] = p->produced;
+		p->live[sink] = false;
+		p->nlive--;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+void bs_pump_cancel(struct bs_pump *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->cancelled = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+uint64_t bs_pump_image_pos(const struct bs_pump *p)
+{
+	return atomic_load(&((struct bs_pump *)p)->pos);
+}
+
+uint64_t bs_pump_total(const struct bs_pump *p)
+{
+	return p->total;
+}
+
+int bs_pump_join(struct bs_pump *p, uint64_t *image_size)
+{
+	if (p->started) {
+		pthread_join(p->thread, NULL);
+		p->started = false;
+	}
+	if (image_size)
+		*image_size = atomic_load(&p->pos);
+	return p->result;
+}
+
+const char *bs_pump_error(const struct bs_pump *p)
+{
+	return p->err[0] ? p->err : "no error";
+}
+
+bool bs_pump_image_failed(const struct bs_pump *p)
+{
+	return p->image_failed;
+}
+
+void bs_pump_free(struct bs_pump *p)
+{
+	unsigned int i;
+
+	if (!p)
+		return;
+	if (p->started) {
+		bs_pump_cancel(p);
+		pthread_join(p->thread, NULL);
+	}
+	for (i = 0; i < BS_PUMP_SLOTS; i++)
+		free(p->slots[i].buf);
+	free(p->discard);
+	EVP_MD_CTX_free(p->rsha);
+	EVP_MD_CTX_free(p->sha);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
