@@ -31,8 +31,8 @@
 #include "bmap.h"
 #include "sha.h"
 
-#define BMAP_MAX_BYTES	(64u << 20)	/* a bmap of a fragmented 2 TB image fits */
-#define BLOCK_SIZE_MAX	(1u << 30)
+#define BMAP_MAX_BYTES (64u << 20) /* a bmap of a fragmented 2 TB image fits */
+#define BLOCK_SIZE_MAX (1u << 30)
 
 _Static_assert((int)BS_HASH_SHA1 == (int)BS_BMAP_CSUM_SHA1, "hash ids match bmap ids");
 _Static_assert((int)BS_HASH_SHA256 == (int)BS_BMAP_CSUM_SHA256, "hash ids match bmap ids");
@@ -41,13 +41,13 @@ struct parse {
 	const char *name;
 	char *err;
 	size_t errlen;
-	const char *xml;	/* the raw file, for the file checksum */
+	const char *xml; /* the raw file, for the file checksum */
 	size_t len;
 	struct bs_bmap *b;
-	enum bs_bmap_csum file_csum;	/* algorithm named by the format */
-	const char *range_attr;		/* "sha1", "chksum" or NULL */
-	const char *file_csum_elem;	/* "BmapFileSHA1", "BmapFileChecksum" or NULL */
-	bool csum_type_elem;		/* the format has a ChecksumType element */
+	enum bs_bmap_csum file_csum; /* algorithm named by the format */
+	const char *range_attr;	     /* "sha1", "chksum" or NULL */
+	const char *file_csum_elem;  /* "BmapFileSHA1", "BmapFileChecksum" or NULL */
+	bool csum_type_elem;	     /* the format has a ChecksumType element */
 };
 
 static int fail(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -109,37 +109,34 @@ static int parse_u64(const char **s, uint64_t *out)
 static char *elem_text(struct parse *p, xmlNode *n)
 {
 	size_t len = 0;
-	char *s = malloc(1);
 	xmlNode *c;
+	char *s;
 
-	if (!s) {
-		fail(p, "out of memory");
-		return NULL;
-	}
-	s[0] = '\0';
 	for (c = n->children; c; c = c->next) {
-		size_t add;
-		char *t;
-
 		if (c->type == XML_COMMENT_NODE || c->type == XML_PI_NODE)
 			continue;
 		if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) {
 			fail(p, "element %s may only contain text", (const char *)n->name);
-			free(s);
 			return NULL;
 		}
-		add = c->content ? strlen((const char *)c->content) : 0;
-		t = realloc(s, len + add + 1);
-		if (!t) {
-			free(s);
-			fail(p, "out of memory");
-			return NULL;
-		}
-		s = t;
+		len += c->content ? strlen((const char *)c->content) : 0;
+	}
+	s = malloc(len + 1);
+	if (!s) {
+		fail(p, "out of memory");
+		return NULL;
+	}
+	len = 0;
+	for (c = n->children; c; c = c->next) {
+		size_t add;
+
+		if ((c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) || !c->content)
+			continue;
+		add = strlen((const char *)c->content);
 		memcpy(s + len, c->content, add);
 		len += add;
-		s[len] = '\0';
 	}
+	s[len] = '\0';
 	return s;
 }
 
@@ -238,14 +235,17 @@ static int verify_file_csum(struct parse *p, xmlNode *n)
 	memcpy(copy, p->xml, p->len);
 	memset(copy + (at - p->xml), '0', hexlen);
 	if (bs_hash_buf((enum bs_hash_alg)p->file_csum, copy, p->len, got)) {
-		fail(p, "cannot compute the %s checksum", bs_hash_name((enum bs_hash_alg)p->file_csum));
+		fail(p, "cannot compute the %s checksum",
+		     bs_hash_name((enum bs_hash_alg)p->file_csum));
 		goto out;
 	}
 	if (!bs_hash_equal(want, got, hexlen / 2)) {
 		char hex[2 * BS_HASH_MAX_LEN + 1];
 
 		bs_hex_format(got, hexlen / 2, hex);
-		fail(p, "%s mismatch: the file's checksum is %s, it says %s (the bmap file is corrupt or was edited)",
+		fail(p,
+		     "%s mismatch: the file's checksum is %s, it says %s (the bmap file is corrupt "
+		     "or was edited)",
 		     (const char *)n->name, hex, t);
 		goto out;
 	}
@@ -279,7 +279,8 @@ static int parse_range(struct parse *p, xmlNode *n, size_t i, bool *has_csum)
 		while (is_space(*c))
 			c++;
 		if (parse_u64(&c, &r->last)) {
-			fail(p, "range %zu \"%.40s\" is not a block number or FIRST-LAST", i + 1, t);
+			fail(p, "range %zu \"%.40s\" is not a block number or FIRST-LAST", i + 1,
+			     t);
 			goto out;
 		}
 	} else {
@@ -302,7 +303,9 @@ static int parse_range(struct parse *p, xmlNode *n, size_t i, bool *has_csum)
 		const char *a = (const char *)attr;
 
 		if (strlen(a) != hexlen || bs_hex_parse(a, hexlen, r->csum, hexlen / 2)) {
-			fail(p, "range %zu (%llu-%llu): %s checksum must be %zu hex digits, got \"%.80s\"",
+			fail(p,
+			     "range %zu (%llu-%llu): %s checksum must be %zu hex digits, got "
+			     "\"%.80s\"",
 			     i + 1, (unsigned long long)r->first, (unsigned long long)r->last,
 			     bs_hash_name((enum bs_hash_alg)p->file_csum), hexlen, a);
 			goto out;
@@ -356,11 +359,15 @@ static int parse_ranges(struct parse *p, xmlNode *map)
 		if (r->last >= b->blocks_total)
 			return fail(p, "range %zu (%llu-%llu) is outside the image (%llu blocks)",
 				    i + 1, (unsigned long long)r->first,
-				    (unsigned long long)r->last, (unsigned long long)b->blocks_total);
+				    (unsigned long long)r->last,
+				    (unsigned long long)b->blocks_total);
 		if (i && r->first <= b->ranges[i - 1].last)
-			return fail(p, "range %zu (%llu-%llu) overlaps or precedes range %zu (%llu-%llu): ranges must be sorted and disjoint",
-				    i + 1, (unsigned long long)r->first, (unsigned long long)r->last,
-				    i, (unsigned long long)b->ranges[i - 1].first,
+			return fail(p,
+				    "range %zu (%llu-%llu) overlaps or precedes range %zu "
+				    "(%llu-%llu): ranges must be sorted and disjoint",
+				    i + 1, (unsigned long long)r->first,
+				    (unsigned long long)r->last, i,
+				    (unsigned long long)b->ranges[i - 1].first,
 				    (unsigned long long)b->ranges[i - 1].last);
 		mapped += r->last - r->first + 1;
 		i++;
@@ -388,14 +395,14 @@ static int collect(struct parse *p, xmlNode *root, struct fields *f)
 		const char *name;
 		size_t off;
 	} known[] = {
-		{ "ImageSize", offsetof(struct fields, image_size) },
-		{ "BlockSize", offsetof(struct fields, block_size) },
-		{ "BlocksCount", offsetof(struct fields, blocks) },
-		{ "MappedBlocksCount", offsetof(struct fields, mapped) },
-		{ "ChecksumType", offsetof(struct fields, csum_type) },
-		{ "BmapFileChecksum", offsetof(struct fields, file_csum) },
-		{ "BmapFileSHA1", offsetof(struct fields, file_csum) },
-		{ "BlockMap", offsetof(struct fields, map) },
+		{"ImageSize", offsetof(struct fields, image_size)},
+		{"BlockSize", offsetof(struct fields, block_size)},
+		{"BlocksCount", offsetof(struct fields, blocks)},
+		{"MappedBlocksCount", offsetof(struct fields, mapped)},
+		{"ChecksumType", offsetof(struct fields, csum_type)},
+		{"BmapFileChecksum", offsetof(struct fields, file_csum)},
+		{"BmapFileSHA1", offsetof(struct fields, file_csum)},
+		{"BlockMap", offsetof(struct fields, map)},
 	};
 	xmlNode *n;
 	size_t k;
@@ -436,7 +443,7 @@ static int collect(struct parse *p, xmlNode *root, struct fields *f)
 static int parse_doc(struct parse *p, xmlDoc *doc)
 {
 	struct bs_bmap *b = p->b;
-	struct fields f = { 0 };
+	struct fields f = {0};
 	xmlNode *root = xmlDocGetRootElement(doc);
 	uint64_t v, blocks;
 
@@ -480,21 +487,28 @@ static int parse_doc(struct parse *p, xmlDoc *doc)
 		return -1;
 	blocks = b->image_size / b->block_size + (b->image_size % b->block_size != 0);
 	if (b->blocks_total != blocks)
-		return fail(p, "BlocksCount is %llu but ImageSize %llu / BlockSize %u needs %llu blocks",
-			    (unsigned long long)b->blocks_total, (unsigned long long)b->image_size,
-			    b->block_size, (unsigned long long)blocks);
+		return fail(
+			p,
+			"BlocksCount is %llu but ImageSize %llu / BlockSize %u needs %llu blocks",
+			(unsigned long long)b->blocks_total, (unsigned long long)b->image_size,
+			b->block_size, (unsigned long long)blocks);
 	if (b->blocks_mapped > b->blocks_total)
 		return fail(p, "MappedBlocksCount %llu exceeds BlocksCount %llu",
-			    (unsigned long long)b->blocks_mapped, (unsigned long long)b->blocks_total);
+			    (unsigned long long)b->blocks_mapped,
+			    (unsigned long long)b->blocks_total);
 	return parse_ranges(p, f.map);
 }
 
-int bs_bmap_parse(const char *xml, size_t len, const char *name,
-		  struct bs_bmap *out, char *err, size_t errlen)
+int bs_bmap_parse(const char *xml, size_t len, const char *name, struct bs_bmap *out, char *err,
+		  size_t errlen)
 {
 	struct parse p = {
-		.name = name ? name : "bmap", .err = err, .errlen = errlen,
-		.xml = xml, .len = len, .b = out,
+		.name = name ? name : "bmap",
+		.err = err,
+		.errlen = errlen,
+		.xml = xml,
+		.len = len,
+		.b = out,
 	};
 	xmlParserCtxt *ctxt;
 	xmlDoc *doc;
@@ -502,8 +516,8 @@ int bs_bmap_parse(const char *xml, size_t len, const char *name,
 
 	memset(out, 0, sizeof(*out));
 	if (len > BMAP_MAX_BYTES)
-		return fail(&p, "file is too large for a bmap (%zu bytes, limit %u)",
-			    len, BMAP_MAX_BYTES);
+		return fail(&p, "file is too large for a bmap (%zu bytes, limit %u)", len,
+			    BMAP_MAX_BYTES);
 	if (!len)
 		return fail(&p, "file is empty");
 	ctxt = xmlNewParserCtxt();
@@ -589,8 +603,8 @@ void bs_bmap_free(struct bs_bmap *b)
 	memset(b, 0, sizeof(*b));
 }
 
-void bs_bmap_range_bytes(const struct bs_bmap *b, const struct bs_bmap_range *r,
-			 uint64_t *off, uint64_t *len)
+void bs_bmap_range_bytes(const struct bs_bmap *b, const struct bs_bmap_range *r, uint64_t *off,
+			 uint64_t *len)
 {
 	uint64_t start = r->first * b->block_size;
 	uint64_t end = (r->last + 1) * b->block_size;
@@ -616,7 +630,7 @@ static char *try_bmap(const char *base, size_t baselen)
 
 char *bs_bmap_find(const char *image)
 {
-	static const char *const suffixes[] = { ".xz", ".gz", ".bz2", ".zst", ".zip" };
+	static const char *const suffixes[] = {".xz", ".gz", ".bz2", ".zst", ".zip"};
 	size_t len, i;
 	char *path;
 

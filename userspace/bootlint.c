@@ -69,6 +69,14 @@ static bool has(const struct bs_fat *fs, const char *name)
 	return d && !(d->attr & BS_FAT_ATTR_DIR);
 }
 
+/* Firmware and kernels count only with content: an empty one is missing. */
+static bool has_data(const struct bs_fat *fs, const char *name)
+{
+	const struct bs_fat_dirent *d = bs_fat_find(fs, name);
+
+	return d && !(d->attr & BS_FAT_ATTR_DIR) && d->size > 0;
+}
+
 static bool has_dtb(const struct bs_fat *fs, enum bs_pi_family f)
 {
 	size_t i, j;
@@ -124,7 +132,7 @@ static void families(struct bs_bootlint *l, const struct bs_fat *fs, bool gpt)
 
 	for (f = 0; f < BS_PI_NFAMILIES; f++) {
 		struct bs_lint_family *fam = &l->fam[f];
-		bool kernel = has(fs, kernels[f][0]) || (kernels[f][1] && has(fs, kernels[f][1]));
+		bool kernel = has_data(fs, kernels[f][0]) || (kernels[f][1] && has_data(fs, kernels[f][1]));
 
 		fam->name = family_names[f];
 		fam->ready = true;
@@ -134,16 +142,16 @@ static void families(struct bs_bootlint *l, const struct bs_fat *fs, bool gpt)
 			need(fam, l->has_bootcode, "bootcode.bin");
 		if (l->recovery) {
 			if (f != BS_PI_5)
-				need(fam, has(fs, "recovery.elf"), "recovery.elf");
+				need(fam, has_data(fs, "recovery.elf"), "recovery.elf");
 			need(fam, has_recovery_kernel(fs), "recovery*.img");
 			continue;
 		}
 		if (f == BS_PI_1 || f == BS_PI_23) {
-			need(fam, has(fs, "start.elf"), "start.elf");
-			need(fam, has(fs, "fixup.dat"), "fixup.dat");
+			need(fam, has_data(fs, "start.elf"), "start.elf");
+			need(fam, has_data(fs, "fixup.dat"), "fixup.dat");
 		} else if (f == BS_PI_4) {
-			need(fam, has(fs, "start4.elf"), "start4.elf");
-			need(fam, has(fs, "fixup4.dat"), "fixup4.dat");
+			need(fam, has_data(fs, "start4.elf"), "start4.elf");
+			need(fam, has_data(fs, "fixup4.dat"), "fixup4.dat");
 		}
 		need(fam, kernel, kernel_text[f]);
 		need(fam, has_dtb(fs, (enum bs_pi_family)f), dtb_text[f]);
@@ -167,7 +175,7 @@ static void scan_files(struct bs_bootlint *l, const struct bs_fat *fs)
 		if (!d->size)
 			finding(l, BS_SEV_ERROR, "%s is empty (0 bytes)", d->name);
 	}
-	l->has_bootcode = has(fs, "bootcode.bin");
+	l->has_bootcode = has_data(fs, "bootcode.bin");
 	l->has_config = has(fs, "config.txt");
 	l->has_cmdline = has(fs, "cmdline.txt");
 	l->recovery = has(fs, "recovery.elf") || has(fs, "recovery.cmdline");

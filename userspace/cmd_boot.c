@@ -53,18 +53,18 @@ static long parse_uint(const char *s, long max)
 int cmd_boot(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "firmware", required_argument, NULL, 'f' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "loop", no_argument, NULL, 'l' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"firmware", required_argument, NULL, 'f'},
+		{"port", required_argument, NULL, 'p'},
+		{"loop", no_argument, NULL, 'l'},
+		{"count", required_argument, NULL, 'n'},
+		{"json", no_argument, NULL, 'j'},
+		{"timeout", required_argument, NULL, 't'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct bs_usbboot_opts o = { .stop = &boot_stop };
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct bs_usbboot_opts o = {.stop = &boot_stop};
+	struct sigaction sa = {.sa_handler = on_signal};
 	long v;
 	int c;
 
@@ -75,9 +75,11 @@ int cmd_boot(int argc, char **argv)
 			o.firmware_dir = optarg;
 			break;
 		case 'p':
-			if (strlen(optarg) >= 32 || strspn(optarg, "0123456789-.") != strlen(optarg) ||
+			if (strlen(optarg) >= 32 ||
+			    strspn(optarg, "0123456789-.") != strlen(optarg) ||
 			    !strchr(optarg, '-')) {
-				bs_error("Unable to use port '%s': expected BUS-PORT[.PORT...], e.g. 1-1.3",
+				bs_error("Unable to use port '%s': expected BUS-PORT[.PORT...], "
+					 "e.g. 1-1.3",
 					 optarg);
 				return BS_EXIT_USAGE;
 			}
@@ -89,7 +91,8 @@ int cmd_boot(int argc, char **argv)
 		case 'n':
 			v = parse_uint(optarg, 100000);
 			if (v < 0) {
-				bs_error("Unable to use --count '%s': expected a positive number", optarg);
+				bs_error("Unable to use --count '%s': expected a positive number",
+					 optarg);
 				return BS_EXIT_USAGE;
 			}
 			o.count = (unsigned int)v;
@@ -100,7 +103,8 @@ int cmd_boot(int argc, char **argv)
 		case 't':
 			v = parse_uint(optarg, 86400);
 			if (v < 0) {
-				bs_error("Unable to use --timeout '%s': expected seconds (1-86400)", optarg);
+				bs_error("Unable to use --timeout '%s': expected seconds (1-86400)",
+					 optarg);
 				return BS_EXIT_USAGE;
 			}
 			o.timeout = (unsigned int)v;
@@ -117,7 +121,8 @@ int cmd_boot(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		bs_error("Unable to parse the command line: unexpected argument '%s'", argv[optind]);
+		bs_error("Unable to parse the command line: unexpected argument '%s'",
+			 argv[optind]);
 		usage(stderr);
 		return BS_EXIT_USAGE;
 	}

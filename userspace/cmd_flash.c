@@ -9,23 +9,27 @@
 #include "opts.h"
 
 /* The usbboot code provides this when it is part of the build. */
-#pragma weak bs_flash_usbboot
 
-#define OPT(name, kind, field, arg, help) \
-	{ name, kind, offsetof(struct bs_flash_opts, field), arg, help }
+#define OPT(name, kind, field, arg, help)                                                          \
+	{                                                                                          \
+		name, kind, offsetof(struct bs_flash_opts, field), arg, help                       \
+	}
 
 static const struct bs_opt flash_opts[] = {
 	OPT("bmap", BS_OPT_STR, bmap, "FILE", "Block map to use (default: IMAGE.bmap if present)"),
 	OPT("no-bmap", BS_OPT_FLAG, no_bmap, NULL, "Write the whole image even if a bmap exists"),
 	OPT("sha256", BS_OPT_STR, sha256, "HEX", "Expected SHA-256 of the decompressed image"),
-	OPT("head", BS_OPT_SIZE, head_len, "SIZE", "Bytes held back until the seal (default: automatic)"),
-	OPT("no-verify", BS_OPT_FLAG, no_verify, NULL, "Do not read the targets back after sealing"),
+	OPT("head", BS_OPT_SIZE, head_len, "SIZE",
+	    "Bytes held back until the seal (default: automatic)"),
+	OPT("no-verify", BS_OPT_FLAG, no_verify, NULL,
+	    "Do not read the targets back after sealing"),
 	OPT("allow-fixed", BS_OPT_FLAG, allow_fixed, NULL, "Allow non-removable disks"),
 	OPT("unmount", BS_OPT_FLAG, unmount, NULL, "Unmount the targets' mounted partitions first"),
 	OPT("yes", BS_OPT_FLAG, yes, NULL, "Do not ask for confirmation"),
 	OPT("json", BS_OPT_FLAG, json, NULL, "One JSON object per line: events and a summary"),
 	OPT("strict", BS_OPT_FLAG, strict, NULL, "Refuse images without a valid partition table"),
-	OPT("power-off", BS_OPT_FLAG, power_off, NULL, "Power USB targets off after success (SCSI delete, then USB remove)"),
+	OPT("power-off", BS_OPT_FLAG, power_off, NULL,
+	    "Power USB targets off after success (SCSI delete, then USB remove)"),
 	OPT("threads", BS_OPT_UINT, threads, "N", "Decoder threads for xz (default: CPUs)"),
 	OPT("usbboot", BS_OPT_FLAG, usbboot, NULL, "Boot Compute Modules over USB and flash each"),
 	OPT("loop", BS_OPT_FLAG, loop, NULL, "With --usbboot: keep serving new devices"),
@@ -44,11 +48,11 @@ static void usage(FILE *f)
 		"has no partition table at all, then read it back and compare.\n",
 		bs_prog, bs_prog);
 	bs_opts_help(f, flash_opts, sizeof(flash_opts) / sizeof(flash_opts[0]));
-	fprintf(f,
-		"\nExit status: 0 every target sealed and verified, 1 other failure, 2 usage,\n"
-		"3 image (unreadable, corrupt, bmap or checksum mismatch), 4 device (refused,\n"
-		"busy, missing, too small), 5 write or seal failed, 6 verification failed.\n"
-		"With several targets the most severe wins (usage > image > device > write > verify).\n");
+	fprintf(f, "\nExit status: 0 every target sealed and verified, 1 other failure, 2 usage,\n"
+		   "3 image (unreadable, corrupt, bmap or checksum mismatch), 4 device (refused,\n"
+		   "busy, missing, too small), 5 write or seal failed, 6 verification failed.\n"
+		   "With several targets the most severe wins (usage > image > device > write > "
+		   "verify).\n");
 }
 
 int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, size_t *npos,
@@ -57,8 +61,8 @@ int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, s
 	int r;
 
 	memset(o, 0, sizeof(*o));
-	r = bs_opts_parse(flash_opts, sizeof(flash_opts) / sizeof(flash_opts[0]), o, argc, argv, pos,
-			  npos, maxpos);
+	r = bs_opts_parse(flash_opts, sizeof(flash_opts) / sizeof(flash_opts[0]), o, argc, argv,
+			  pos, npos, maxpos);
 	if (r)
 		return r;
 	if (o->bmap && o->no_bmap) {
@@ -69,7 +73,7 @@ int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, s
 		bs_error("Unable to run 'flash': --loop needs --usbboot");
 		return -1;
 	}
-	if (o->sha256 && bs_parse_sha256(o->sha256, (unsigned char[32]){ 0 })) {
+	if (o->sha256 && bs_parse_sha256(o->sha256, (unsigned char[32]){0})) {
 		bs_error("Unable to use --sha256 %s: expected 64 hexadecimal digits", o->sha256);
 		return -1;
 	}
@@ -83,8 +87,9 @@ int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, s
 			}
 	}
 	if (o->usbboot ? *npos != 1 : *npos < 2) {
-		bs_error(o->usbboot ? "Unable to run 'flash --usbboot': give exactly one IMAGE" :
-				      "Unable to run 'flash': give an IMAGE and at least one TARGET");
+		bs_error(o->usbboot
+				 ? "Unable to run 'flash --usbboot': give exactly one IMAGE"
+				 : "Unable to run 'flash': give an IMAGE and at least one TARGET");
 		return -1;
 	}
 	return 0;
@@ -106,12 +111,7 @@ int cmd_flash(int argc, char **argv)
 		usage(stderr);
 		return BS_EXIT_USAGE;
 	}
-	if (o.usbboot) {
-		if (!bs_flash_usbboot) {
-			bs_error("Unable to run 'flash --usbboot': USB boot is not available in this build");
-			return BS_EXIT_FAILURE;
-		}
+	if (o.usbboot)
 		return bs_flash_usbboot(&o, pos[0]);
-	}
 	return bs_flash_run(&o, pos[0], pos + 1, npos - 1);
 }

@@ -17,9 +17,6 @@
  * The bmap parser is built in parallel; until userspace/bmap.c is part of
  * the build, bmaps are refused with a clear error instead of breaking the link.
  */
-#pragma weak bs_bmap_load
-#pragma weak bs_bmap_find
-#pragma weak bs_bmap_free
 
 struct verify_opts {
 	const char *bmap;
@@ -28,8 +25,10 @@ struct verify_opts {
 	unsigned int threads;
 };
 
-#define OPT(name, kind, field, arg, help) \
-	{ name, kind, offsetof(struct verify_opts, field), arg, help }
+#define OPT(name, kind, field, arg, help)                                                          \
+	{                                                                                          \
+		name, kind, offsetof(struct verify_opts, field), arg, help                         \
+	}
 
 static const struct bs_opt verify_opts[] = {
 	OPT("bmap", BS_OPT_STR, bmap, "FILE", "Compare only the ranges this block map lists"),
@@ -54,8 +53,8 @@ static void usage(FILE *f)
 
 int cmd_verify(int argc, char **argv)
 {
-	struct verify_opts o = { 0 };
-	struct bs_verify_target vt = { 0 };
+	struct verify_opts o = {0};
+	struct bs_verify_target vt = {0};
 	struct bs_ptarget pt;
 	struct bs_progress p;
 	struct bs_bmap bmap;
@@ -78,13 +77,7 @@ int cmd_verify(int argc, char **argv)
 		return BS_EXIT_USAGE;
 	}
 	if (!o.no_bmap)
-		bpath = o.bmap ? strdup(o.bmap) :
-			strcmp(pos[0], "-") && bs_bmap_find ? bs_bmap_find(pos[0]) : NULL;
-	if (bpath && !bs_bmap_load) {
-		bs_error("Unable to load bmap %s: bmap support is not available in this build", bpath);
-		free(bpath);
-		return BS_EXIT_IMAGE;
-	}
+		bpath = o.bmap ? strdup(o.bmap) : strcmp(pos[0], "-") ? bs_bmap_find(pos[0]) : NULL;
 	if (bpath) {
 		if (bs_bmap_load(bpath, &bmap, err, sizeof(err))) {
 			bs_error("Unable to load bmap %s", err);

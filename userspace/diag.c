@@ -4,6 +4,8 @@
 
 #include "bootseal.h"
 
+const char *bs_prog = "bootseal";
+
 static void vsay(const char *prefix, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s: %s", bs_prog, prefix);

@@ -34,9 +34,6 @@
  * The bmap parser is built in parallel; until userspace/bmap.c is part of
  * the build, bmaps are refused with a clear error instead of breaking the link.
  */
-#pragma weak bs_bmap_load
-#pragma weak bs_bmap_find
-#pragma weak bs_bmap_free
 
 /* ---- small parsers ------------------------------------------------------- */
 
@@ -54,10 +51,17 @@ int bs_parse_size(const char *s, uint64_t *out)
 		return -1;
 	if (*end) {
 		switch (toupper((unsigned char)*end)) {
-		case 'K': mult = 1ULL << 10; break;
-		case 'M': mult = 1ULL << 20; break;
-		case 'G': mult = 1ULL << 30; break;
-		default: return -1;
+		case 'K':
+			mult = 1ULL << 10;
+			break;
+		case 'M':
+			mult = 1ULL << 20;
+			break;
+		case 'G':
+			mult = 1ULL << 30;
+			break;
+		default:
+			return -1;
 		}
 		end++;
 		if (!strcasecmp(end, "iB") || !strcasecmp(end, "B"))
@@ -88,7 +92,8 @@ int bs_parse_sha256(const char *hex, unsigned char out[32])
 	if (!hex || strlen(hex) != 64)
 		return -1;
 	for (i = 0; i < 32; i++) {
-		int hi = hexval((unsigned char)hex[2 * i]), lo = hexval((unsigned char)hex[2 * i + 1]);
+		int hi = hexval((unsigned char)hex[2 * i]),
+		    lo = hexval((unsigned char)hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;
@@ -113,8 +118,8 @@ static uint64_t le64(const unsigned char *p)
  * Validate the GPT header at @sector bytes into @buf; on success return the
  * byte offset of the end of the primary entry array, else 0 with @why.
  */
-static uint64_t gpt_entries_end(const unsigned char *buf, size_t len, uint32_t sector,
-				char *why, size_t whylen)
+static uint64_t gpt_entries_end(const unsigned char *buf, size_t len, uint32_t sector, char *why,
+				size_t whylen)
 {
 	const unsigned char *h = buf + sector;
 	unsigned char tmp[512];
@@ -145,12 +150,13 @@ static uint64_t gpt_entries_end(const unsigned char *buf, size_t len, uint32_t s
 		return 0;
 	}
 	if (esize < 128 || esize % 128 || esize > 4096 || nent == 0 || nent > 65536) {
-		snprintf(why, whylen, "entry geometry (%u entries of %u bytes) is invalid", nent, esize);
+		snprintf(why, whylen, "entry geometry (%u entries of %u bytes) is invalid", nent,
+			 esize);
 		return 0;
 	}
 	end = elba * sector + (uint64_t)nent * esize;
-	if (end <= len && (uint32_t)crc32(0L, buf + elba * sector, (uInt)((uint64_t)nent * esize)) !=
-			  le32(h + 88)) {
+	if (end <= len && (uint32_t)crc32(0L, buf + elba * sector,
+					  (uInt)((uint64_t)nent * esize)) != le32(h + 88)) {
 		snprintf(why, whylen, "entry array CRC is wrong");
 		return 0;
 	}
@@ -160,7 +166,7 @@ static uint64_t gpt_entries_end(const unsigned char *buf, size_t len, uint32_t s
 uint64_t bs_head_auto(const void *vbuf, size_t len, uint32_t lbs, uint64_t max_head,
 		      enum bs_head_kind *kind, char *note, size_t notelen)
 {
-	static const uint32_t sectors[] = { 512, 4096 };
+	static const uint32_t sectors[] = {512, 4096};
 	const unsigned char *buf = vbuf;
 	uint64_t head = lbs;
 	size_t i;
@@ -181,7 +187,8 @@ uint64_t bs_head_auto(const void *vbuf, size_t len, uint32_t lbs, uint64_t max_h
 		if (!end) {
 			if (note)
 				snprintf(note, notelen,
-					 "the GPT header at byte %u is not valid (%s); holding back only the first block",
+					 "the GPT header at byte %u is not valid (%s); holding "
+					 "back only the first block",
 					 sec, why);
 			break;
 		}
@@ -228,14 +235,14 @@ uint64_t bs_module_max_head(void)
 
 struct ftarget {
 	struct bs_ptarget *pt;
-	const char *spec;		/* as given on the command line */
+	const char *spec; /* as given on the command line */
 	struct bs_drive drive;
-	int sfd;			/* /dev/bootseal session, -1 when closed */
+	int sfd; /* /dev/bootseal session, -1 when closed */
 	uint64_t head_len;
 	uint64_t dev_size;
 	uint32_t lbs;
 	unsigned int sink;
-	bool active;			/* passed the checks, attached */
+	bool active; /* passed the checks, attached */
 	struct bs_pump *pump;
 	_Atomic int *running;
 };
@@ -246,11 +253,11 @@ struct job {
 	struct bs_source *src;
 	unsigned char *peek;
 	size_t peek_len;
-	int64_t image_size;		/* -1 unknown */
+	int64_t image_size; /* -1 unknown */
 	struct bs_bmap bmap;
 	bool have_bmap;
 	unsigned char sha[32];
-	struct bs_ptable *img_pt;	/* the image's table (first BS_PUMP_CHUNK bytes), valid */
+	struct bs_ptable *img_pt; /* the image's table (first BS_PUMP_CHUNK bytes), valid */
 	struct ftarget *ft;
 	struct bs_ptarget *pt;
 	size_t n;
@@ -276,8 +283,8 @@ static void writer_fail(struct ftarget *f, int status, const char *what, int err
 	if (st.state == BOOTSEAL_STATE_FAILED && st.error_sector != BOOTSEAL_SECTOR_NONE)
 		snprintf(where, sizeof(where), " at byte %llu",
 			 (unsigned long long)st.error_sector * 512);
-	bs_progress_fail(f->pt, status, "Unable to %s %s%s: %s; the device is left unsealed",
-			 what, f->pt->path, where, strerror(err));
+	bs_progress_fail(f->pt, status, "Unable to %s %s%s: %s; the device is left unsealed", what,
+			 f->pt->path, where, strerror(err));
 	bs_pump_drop(f->pump, f->sink);
 	close(f->sfd);
 	f->sfd = -1;
@@ -293,16 +300,22 @@ static void *writer(void *arg)
 	int r;
 
 	while ((r = bs_pump_next(f->pump, f->sink, &c)) > 0) {
-		struct bootseal_write w = { 0 };
+		struct bootseal_write w = {0};
+		size_t len = c.len;
 
-		if (c.off + c.len > f->dev_size) {
+		/* padding to another target's larger block may not fit: pad to ours */
+		if (c.off + len > f->dev_size)
+			len = (size_t)bs_round_up(c.data_len, f->lbs);
+		if (c.off + len > f->dev_size) {
 			char ds[32], is[32];
 
 			bs_pump_release(f->pump, f->sink);
 			bs_human_size(f->dev_size, ds, sizeof(ds));
 			bs_human_size(c.off + c.data_len, is, sizeof(is));
 			bs_progress_fail(f->pt, BS_EXIT_DEVICE,
-					 "Unable to write %s: the device is too small: device is %s (%llu bytes), image is at least %s (%llu bytes); the device is left unsealed",
+					 "Unable to write %s: the device is too small: device is "
+					 "%s (%llu bytes), image is at least %s (%llu bytes); the "
+					 "device is left unsealed",
 					 f->pt->path, ds, (unsigned long long)f->dev_size, is,
 					 (unsigned long long)(c.off + c.data_len));
 			bs_pump_drop(f->pump, f->sink);
@@ -311,7 +324,7 @@ static void *writer(void *arg)
 			goto out;
 		}
 		w.offset = c.off;
-		w.length = c.len;
+		w.length = len;
 		w.buf = (uintptr_t)c.buf;
 		if (ioctl(f->sfd, BOOTSEAL_IOC_WRITE, &w)) {
 			int e = errno;
@@ -321,16 +334,17 @@ static void *writer(void *arg)
 			goto out;
 		}
 		bs_pump_release(f->pump, f->sink);
-		written += c.len;
+		written += len;
 		session_status(f->sfd, &st);
 		bs_progress_set_done(f->pt, st.bytes_completed);
 	}
 	if (r < 0) {
-		/* image failed (reported once by the caller): abort, head stays zero */
+		/* the image failed: abort, the head stays zero */
 		ioctl(f->sfd, BOOTSEAL_IOC_ABORT);
 		close(f->sfd);
 		f->sfd = -1;
-		bs_progress_fail(f->pt, bs_pump_image_failed(f->pump) ? BS_EXIT_IMAGE : BS_EXIT_FAILURE,
+		bs_progress_fail(f->pt,
+				 bs_pump_image_failed(f->pump) ? BS_EXIT_IMAGE : BS_EXIT_FAILURE,
 				 "Unable to flash %s: %s; the device is left unsealed", f->pt->path,
 				 bs_pump_error(f->pump));
 		goto out;
@@ -353,12 +367,19 @@ out:
 static const char *attach_reason(int e)
 {
 	switch (e) {
-	case ENOENT: return "no such device";
-	case ENOTBLK: return "not a block device";
-	case EMEDIUMTYPE: return "it is a partition, not a whole disk";
-	case EBUSY: return "device is busy (a partition is mounted, used as swap, held by dm/md, or another flash is running)";
-	case EROFS: return "device is read-only";
-	default: return strerror(e);
+	case ENOENT:
+		return "no such device";
+	case ENOTBLK:
+		return "not a block device";
+	case EMEDIUMTYPE:
+		return "it is a partition, not a whole disk";
+	case EBUSY:
+		return "device is busy (a partition is mounted, used as swap, held by dm/md, or "
+		       "another flash is running)";
+	case EROFS:
+		return "device is read-only";
+	default:
+		return strerror(e);
 	}
 }
 
@@ -372,9 +393,10 @@ static int attach(struct job *j, struct ftarget *f, uint64_t total)
 	f->sfd = open(BOOTSEAL_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	if (f->sfd < 0) {
 		e = errno;
-		bs_progress_fail(f->pt, BS_EXIT_DEVICE, "Unable to open %s: %s", BOOTSEAL_DEVICE_PATH,
-				 e == ENOENT ? "the bootseal module is not loaded (modprobe bootseal)" :
-					       strerror(e));
+		bs_progress_fail(
+			f->pt, BS_EXIT_DEVICE, "Unable to open %s: %s", BOOTSEAL_DEVICE_PATH,
+			e == ENOENT ? "the bootseal module is not loaded (modprobe bootseal)"
+				    : strerror(e));
 		return -1;
 	}
 	snprintf(a.path, sizeof(a.path), "%s", f->drive.path);
@@ -385,7 +407,8 @@ static int attach(struct job *j, struct ftarget *f, uint64_t total)
 		e = errno;
 		if (e == EINVAL)
 			bs_progress_fail(f->pt, BS_EXIT_DEVICE,
-					 "Unable to attach %s: the module refused head length %llu (logical block size %u, module maximum %llu)",
+					 "Unable to attach %s: the module refused head length %llu "
+					 "(logical block size %u, module maximum %llu)",
 					 f->pt->path, (unsigned long long)f->head_len, f->lbs,
 					 (unsigned long long)bs_module_max_head());
 		else
@@ -404,12 +427,13 @@ static int attach(struct job *j, struct ftarget *f, uint64_t total)
 /* Resolve, probe and check one target. 0, or -1 with the target failed. */
 static int prepare_target(struct job *j, struct ftarget *f)
 {
-	struct bs_safety s = { .allow_fixed = j->o->allow_fixed, .unmount = j->o->unmount };
+	struct bs_safety s = {.allow_fixed = j->o->allow_fixed, .unmount = j->o->unmount};
 	char err[512], path[64];
 
 	if (!strncmp(f->spec, "usb:", 4)) {
 		if (bs_drive_from_usb_port(f->spec + 4, path, sizeof(path), err, sizeof(err))) {
-			bs_progress_fail(f->pt, BS_EXIT_DEVICE, "Unable to find %s: %s", f->spec, err);
+			bs_progress_fail(f->pt, BS_EXIT_DEVICE, "Unable to find %s: %s", f->spec,
+					 err);
 			return -1;
 		}
 	} else {
@@ -429,7 +453,8 @@ static int prepare_target(struct job *j, struct ftarget *f)
 	}
 	f->lbs = f->drive.logical_block_size ? f->drive.logical_block_size : 512;
 	if (f->lbs < 512 || f->lbs > 65536 || (f->lbs & (f->lbs - 1))) {
-		bs_progress_fail(f->pt, BS_EXIT_DEVICE, "Unable to use %s: logical block size %u is invalid",
+		bs_progress_fail(f->pt, BS_EXIT_DEVICE,
+				 "Unable to use %s: logical block size %u is invalid",
 				 f->drive.path, f->lbs);
 		return -1;
 	}
@@ -444,7 +469,8 @@ static int choose_head(struct job *j, struct ftarget *f)
 	if (j->o->head_len) {
 		if (j->o->head_len % f->lbs) {
 			bs_progress_fail(f->pt, BS_EXIT_USAGE,
-					 "Unable to use --head %llu for %s: not a multiple of its logical block size %u",
+					 "Unable to use --head %llu for %s: not a multiple of its "
+					 "logical block size %u",
 					 (unsigned long long)j->o->head_len, f->drive.path, f->lbs);
 			return -1;
 		}
@@ -466,7 +492,8 @@ static bool confirm(struct job *j)
 	if (j->o->yes)
 		return true;
 	if (!isatty(STDIN_FILENO) || !strcmp(j->image, "-")) {
-		bs_error("Unable to flash: refusing to erase devices without confirmation; pass --yes");
+		bs_error("Unable to flash: refusing to erase devices without confirmation; pass "
+			 "--yes");
 		return false;
 	}
 	fprintf(stderr, "This erases everything on:\n");
@@ -476,8 +503,9 @@ static bool confirm(struct job *j)
 		if (bs_progress_final(&j->pt[i]))
 			continue;
 		bs_human_size(j->ft[i].drive.size, sz, sizeof(sz));
-		fprintf(stderr, "  %-12s %10s  %s%s%s\n", j->ft[i].drive.path, sz, j->ft[i].drive.model,
-			j->ft[i].drive.transport[0] ? "  " : "", j->ft[i].drive.transport);
+		fprintf(stderr, "  %-12s %10s  %s%s%s\n", j->ft[i].drive.path, sz,
+			j->ft[i].drive.model, j->ft[i].drive.transport[0] ? "  " : "",
+			j->ft[i].drive.transport);
 	}
 	fprintf(stderr, "Type 'yes' to continue: ");
 	fflush(stderr);
@@ -492,8 +520,8 @@ static bool confirm(struct job *j)
  * @why when there is no valid one. Only the start is looked at (no size),
  * so an image and the device it was written to are read the same way.
  */
-static struct bs_ptable *table_of(const unsigned char *buf, size_t len, const char *name,
-				  char *why, size_t whylen)
+static struct bs_ptable *table_of(const unsigned char *buf, size_t len, const char *name, char *why,
+				  size_t whylen)
 {
 	struct bs_reader *r = bs_reader_mem(buf, len, name);
 	struct bs_ptable *pt;
@@ -505,8 +533,10 @@ static struct bs_ptable *table_of(const unsigned char *buf, size_t len, const ch
 	pt = bs_ptable_read(r, BS_PT_NO_SIZE, why, whylen);
 	bs_reader_close(r);
 	if (pt && !bs_ptable_valid(pt)) {
-		snprintf(why, whylen, "%s", pt->nfindings ? pt->findings[0].msg :
-			 pt->label == BS_PT_NONE ? "no MBR or GPT signature" : "no partitions");
+		snprintf(why, whylen, "%s",
+			 pt->nfindings		   ? pt->findings[0].msg
+			 : pt->label == BS_PT_NONE ? "no MBR or GPT signature"
+						   : "no partitions");
 		free(pt);
 		pt = NULL;
 	}
@@ -533,13 +563,8 @@ static int open_image(struct job *j)
 	if (!j->o->no_bmap) {
 		if (j->o->bmap)
 			bpath = strdup(j->o->bmap);
-		else if (strcmp(j->image, "-") && bs_bmap_find)
+		else if (strcmp(j->image, "-"))
 			bpath = bs_bmap_find(j->image);
-	}
-	if (bpath && !bs_bmap_load) {
-		bs_error("Unable to load bmap %s: bmap support is not available in this build", bpath);
-		free(bpath);
-		return BS_EXIT_IMAGE;
 	}
 	if (bpath) {
 		if (bs_bmap_load(bpath, &j->bmap, err, sizeof(err))) {
@@ -549,14 +574,16 @@ static int open_image(struct job *j)
 		}
 		j->have_bmap = true;
 		if (j->image_size >= 0 && (uint64_t)j->image_size != j->bmap.image_size) {
-			bs_error("Unable to use bmap %s: it describes %llu bytes, the image has %lld",
-				 bpath, (unsigned long long)j->bmap.image_size, (long long)j->image_size);
+			bs_error("Unable to use bmap %s: it describes %llu bytes, the image has "
+				 "%lld",
+				 bpath, (unsigned long long)j->bmap.image_size,
+				 (long long)j->image_size);
 			free(bpath);
 			return BS_EXIT_IMAGE;
 		}
 		if (!j->o->json)
-			fprintf(stderr, "%s: using bmap %s (%llu of %llu blocks mapped)\n", bs_prog, bpath,
-				(unsigned long long)j->bmap.blocks_mapped,
+			fprintf(stderr, "%s: using bmap %s (%llu of %llu blocks mapped)\n", bs_prog,
+				bpath, (unsigned long long)j->bmap.blocks_mapped,
 				(unsigned long long)j->bmap.blocks_total);
 		j->image_size = (int64_t)j->bmap.image_size;
 		free(bpath);
@@ -590,7 +617,8 @@ static int open_image(struct job *j)
 	j->img_pt = table_of(j->peek, j->peek_len, j->image, err, sizeof(err));
 	if (!j->img_pt) {
 		if (j->o->strict) {
-			bs_error("Unable to flash %s: the image has no valid partition table (%s; --strict)",
+			bs_error("Unable to flash %s: the image has no valid partition table (%s; "
+				 "--strict)",
 				 j->image, err);
 			return BS_EXIT_IMAGE;
 		}
@@ -612,9 +640,9 @@ static double pump_fraction(void *arg)
 /* Write phase: attach every target, run the pump and the writers. */
 static void write_all(struct job *j)
 {
-	struct bs_pump_cfg cfg = { 0 };
+	struct bs_pump_cfg cfg = {0};
 	pthread_t th[BS_MAX_TARGETS];
-	bool started[BS_MAX_TARGETS] = { false };
+	bool started[BS_MAX_TARGETS] = {false};
 	_Atomic int running = 0;
 	struct bs_pump *pump;
 	uint32_t align = 512;
@@ -626,8 +654,8 @@ static void write_all(struct job *j)
 	for (i = 0; i < j->n; i++)
 		if (!bs_progress_final(&j->pt[i]) && j->ft[i].lbs > align)
 			align = j->ft[i].lbs;
-	total = bs_pump_plan_bytes(j->have_bmap ? &j->bmap : NULL,
-				   j->have_bmap ? 0 : j->image_size, align);
+	total = bs_pump_plan_bytes(j->have_bmap ? &j->bmap : NULL, j->have_bmap ? 0 : j->image_size,
+				   align);
 	for (i = 0; i < j->n; i++) {
 		struct ftarget *f = &j->ft[i];
 
@@ -695,7 +723,7 @@ static void write_all(struct job *j)
 
 struct part {
 	unsigned int no;
-	uint64_t start, size;		/* 512-byte sectors */
+	uint64_t start, size; /* 512-byte sectors */
 	char name[40];
 };
 
@@ -749,7 +777,8 @@ static size_t kernel_parts(const char *name, struct part *pa, size_t max)
 	while ((de = readdir(d)) && n < max) {
 		uint64_t no;
 
-		if (strncmp(de->d_name, name, strlen(name)) || strlen(de->d_name) >= sizeof(pa[n].name))
+		if (strncmp(de->d_name, name, strlen(name)) ||
+		    strlen(de->d_name) >= sizeof(pa[n].name))
 			continue;
 		if (part_attr(name, de->d_name, "partition", &no) ||
 		    part_attr(name, de->d_name, "start", &pa[n].start) ||
@@ -792,7 +821,8 @@ static void power_off(struct ftarget *f)
 	}
 	snprintf(path, sizeof(path), "/sys/block/%s/device/delete", f->drive.name);
 	if (write_sysfs(path, "1"))
-		bs_warn("Unable to delete %s before powering it off: %s", f->drive.path, strerror(errno));
+		bs_warn("Unable to delete %s before powering it off: %s", f->drive.path,
+			strerror(errno));
 	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/remove", f->drive.usb_port);
 	if (write_sysfs(path, "1"))
 		bs_warn("Unable to power %s (usb:%s) off: %s", f->drive.path, f->drive.usb_port,
@@ -823,7 +853,8 @@ static void after_seal(struct job *j, struct ftarget *f, struct bs_json *js)
 		}
 		bs_json_array_end(js);
 	} else {
-		printf("%s: the kernel sees %zu partition%s\n", f->drive.path, np, np == 1 ? "" : "s");
+		printf("%s: the kernel sees %zu partition%s\n", f->drive.path, np,
+		       np == 1 ? "" : "s");
 		for (i = 0; i < np; i++) {
 			bs_human_size(pa[i].size * 512, sz, sizeof(sz));
 			printf("  %-10s start %12llu  sectors %12llu  %10s\n", pa[i].name,
@@ -840,13 +871,20 @@ static void after_seal(struct job *j, struct ftarget *f, struct bs_json *js)
 static const char *result_name(int status)
 {
 	switch (status) {
-	case BS_EXIT_OK: return "ok";
-	case BS_EXIT_USAGE: return "usage";
-	case BS_EXIT_IMAGE: return "image";
-	case BS_EXIT_DEVICE: return "device";
-	case BS_EXIT_WRITE: return "write";
-	case BS_EXIT_VERIFY: return "verify";
-	default: return "failed";
+	case BS_EXIT_OK:
+		return "ok";
+	case BS_EXIT_USAGE:
+		return "usage";
+	case BS_EXIT_IMAGE:
+		return "image";
+	case BS_EXIT_DEVICE:
+		return "device";
+	case BS_EXIT_WRITE:
+		return "write";
+	case BS_EXIT_VERIFY:
+		return "verify";
+	default:
+		return "failed";
 	}
 }
 
@@ -862,8 +900,8 @@ static int finish(struct job *j, uint64_t image_bytes)
 		bs_json_str(&js, "image", j->image);
 		bs_json_array_begin(&js, "targets");
 	} else {
-		printf("%-16s %-8s %10s %10s %10s  %s\n", "TARGET", "RESULT", "WRITTEN", "WRITE", "VERIFY",
-		       "DETAIL");
+		printf("%-16s %-8s %10s %10s %10s  %s\n", "TARGET", "RESULT", "WRITTEN", "WRITE",
+		       "VERIFY", "DETAIL");
 	}
 	for (i = 0; i < j->n; i++) {
 		struct bs_ptarget *t = &j->pt[i];
@@ -880,8 +918,8 @@ static int finish(struct job *j, uint64_t image_bytes)
 			bs_json_uint(&js, "written", st == BS_EXIT_OK ? t->written : 0);
 			bs_json_double(&js, "write_seconds", t->write_secs, 3);
 			bs_json_double(&js, "verify_seconds", t->verify_secs, 3);
-			bs_json_bool(&js, "verified", st == BS_EXIT_OK && !j->o->no_verify &&
-					  strcmp(j->image, "-"));
+			bs_json_bool(&js, "verified",
+				     st == BS_EXIT_OK && !j->o->no_verify && strcmp(j->image, "-"));
 			bs_json_str(&js, "error", st ? t->error : NULL);
 			if (st == BS_EXIT_OK)
 				after_seal(j, &j->ft[i], &js);
@@ -892,11 +930,13 @@ static int finish(struct job *j, uint64_t image_bytes)
 			bs_fmt_bytes(st == BS_EXIT_OK ? t->written : 0, ws, sizeof(ws));
 			bs_fmt_rate(wr, wrs, sizeof(wrs));
 			bs_fmt_rate(vr, vrs, sizeof(vrs));
-			printf("%-16s %-8s %10s %10s %10s  %s\n", t->path[0] ? t->path : j->ft[i].spec,
-			       result_name(st), st == BS_EXIT_OK ? ws : "-", st == BS_EXIT_OK ? wrs : "-",
+			printf("%-16s %-8s %10s %10s %10s  %s\n",
+			       t->path[0] ? t->path : j->ft[i].spec, result_name(st),
+			       st == BS_EXIT_OK ? ws : "-", st == BS_EXIT_OK ? wrs : "-",
 			       st == BS_EXIT_OK && t->verify_secs > 0 ? vrs : "-",
-			       st ? t->error : j->o->no_verify || !strcmp(j->image, "-") ?
-			       "sealed (not verified)" : "sealed and verified");
+			       st					   ? t->error
+			       : j->o->no_verify || !strcmp(j->image, "-") ? "sealed (not verified)"
+									   : "sealed and verified");
 		}
 	}
 	if (!j->o->json) {
@@ -937,8 +977,8 @@ static void check_tables(struct job *j)
 		if (len > f->dev_size)
 			len = (size_t)f->dev_size;
 		if (!buf && posix_memalign((void **)&buf, 65536, BS_PUMP_CHUNK + 65536)) {
-			bs_progress_fail(f->pt, BS_EXIT_FAILURE, "Unable to check %s: out of memory",
-					 f->drive.path);
+			bs_progress_fail(f->pt, BS_EXIT_FAILURE,
+					 "Unable to check %s: out of memory", f->drive.path);
 			continue;
 		}
 		fd = open(f->drive.path, O_RDONLY | O_DIRECT | O_CLOEXEC);
@@ -948,19 +988,21 @@ static void check_tables(struct job *j)
 		}
 		if (r < (ssize_t)len) {
 			bs_progress_fail(f->pt, BS_EXIT_VERIFY,
-					 "Unable to read the partition table of %s back: %s", f->drive.path,
-					 r < 0 ? strerror(errno) : "short read");
+					 "Unable to read the partition table of %s back: %s",
+					 f->drive.path, r < 0 ? strerror(errno) : "short read");
 			continue;
 		}
 		pt = table_of(buf, j->peek_len < len ? j->peek_len : len, f->drive.path, why,
 			      sizeof(why));
 		if (!pt)
-			bs_progress_fail(f->pt, BS_EXIT_VERIFY,
-					 "Unable to verify %s: no valid partition table after sealing (%s)",
-					 f->drive.path, why);
+			bs_progress_fail(
+				f->pt, BS_EXIT_VERIFY,
+				"Unable to verify %s: no valid partition table after sealing (%s)",
+				f->drive.path, why);
 		else if (bs_ptable_compare(pt, j->img_pt, why, sizeof(why)))
 			bs_progress_fail(f->pt, BS_EXIT_VERIFY,
-					 "Unable to verify %s: its partition table differs from the image's: %s",
+					 "Unable to verify %s: its partition table differs from "
+					 "the image's: %s",
 					 f->drive.path, why);
 		free(pt);
 	}
@@ -987,8 +1029,8 @@ static void verify_all(struct job *j)
 	if (!strcmp(j->image, "-") && !j->o->no_verify && nv == 0)
 		bs_warn("not verifying: an image read from standard input cannot be read again");
 	if (nv)
-		bs_verify_targets(&j->prog, j->image, j->o->threads, j->have_bmap ? &j->bmap : NULL, vt,
-				  nv);
+		bs_verify_targets(&j->prog, j->image, j->o->threads, j->have_bmap ? &j->bmap : NULL,
+				  vt, nv);
 	bs_progress_flush(&j->prog);
 }
 
@@ -1045,7 +1087,8 @@ int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *
 		for (k = 0; k < i; k++)
 			if (!bs_progress_final(&j.pt[i]) && !bs_progress_final(&j.pt[k]) &&
 			    !strcmp(j.ft[i].drive.path, j.ft[k].drive.path))
-				bs_progress_fail(&j.pt[i], BS_EXIT_USAGE, "Unable to flash %s: named twice",
+				bs_progress_fail(&j.pt[i], BS_EXIT_USAGE,
+						 "Unable to flash %s: named twice",
 						 j.ft[i].drive.path);
 	bs_progress_listen(&j.prog);
 	write_all(&j);

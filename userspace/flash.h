@@ -14,21 +14,21 @@
 #include "pump.h"
 
 struct bs_flash_opts {
-	const char *bmap;		/* --bmap FILE; NULL: look next to the image */
-	bool no_bmap;			/* --no-bmap */
-	const char *sha256;		/* --sha256 HEX, or NULL */
-	uint64_t head_len;		/* --head SIZE; 0 = automatic */
-	bool no_verify;			/* --no-verify */
-	bool allow_fixed;		/* --allow-fixed */
-	bool unmount;			/* --unmount */
-	bool yes;			/* --yes */
-	bool json;			/* --json */
-	bool strict;			/* --strict: refuse images without a partition table */
-	bool power_off;			/* --power-off */
-	unsigned int threads;		/* --threads: decoder threads, 0 = CPUs */
-	bool usbboot;			/* --usbboot: targets are booted Compute Modules */
-	bool loop;			/* --loop: with --usbboot, keep serving new devices */
-	const char *firmware;		/* --firmware DIR for --usbboot, NULL = default */
+	const char *bmap;     /* --bmap FILE; NULL: look next to the image */
+	bool no_bmap;	      /* --no-bmap */
+	const char *sha256;   /* --sha256 HEX, or NULL */
+	uint64_t head_len;    /* --head SIZE; 0 = automatic */
+	bool no_verify;	      /* --no-verify */
+	bool allow_fixed;     /* --allow-fixed */
+	bool unmount;	      /* --unmount */
+	bool yes;	      /* --yes */
+	bool json;	      /* --json */
+	bool strict;	      /* --strict: refuse images without a partition table */
+	bool power_off;	      /* --power-off */
+	unsigned int threads; /* --threads: decoder threads, 0 = CPUs */
+	bool usbboot;	      /* --usbboot: targets are booted Compute Modules */
+	bool loop;	      /* --loop: with --usbboot, keep serving new devices */
+	const char *firmware; /* --firmware DIR for --usbboot, NULL = default */
 };
 
 /*
@@ -48,8 +48,7 @@ int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, s
  * most severe enum bs_exit over all targets. Safe to call repeatedly (the
  * usbboot loop calls it once per device).
  */
-int bs_flash_run(const struct bs_flash_opts *o, const char *image,
-		 char *const *targets, size_t n);
+int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *targets, size_t n);
 
 /* ---- head length -------------------------------------------------------- */
 

@@ -7,8 +7,6 @@
 
 #include "bootseal.h"
 
-const char *bs_prog = "bootseal";
-
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 

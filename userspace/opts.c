@@ -36,7 +36,8 @@ static int store(const struct bs_opt *o, void *dst, const char *cmd, const char 
 	case BS_OPT_SIZE:
 		if (bs_parse_size(val, (uint64_t *)field) == 0)
 			return 0;
-		bs_error("Unable to parse --%s %s: expected a size like 4096, 16K or 1MiB", o->name, val);
+		bs_error("Unable to parse --%s %s: expected a size like 4096, 16K or 1MiB", o->name,
+			 val);
 		return -1;
 	case BS_OPT_UINT:
 		errno = 0;
@@ -64,8 +65,8 @@ int bs_opts_parse(const struct bs_opt *table, size_t n, void *dst, int argc, cha
 
 		if (opts_done || a[0] != '-' || !strcmp(a, "-")) {
 			if (*npos >= maxpos) {
-				bs_error("Unable to run '%s': too many arguments (at most %zu)", argv[0],
-					 maxpos);
+				bs_error("Unable to run '%s': too many arguments (at most %zu)",
+					 argv[0], maxpos);
 				return -1;
 			}
 			pos[(*npos)++] = argv[i];
@@ -84,13 +85,14 @@ int bs_opts_parse(const struct bs_opt *table, size_t n, void *dst, int argc, cha
 		eq = strchr(a + 2, '=');
 		o = find(table, n, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
 		if (!o) {
-			bs_error("Unable to run '%s': unknown option %s (see '%s %s --help')", argv[0], a,
-				 bs_prog, argv[0]);
+			bs_error("Unable to run '%s': unknown option %s (see '%s %s --help')",
+				 argv[0], a, bs_prog, argv[0]);
 			return -1;
 		}
 		if (o->kind == BS_OPT_FLAG) {
 			if (eq) {
-				bs_error("Unable to run '%s': --%s takes no value", argv[0], o->name);
+				bs_error("Unable to run '%s': --%s takes no value", argv[0],
+					 o->name);
 				return -1;
 			}
 		} else if (eq) {
@@ -98,7 +100,8 @@ int bs_opts_parse(const struct bs_opt *table, size_t n, void *dst, int argc, cha
 		} else if (i + 1 < argc) {
 			val = argv[++i];
 		} else {
-			bs_error("Unable to run '%s': --%s needs a value (%s)", argv[0], o->name, o->arg);
+			bs_error("Unable to run '%s': --%s needs a value (%s)", argv[0], o->name,
+				 o->arg);
 			return -1;
 		}
 		if (store(o, dst, argv[0], val))

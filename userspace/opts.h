@@ -12,17 +12,17 @@
 #include <stdio.h>
 
 enum bs_opt_kind {
-	BS_OPT_FLAG,		/* bool */
-	BS_OPT_STR,		/* const char * */
-	BS_OPT_SIZE,		/* uint64_t, "4096", "16K", "1MiB" */
-	BS_OPT_UINT,		/* unsigned int */
+	BS_OPT_FLAG, /* bool */
+	BS_OPT_STR,  /* const char * */
+	BS_OPT_SIZE, /* uint64_t, "4096", "16K", "1MiB" */
+	BS_OPT_UINT, /* unsigned int */
 };
 
 struct bs_opt {
-	const char *name;	/* without "--" */
+	const char *name; /* without "--" */
 	enum bs_opt_kind kind;
-	size_t off;		/* offsetof() the field in the option struct */
-	const char *arg;	/* "FILE", "HEX", ...; NULL for flags */
+	size_t off;	 /* offsetof() the field in the option struct */
+	const char *arg; /* "FILE", "HEX", ...; NULL for flags */
 	const char *help;
 };
 

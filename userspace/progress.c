@@ -18,20 +18,12 @@
  * The netlink client is optional for progress: without it (or without the
  * module's family) the writers' STATUS polling drives the bars.
  */
-#pragma weak bs_nl_open
-#pragma weak bs_nl_fd
-#pragma weak bs_nl_recv
-#pragma weak bs_nl_close
 
 static const char *const phase_names[BS_PH__COUNT] = {
-	[BS_PH_WAITING] = "waiting",
-	[BS_PH_ATTACHING] = "attaching",
-	[BS_PH_WRITING] = "writing",
-	[BS_PH_FLUSHING] = "flushing",
-	[BS_PH_SEALING] = "sealing",
-	[BS_PH_SEALED] = "sealed",
-	[BS_PH_VERIFYING] = "verifying",
-	[BS_PH_DONE] = "done",
+	[BS_PH_WAITING] = "waiting",	 [BS_PH_ATTACHING] = "attaching",
+	[BS_PH_WRITING] = "writing",	 [BS_PH_FLUSHING] = "flushing",
+	[BS_PH_SEALING] = "sealing",	 [BS_PH_SEALED] = "sealed",
+	[BS_PH_VERIFYING] = "verifying", [BS_PH_DONE] = "done",
 	[BS_PH_FAILED] = "failed",
 };
 
@@ -52,7 +44,7 @@ const char *bs_phase_name(int phase)
 
 void bs_fmt_bytes(uint64_t bytes, char *buf, size_t len)
 {
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
+	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
 	double v = (double)bytes;
 	size_t u = 0;
 
@@ -88,8 +80,8 @@ void bs_fmt_eta(double secs, char *buf, size_t len)
 		snprintf(buf, len, "%lu:%02lu", s / 60, s % 60);
 }
 
-int bs_fmt_bar(char *buf, size_t len, const char *label, int phase, double fraction,
-	       uint64_t done, double rate, double eta, int width)
+int bs_fmt_bar(char *buf, size_t len, const char *label, int phase, double fraction, uint64_t done,
+	       double rate, double eta, int width)
 {
 	char bar[64], rs[32], es[32], ds[32];
 	int fill, i;
@@ -101,8 +93,8 @@ int bs_fmt_bar(char *buf, size_t len, const char *label, int phase, double fract
 	bs_fmt_rate(rate, rs, sizeof(rs));
 	if (fraction < 0 || !isfinite(fraction)) {
 		bs_fmt_bytes(done, ds, sizeof(ds));
-		return snprintf(buf, len, "%-16s %-9s %10s %10s", label, bs_phase_name(phase),
-				ds, rs);
+		return snprintf(buf, len, "%-16s %-9s %10s %10s", label, bs_phase_name(phase), ds,
+				rs);
 	}
 	if (fraction > 1)
 		fraction = 1;
@@ -110,7 +102,7 @@ int bs_fmt_bar(char *buf, size_t len, const char *label, int phase, double fract
 	for (i = 0; i < width; i++)
 		bar[i] = i < fill ? '#' : '.';
 	bar[width] = '\0';
-	if (rate <= 0 && eta < 0)	/* not moving: no rate, no ETA */
+	if (rate <= 0 && eta < 0) /* not moving: no rate, no ETA */
 		return snprintf(buf, len, "%-16s %-9s %3d%% [%s]", label, bs_phase_name(phase),
 				(int)(fraction * 100), bar);
 	bs_fmt_eta(eta, es, sizeof(es));
@@ -125,8 +117,8 @@ enum bs_progress_mode bs_progress_pick_mode(bool json)
 	return isatty(STDERR_FILENO) ? BS_PROGRESS_TTY : BS_PROGRESS_PLAIN;
 }
 
-void bs_progress_init(struct bs_progress *p, enum bs_progress_mode mode,
-		      struct bs_ptarget *t, size_t n)
+void bs_progress_init(struct bs_progress *p, enum bs_progress_mode mode, struct bs_ptarget *t,
+		      size_t n)
 {
 	size_t i;
 
@@ -145,14 +137,14 @@ void bs_progress_listen(struct bs_progress *p)
 {
 	char err[256];
 
-	if (p->nl || !bs_nl_open)
+	if (p->nl)
 		return;
 	p->nl = bs_nl_open(true, err, sizeof(err));
 }
 
 void bs_progress_close(struct bs_progress *p)
 {
-	if (p->nl && bs_nl_close)
+	if (p->nl)
 		bs_nl_close(p->nl);
 	p->nl = NULL;
 }
@@ -239,7 +231,7 @@ static void update_rate(struct bs_ptarget *t, double now)
 	double dt = now - t->rate_t;
 	double r;
 
-	if (done < t->rate_done) {	/* a new phase restarted the counter */
+	if (done < t->rate_done) { /* a new phase restarted the counter */
 		t->rate_done = done;
 		t->rate_t = now;
 		t->rate = 0;
@@ -384,7 +376,7 @@ void bs_progress_tick(struct bs_progress *p, int ms)
 {
 	struct pollfd pfd;
 
-	if (p->nl && bs_nl_fd && bs_nl_recv) {
+	if (p->nl) {
 		pfd.fd = bs_nl_fd(p->nl);
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, ms) > 0 && bs_nl_recv(p->nl, on_event, p) < 0) {

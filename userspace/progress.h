@@ -24,34 +24,34 @@ enum bs_phase {
 	BS_PH_WRITING,
 	BS_PH_FLUSHING,
 	BS_PH_SEALING,
-	BS_PH_SEALED,		/* written and sealed, verification pending */
+	BS_PH_SEALED, /* written and sealed, verification pending */
 	BS_PH_VERIFYING,
-	BS_PH_DONE,		/* final: success */
-	BS_PH_FAILED,		/* final: see status/error */
+	BS_PH_DONE,   /* final: success */
+	BS_PH_FAILED, /* final: see status/error */
 	BS_PH__COUNT
 };
 
 enum bs_progress_mode { BS_PROGRESS_TTY, BS_PROGRESS_PLAIN, BS_PROGRESS_JSON };
 
 struct bs_ptarget {
-	char label[96];			/* what the user named: /dev/sdb (usb:1-1.2) */
-	char path[64];			/* /dev/sdb */
-	char dev_name[32];		/* sdb: matches netlink events */
-	_Atomic uint64_t session_id;	/* 0 until attached */
-	_Atomic int phase;		/* enum bs_phase */
-	_Atomic uint64_t done;		/* bytes of the current phase */
-	_Atomic uint64_t total;		/* bytes of the current phase, 0 = unknown */
-	int status;			/* enum bs_exit, set before phase FAILED */
-	char error[512];		/* set before phase FAILED */
+	char label[96];		     /* what the user named: /dev/sdb (usb:1-1.2) */
+	char path[64];		     /* /dev/sdb */
+	char dev_name[32];	     /* sdb: matches netlink events */
+	_Atomic uint64_t session_id; /* 0 until attached */
+	_Atomic int phase;	     /* enum bs_phase */
+	_Atomic uint64_t done;	     /* bytes of the current phase */
+	_Atomic uint64_t total;	     /* bytes of the current phase, 0 = unknown */
+	int status;		     /* enum bs_exit, set before phase FAILED */
+	char error[512];	     /* set before phase FAILED */
 	/* main thread only */
 	int shown_phase;
 	bool error_shown;
-	double phase_t0;		/* when the shown phase started */
-	double rate_t, rate;		/* EMA of bytes/s */
+	double phase_t0;     /* when the shown phase started */
+	double rate_t, rate; /* EMA of bytes/s */
 	uint64_t rate_done;
-	double json_t;			/* last JSON progress line */
+	double json_t; /* last JSON progress line */
 	/* set by the worker before it stores the next phase */
-	double write_secs, verify_secs;	/* duration of the write (to SEALED) and verify phases */
+	double write_secs, verify_secs; /* duration of the write (to SEALED) and verify phases */
 	uint64_t written;		/* bytes handed to the module */
 };
 
@@ -59,11 +59,11 @@ struct bs_nl;
 
 struct bs_progress {
 	enum bs_progress_mode mode;
-	FILE *out;			/* stderr for bars/lines, stdout for JSON */
+	FILE *out; /* stderr for bars/lines, stdout for JSON */
 	struct bs_ptarget *t;
 	size_t n;
-	struct bs_nl *nl;		/* NULL: no netlink (fall back to STATUS) */
-	int lines;			/* bar lines currently on screen */
+	struct bs_nl *nl; /* NULL: no netlink (fall back to STATUS) */
+	int lines;	  /* bar lines currently on screen */
 	double last_draw;
 	/* Optional: fraction [0,1] of the image read, when sizes are unknown. */
 	double (*fraction)(void *arg);
@@ -76,15 +76,15 @@ double bs_now(void);
 /* Mode from --json and whether stderr is a terminal. */
 enum bs_progress_mode bs_progress_pick_mode(bool json);
 
-void bs_progress_init(struct bs_progress *p, enum bs_progress_mode mode,
-		      struct bs_ptarget *t, size_t n);
+void bs_progress_init(struct bs_progress *p, enum bs_progress_mode mode, struct bs_ptarget *t,
+		      size_t n);
 /* Subscribe to the module's events; quietly does nothing when unavailable. */
 void bs_progress_listen(struct bs_progress *p);
 void bs_progress_close(struct bs_progress *p);
 
 /* Worker side (any thread). */
 void bs_progress_phase(struct bs_ptarget *t, enum bs_phase ph, uint64_t total);
-void bs_progress_set_done(struct bs_ptarget *t, uint64_t done);	/* monotonic max */
+void bs_progress_set_done(struct bs_ptarget *t, uint64_t done); /* monotonic max */
 void bs_progress_fail(struct bs_ptarget *t, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool bs_progress_final(const struct bs_ptarget *t);
@@ -96,14 +96,14 @@ void bs_progress_flush(struct bs_progress *p);
 
 /* Formatting, exposed for tests. */
 const char *bs_phase_name(int phase);
-void bs_fmt_bytes(uint64_t bytes, char *buf, size_t len);	/* "12.3 MB" */
-void bs_fmt_rate(double bytes_per_s, char *buf, size_t len);	/* "21.3 MB/s" */
-void bs_fmt_eta(double secs, char *buf, size_t len);		/* "0:42", "1:02:03", "--:--" */
+void bs_fmt_bytes(uint64_t bytes, char *buf, size_t len);    /* "12.3 MB" */
+void bs_fmt_rate(double bytes_per_s, char *buf, size_t len); /* "21.3 MB/s" */
+void bs_fmt_eta(double secs, char *buf, size_t len);	     /* "0:42", "1:02:03", "--:--" */
 /*
  * One bar line: "<label> <phase> <pct>% [#####.....] <rate> ETA <eta>".
  * @fraction < 0: unknown (no percent, no ETA). Returns the snprintf length.
  */
-int bs_fmt_bar(char *buf, size_t len, const char *label, int phase, double fraction,
-	       uint64_t done, double rate, double eta, int width);
+int bs_fmt_bar(char *buf, size_t len, const char *label, int phase, double fraction, uint64_t done,
+	       double rate, double eta, int width);
 
 #endif /* BOOTSEAL_PROGRESS_H */

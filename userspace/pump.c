@@ -21,7 +21,7 @@
 struct slot {
 	unsigned char *buf;
 	struct bs_chunk c;
-	unsigned int pending;		/* live sinks that have not released it */
+	unsigned int pending; /* live sinks that have not released it */
 };
 
 struct bs_pump {
@@ -31,23 +31,23 @@ struct bs_pump {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct slot slots[BS_PUMP_SLOTS];
-	uint64_t produced;		/* chunks published */
-	uint64_t next[BS_MAX_TARGETS];	/* each sink's next chunk */
+	uint64_t produced;	       /* chunks published */
+	uint64_t next[BS_MAX_TARGETS]; /* each sink's next chunk */
 	bool live[BS_MAX_TARGETS];
 	unsigned int nlive;
-	bool done;			/* the reader finished */
-	bool cancelled;
-	int result;			/* 0 or -1, valid once done */
+	bool done;		/* the reader finished */
+	_Atomic bool cancelled; /* read by the reader without the lock */
+	int result;		/* 0 or -1, valid once done */
 	bool image_failed;
 	char err[512];
-	_Atomic uint64_t pos;		/* image bytes read */
+	_Atomic uint64_t pos; /* image bytes read */
 	uint64_t total;
 	/* reader only */
 	size_t peek_off;
 	unsigned char *discard;
-	EVP_MD_CTX *sha;		/* whole image (--sha256) */
-	EVP_MD_CTX *rsha;		/* current bmap range */
-	size_t range;			/* next bmap range to check */
+	EVP_MD_CTX *sha;  /* whole image (--sha256) */
+	EVP_MD_CTX *rsha; /* current bmap range */
+	size_t range;	  /* next bmap range to check */
 	bool range_open;
 };
 
@@ -151,10 +151,11 @@ static int pump_hash(struct bs_pump *p, const unsigned char *d, size_t n, uint64
 			p->range_open = false;
 			if (dl != b->csum_len || memcmp(dig, b->ranges[p->range].csum, dl)) {
 				pump_fail(p, true,
-					  "Unable to use image %s: bmap checksum mismatch in blocks %" PRIu64
-					  "-%" PRIu64 " (bytes %" PRIu64 "-%" PRIu64 ")",
-					  img_name(p), b->ranges[p->range].first, b->ranges[p->range].last,
-					  rs, re - 1);
+					  "Unable to use image %s: bmap checksum mismatch in "
+					  "blocks %" PRIu64 "-%" PRIu64 " (bytes %" PRIu64
+					  "-%" PRIu64 ")",
+					  img_name(p), b->ranges[p->range].first,
+					  b->ranges[p->range].last, rs, re - 1);
 				return -1;
 			}
 		}
@@ -337,7 +338,8 @@ static int pump_checks(struct bs_pump *p)
 			  img_name(p), size, b->image_size);
 		return -1;
 	}
-	if (b && p->cfg.check_bmap && b->csum_type != BS_BMAP_CSUM_NONE && p->range < b->nr_ranges) {
+	if (b && p->cfg.check_bmap && b->csum_type != BS_BMAP_CSUM_NONE &&
+	    p->range < b->nr_ranges) {
 		pump_fail(p, true, "Unable to use image %s: bmap range %zu was not checked",
 			  img_name(p), p->range);
 		return -1;
@@ -345,7 +347,9 @@ static int pump_checks(struct bs_pump *p)
 	if (p->sha) {
 		EVP_DigestFinal_ex(p->sha, dig, &dl);
 		if (dl != 32 || memcmp(dig, p->cfg.sha256, 32)) {
-			pump_fail(p, true, "Unable to use image %s: SHA-256 of the image does not match --sha256",
+			pump_fail(p, true,
+				  "Unable to use image %s: SHA-256 of the image does not match "
+				  "--sha256",
 				  img_name(p));
 			return -1;
 		}
@@ -405,7 +409,8 @@ struct bs_pump *bs_pump_start(const struct bs_pump_cfg *cfg, char *err, size_t e
 	for (i = 0; i < cfg->nsinks; i++)
 		p->live[i] = true;
 	p->nlive = cfg->nsinks;
-	p->total = bs_pump_plan_bytes(cfg->bmap, cfg->bmap ? 0 : bs_source_size(cfg->src), cfg->align);
+	p->total =
+		bs_pump_plan_bytes(cfg->bmap, cfg->bmap ? 0 : bs_source_size(cfg->src), cfg->align);
 	if (pthread_create(&p->thread, NULL, pump_main, p)) {
 		snprintf(err, errlen, "Unable to start the image reader: %s", strerror(errno));
 		bs_pump_free(p);

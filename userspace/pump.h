@@ -25,9 +25,9 @@
 #include "bmap.h"
 #include "source.h"
 
-#define BS_PUMP_CHUNK	(4u << 20)	/* bytes per ring slot (one WRITE) */
-#define BS_PUMP_SLOTS	4		/* ring depth */
-#define BS_MAX_TARGETS	8
+#define BS_PUMP_CHUNK  (4u << 20) /* bytes per ring slot (one WRITE) */
+#define BS_PUMP_SLOTS  4	  /* ring depth */
+#define BS_MAX_TARGETS 8
 
 /* Round @v up to a multiple of @a (a power of two or not). */
 static inline uint64_t bs_round_up(uint64_t v, uint64_t a)
@@ -36,21 +36,21 @@ static inline uint64_t bs_round_up(uint64_t v, uint64_t a)
 }
 
 struct bs_chunk {
-	uint64_t off;			/* image/device byte offset, aligned */
-	size_t len;			/* bytes to write: a multiple of the alignment */
-	size_t data_len;		/* image bytes in it (<= len); the rest is zero padding */
+	uint64_t off;	 /* image/device byte offset, aligned */
+	size_t len;	 /* bytes to write: a multiple of the alignment */
+	size_t data_len; /* image bytes in it (<= len); the rest is zero padding */
 	const unsigned char *buf;
 };
 
 struct bs_pump_cfg {
-	struct bs_source *src;		/* owned by the caller */
-	const unsigned char *peek;	/* bytes already read from @src (may be NULL) */
+	struct bs_source *src;	   /* owned by the caller */
+	const unsigned char *peek; /* bytes already read from @src (may be NULL) */
 	size_t peek_len;
-	const struct bs_bmap *bmap;	/* NULL: the whole image */
-	bool check_bmap;		/* verify the bmap's range checksums */
-	const unsigned char *sha256;	/* expected digest of the whole image, or NULL */
-	uint32_t align;			/* power of two, <= BS_PUMP_CHUNK */
-	unsigned int nsinks;		/* <= BS_MAX_TARGETS */
+	const struct bs_bmap *bmap;  /* NULL: the whole image */
+	bool check_bmap;	     /* verify the bmap's range checksums */
+	const unsigned char *sha256; /* expected digest of the whole image, or NULL */
+	uint32_t align;		     /* power of two, <= BS_PUMP_CHUNK */
+	unsigned int nsinks;	     /* <= BS_MAX_TARGETS */
 };
 
 struct bs_pump;

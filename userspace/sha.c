@@ -93,8 +93,7 @@ void bs_hash_free(struct bs_hash *h)
 	free(h);
 }
 
-int bs_hash_buf(enum bs_hash_alg alg, const void *data, size_t len,
-		unsigned char *out)
+int bs_hash_buf(enum bs_hash_alg alg, const void *data, size_t len, unsigned char *out)
 {
 	const EVP_MD *md = alg_md(alg);
 	unsigned int n = 0;

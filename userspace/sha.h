@@ -15,13 +15,13 @@ enum bs_hash_alg {
 	BS_HASH_SHA256 = 2,
 };
 
-#define BS_HASH_MAX_LEN 32	/* bytes of the longest digest (SHA-256) */
+#define BS_HASH_MAX_LEN 32 /* bytes of the longest digest (SHA-256) */
 
 struct bs_hash;
 
 /* Digest length in bytes (20, 32), 0 for an unknown algorithm. */
 size_t bs_hash_len(enum bs_hash_alg alg);
-const char *bs_hash_name(enum bs_hash_alg alg);	/* "sha1", "sha256" */
+const char *bs_hash_name(enum bs_hash_alg alg); /* "sha1", "sha256" */
 
 /* NULL on allocation failure or unknown algorithm. */
 struct bs_hash *bs_hash_new(enum bs_hash_alg alg);
@@ -33,8 +33,7 @@ int bs_hash_final(struct bs_hash *h, unsigned char *out);
 void bs_hash_free(struct bs_hash *h);
 
 /* One-shot digest of a buffer. 0 or -1. */
-int bs_hash_buf(enum bs_hash_alg alg, const void *data, size_t len,
-		unsigned char *out);
+int bs_hash_buf(enum bs_hash_alg alg, const void *data, size_t len, unsigned char *out);
 
 /*
  * Parse exactly @hexlen hex digits (either case) into @hexlen / 2 bytes.

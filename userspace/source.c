@@ -36,32 +36,32 @@
 
 #include "source.h"
 
-#define IN_BUF_SIZE	(1u << 20)	/* compressed input chunk */
-#define PEEK_MIN	16		/* bytes wanted for format detection */
-#define STEP_MAX	(1u << 30)	/* per-call cap for uInt/unsigned APIs */
-#define ZIP_NAMES_MAX	8		/* member names kept for messages */
+#define IN_BUF_SIZE   (1u << 20) /* compressed input chunk */
+#define PEEK_MIN      16	 /* bytes wanted for format detection */
+#define STEP_MAX      (1u << 30) /* per-call cap for uInt/unsigned APIs */
+#define ZIP_NAMES_MAX 8		 /* member names kept for messages */
 
 struct bs_source {
-	char *path;		/* as given ("-" = standard input) */
-	char *name;		/* for messages */
+	char *path; /* as given ("-" = standard input) */
+	char *name; /* for messages */
 	int fd;
 	bool own_fd;
 	bool seekable;
 	enum bs_format fmt;
 	struct bs_source_opts opts;
 
-	int64_t size;		/* decompressed size, -1 unknown */
-	int64_t in_size;	/* compressed size, -1 unknown */
-	int64_t in_pos;		/* compressed bytes consumed */
-	uint64_t out_pos;	/* decompressed bytes handed out */
+	int64_t size;	  /* decompressed size, -1 unknown */
+	int64_t in_size;  /* compressed size, -1 unknown */
+	int64_t in_pos;	  /* compressed bytes consumed */
+	uint64_t out_pos; /* decompressed bytes handed out */
 
-	unsigned char *in;	/* input chunk: [in_off, in_len) not consumed */
+	unsigned char *in; /* input chunk: [in_off, in_len) not consumed */
 	size_t in_off, in_len;
-	bool in_eof;		/* read() returned 0 */
+	bool in_eof; /* read() returned 0 */
 
-	bool eof;		/* image ended cleanly */
+	bool eof; /* image ended cleanly */
 	bool failed;
-	bool at_boundary;	/* between two streams/members/frames */
+	bool at_boundary; /* between two streams/members/frames */
 
 	union {
 		lzma_stream xz;
@@ -70,8 +70,8 @@ struct bs_source {
 		ZSTD_DStream *zs;
 		struct archive *ar;
 	} u;
-	bool dec_live;		/* decoder state needs freeing */
-	char *zip_member;	/* the image's name inside a zip archive */
+	bool dec_live;	  /* decoder state needs freeing */
+	char *zip_member; /* the image's name inside a zip archive */
 
 	char err[512];
 };
@@ -95,8 +95,8 @@ static void set_err(struct bs_source *s, const char *fmt, ...)
 
 enum bs_format bs_format_detect(const void *buf, size_t len)
 {
-	static const unsigned char xz[] = { 0xfd, '7', 'z', 'X', 'Z', 0x00 };
-	static const unsigned char zstd[] = { 0x28, 0xb5, 0x2f, 0xfd };
+	static const unsigned char xz[] = {0xfd, '7', 'z', 'X', 'Z', 0x00};
+	static const unsigned char zstd[] = {0x28, 0xb5, 0x2f, 0xfd};
 	const unsigned char *p = buf;
 
 	if (len >= sizeof(xz) && !memcmp(p, xz, sizeof(xz)))
@@ -104,8 +104,7 @@ enum bs_format bs_format_detect(const void *buf, size_t len)
 	if (len >= 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 8)
 		return BS_FMT_GZIP;
 	/* "BZh" + block size digit + block magic (pi) or end-of-stream magic (sqrt pi) */
-	if (len >= 10 && p[0] == 'B' && p[1] == 'Z' && p[2] == 'h' &&
-	    p[3] >= '1' && p[3] <= '9' &&
+	if (len >= 10 && p[0] == 'B' && p[1] == 'Z' && p[2] == 'h' && p[3] >= '1' && p[3] <= '9' &&
 	    (!memcmp(p + 4, "\x31\x41\x59\x26\x53\x59", 6) ||
 	     !memcmp(p + 4, "\x17\x72\x45\x38\x50\x90", 6)))
 		return BS_FMT_BZIP2;
@@ -297,13 +296,16 @@ static int xz_read_index(struct bs_source *s)
 		if (ret == LZMA_OK && n)
 			continue;
 		if (ret == LZMA_MEMLIMIT_ERROR)
-			set_err(s, "xz index needs %llu MiB of memory, more than the limit of %llu MiB",
+			set_err(s,
+				"xz index needs %llu MiB of memory, more than the limit of %llu "
+				"MiB",
 				(unsigned long long)(lzma_memusage(&z) >> 20),
 				(unsigned long long)(s->opts.memlimit >> 20));
 		else
 			set_err(s, "xz data is truncated or corrupt: %s",
-				ret == LZMA_OPTIONS_ERROR ? "unsupported stream options" :
-				"no valid index at the end of the file");
+				ret == LZMA_OPTIONS_ERROR
+					? "unsupported stream options"
+					: "no valid index at the end of the file");
 		goto out;
 	}
 	if (lzma_index_uncompressed_size(idx) <= INT64_MAX)
@@ -340,7 +342,9 @@ static void xz_error(struct bs_source *s, lzma_ret ret)
 		set_err(s, "out of memory decoding xz data");
 		break;
 	case LZMA_MEMLIMIT_ERROR:
-		set_err(s, "xz data needs %llu MiB of memory to decode, more than the limit of %llu MiB",
+		set_err(s,
+			"xz data needs %llu MiB of memory to decode, more than the limit of %llu "
+			"MiB",
 			(unsigned long long)(lzma_memusage(&s->u.xz) >> 20),
 			(unsigned long long)(s->opts.memlimit >> 20));
 		break;
@@ -382,7 +386,8 @@ static ssize_t xz_read(struct bs_source *s, unsigned char *buf, size_t len)
 	/* the data must agree with the index read at open */
 	if (s->eof && s->size >= 0 && s->out_pos + (len - z->avail_out) != (uint64_t)s->size) {
 		set_err(s, "xz data is %llu bytes long, its index says %lld",
-			(unsigned long long)(s->out_pos + (len - z->avail_out)), (long long)s->size);
+			(unsigned long long)(s->out_pos + (len - z->avail_out)),
+			(long long)s->size);
 		return -1;
 	}
 	return (ssize_t)(len - z->avail_out);
@@ -424,7 +429,9 @@ static ssize_t gz_read(struct bs_source *s, unsigned char *buf, size_t len)
 				break;
 			}
 			if (s->in[s->in_off] != 0x1f) {
-				set_err(s, "trailing garbage after the last gzip member at compressed offset %lld",
+				set_err(s,
+					"trailing garbage after the last gzip member at compressed "
+					"offset %lld",
 					(long long)s->in_pos);
 				return -1;
 			}
@@ -510,7 +517,9 @@ static ssize_t bz_read(struct bs_source *s, unsigned char *buf, size_t len)
 				break;
 			}
 			if (s->in[s->in_off] != 'B') {
-				set_err(s, "trailing garbage after the last bzip2 stream at compressed offset %lld",
+				set_err(s,
+					"trailing garbage after the last bzip2 stream at "
+					"compressed offset %lld",
 					(long long)s->in_pos);
 				return -1;
 			}
@@ -579,7 +588,7 @@ static int zs_init(struct bs_source *s)
 
 static ssize_t zs_read(struct bs_source *s, unsigned char *buf, size_t len)
 {
-	ZSTD_outBuffer out = { buf, len, 0 };
+	ZSTD_outBuffer out = {buf, len, 0};
 
 	while (out.pos < out.size) {
 		ZSTD_inBuffer in;
@@ -667,7 +676,7 @@ static la_int64_t zip_skip_cb(struct archive *a, void *data, la_int64_t request)
 	off_t cur, end;
 
 	if (!s->seekable)
-		return 0;	/* libarchive reads and discards instead */
+		return 0; /* libarchive reads and discards instead */
 	cur = lseek(s->fd, 0, SEEK_CUR);
 	end = lseek(s->fd, 0, SEEK_END);
 	if (cur < 0 || end < 0)
@@ -710,7 +719,13 @@ static struct archive *zip_open_archive(struct bs_source *s)
 	if (s->seekable)
 		archive_read_set_seek_callback(a, zip_seek_cb);
 	if (archive_read_open1(a) != ARCHIVE_OK) {
-		set_err(s, "not a readable zip archive: %s", archive_error_string(a));
+		if (s->seekable)
+			set_err(s,
+				"zip archive is truncated or damaged: its central directory cannot "
+				"be read (%s)",
+				archive_error_string(a));
+		else
+			set_err(s, "not a readable zip archive: %s", archive_error_string(a));
 		archive_read_free(a);
 		return NULL;
 	}
@@ -756,7 +771,8 @@ static void zip_count_error(struct bs_source *s, const struct zip_list *l, bool 
 		used += (size_t)n;
 	}
 	if (streaming)
-		set_err(s, "zip archive contains more than one file, expected exactly one image: %s%s",
+		set_err(s,
+			"zip archive contains more than one file, expected exactly one image: %s%s",
 			names, l->nr_files > ZIP_NAMES_MAX || used >= sizeof(names) ? ", ..." : "");
 	else
 		set_err(s, "zip archive contains %u files, expected exactly one image: %s%s",
@@ -769,8 +785,7 @@ static void zip_count_error(struct bs_source *s, const struct zip_list *l, bool 
  * (its data is next); otherwise list them all. 1 = stopped at a file,
  * 0 = end of archive, -1 = error.
  */
-static int zip_walk(struct bs_source *s, struct archive *a, struct zip_list *l,
-		    bool stop_at_file)
+static int zip_walk(struct bs_source *s, struct archive *a, struct zip_list *l, bool stop_at_file)
 {
 	for (;;) {
 		struct archive_entry *e;
@@ -792,8 +807,8 @@ static int zip_walk(struct bs_source *s, struct archive *a, struct zip_list *l,
 		zip_list_add(l, archive_entry_pathname(e));
 		if (stop_at_file) {
 			free(s->zip_member);
-			s->zip_member = strdup(archive_entry_pathname(e) ?
-					       archive_entry_pathname(e) : "(unnamed)");
+			s->zip_member = strdup(archive_entry_pathname(e) ? archive_entry_pathname(e)
+									 : "(unnamed)");
 			if (archive_entry_size_is_set(e) && archive_entry_size(e) >= 0)
 				s->size = archive_entry_size(e);
 			return 1;
@@ -803,7 +818,7 @@ static int zip_walk(struct bs_source *s, struct archive *a, struct zip_list *l,
 
 static int zip_init(struct bs_source *s)
 {
-	struct zip_list l = { 0 };
+	struct zip_list l = {0};
 	struct archive *a;
 	int r;
 
@@ -850,12 +865,12 @@ out:
 /* After the member's data: a streamed archive must hold nothing else. */
 static int zip_finish(struct bs_source *s, uint64_t total)
 {
-	struct zip_list l = { 0 };
+	struct zip_list l = {0};
 	int r;
 
 	if (s->size >= 0 && total != (uint64_t)s->size) {
-		set_err(s, "zip member %s is %llu bytes long, its header says %lld",
-			s->zip_member, (unsigned long long)total, (long long)s->size);
+		set_err(s, "zip member %s is %llu bytes long, its header says %lld", s->zip_member,
+			(unsigned long long)total, (long long)s->size);
 		return -1;
 	}
 	if (s->seekable)
@@ -907,12 +922,9 @@ struct codec {
 };
 
 static const struct codec codecs[] = {
-	[BS_FMT_RAW] = { NULL, raw_read, NULL },
-	[BS_FMT_XZ] = { xz_init, xz_read, xz_end },
-	[BS_FMT_GZIP] = { gz_init, gz_read, gz_end },
-	[BS_FMT_BZIP2] = { bz_init, bz_read, bz_end },
-	[BS_FMT_ZSTD] = { zs_init, zs_read, zs_end },
-	[BS_FMT_ZIP] = { zip_init, zip_read, zip_end },
+	[BS_FMT_RAW] = {NULL, raw_read, NULL},	    [BS_FMT_XZ] = {xz_init, xz_read, xz_end},
+	[BS_FMT_GZIP] = {gz_init, gz_read, gz_end}, [BS_FMT_BZIP2] = {bz_init, bz_read, bz_end},
+	[BS_FMT_ZSTD] = {zs_init, zs_read, zs_end}, [BS_FMT_ZIP] = {zip_init, zip_read, zip_end},
 };
 
 static uint64_t default_memlimit(unsigned int shift)
@@ -944,8 +956,8 @@ static void opts_fill(struct bs_source_opts *o, const struct bs_source_opts *in)
 	if (!o->memlimit)
 		o->memlimit = default_memlimit(1);
 	if (!o->xz_memlimit_threading)
-		o->xz_memlimit_threading = quarter < BS_SOURCE_XZ_MT_MEMLIMIT ?
-					   quarter : BS_SOURCE_XZ_MT_MEMLIMIT;
+		o->xz_memlimit_threading =
+			quarter < BS_SOURCE_XZ_MT_MEMLIMIT ? quarter : BS_SOURCE_XZ_MT_MEMLIMIT;
 }
 
 static int source_open_file(struct bs_source *s, const char *path)
@@ -1026,8 +1038,7 @@ fail:
 	return NULL;
 }
 
-struct bs_source *bs_source_open(const char *path, unsigned int threads,
-				 char *err, size_t errlen)
+struct bs_source *bs_source_open(const char *path, unsigned int threads, char *err, size_t errlen)
 {
 	struct bs_source_opts o;
 

@@ -35,9 +35,9 @@
 #include "json.h"
 #include "usbboot.h"
 
-#define BS_SCAN_MS		250
-#define BS_MAX_PORTS		64
-#define BS_PORT_LEN		32
+#define BS_SCAN_MS   250
+#define BS_MAX_PORTS 64
+#define BS_PORT_LEN  32
 
 /* ---- protocol framing (pure, unit-tested) --------------------------------- */
 
@@ -50,8 +50,8 @@ void bs_usbboot_boot_message(uint8_t out[BS_USBBOOT_BOOTMSG_LEN], uint32_t len)
 	out[3] = (len >> 24) & 0xff;
 }
 
-int bs_usbboot_parse_request(const uint8_t *buf, size_t len, struct bs_usbboot_req *req,
-			     char *err, size_t errlen)
+int bs_usbboot_parse_request(const uint8_t *buf, size_t len, struct bs_usbboot_req *req, char *err,
+			     size_t errlen)
 {
 	uint32_t cmd;
 	size_t nlen, avail;
@@ -119,7 +119,7 @@ int bs_usbboot_name_ok(const char *name, char *why, size_t whylen)
 		snprintf(why, whylen, "'..' in name (path traversal)");
 		return -1;
 	}
-	for (comp = name; comp; ) {
+	for (comp = name; comp;) {
 		const char *slash = strchr(comp, '/');
 		size_t clen = slash ? (size_t)(slash - comp) : strlen(comp);
 
@@ -139,10 +139,14 @@ int bs_usbboot_name_ok(const char *name, char *why, size_t whylen)
 const char *bs_usbboot_chip(uint16_t pid)
 {
 	switch (pid) {
-	case 0x2763: return "BCM2835";
-	case 0x2764: return "BCM2837";
-	case 0x2711: return "BCM2711";
-	case 0x2712: return "BCM2712";
+	case 0x2763:
+		return "BCM2835";
+	case 0x2764:
+		return "BCM2837";
+	case 0x2711:
+		return "BCM2711";
+	case 0x2712:
+		return "BCM2712";
 	}
 	return NULL;
 }
@@ -164,7 +168,7 @@ static double now_s(void)
 
 static void sleep_ms(unsigned int ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
@@ -211,18 +215,19 @@ static bool file_in(int dfd, const char *name)
  * file name. Layouts: Etcher's (raspberrypi/, cm4/), rpiboot's per-chip
  * (2710/, 2711/, 2712/), or a flat directory holding the second stage.
  */
-static int firmware_open(const char *root, uint16_t pid, const char **stage2,
-			 char *err, size_t errlen)
+static int firmware_open(const char *root, uint16_t pid, const char **stage2, char *err,
+			 size_t errlen)
 {
-	static const char *const sub_2711[] = { "cm4", "2711", "", NULL };
-	static const char *const sub_2712[] = { "cm5", "2712", "", NULL };
-	static const char *const sub_2710[] = { "raspberrypi", "2710", "", NULL };
+	static const char *const sub_2711[] = {"cm4", "2711", "", NULL};
+	static const char *const sub_2712[] = {"cm5", "2712", "", NULL};
+	static const char *const sub_2710[] = {"raspberrypi", "2710", "", NULL};
 	const char *const *subs = pid == 0x2711 ? sub_2711 : pid == 0x2712 ? sub_2712 : sub_2710;
 	int rfd, dfd, i;
 
 	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0) {
-		snprintf(err, errlen, "cannot open firmware directory %s: %s", root, strerror(errno));
+		snprintf(err, errlen, "cannot open firmware directory %s: %s", root,
+			 strerror(errno));
 		return -1;
 	}
 	for (i = 0; subs[i]; i++) {
@@ -244,11 +249,16 @@ static int firmware_open(const char *root, uint16_t pid, const char **stage2,
 	}
 	close(rfd);
 	if (pid == 0x2712)
-		snprintf(err, errlen, "the firmware set in %s has no files for BCM2712 (Compute Module 5 / Pi 5): "
-			 "it needs bootcode5.bin (in %s/2712/ or %s/); pass --firmware with such a set",
+		snprintf(err, errlen,
+			 "the firmware set in %s has no files for BCM2712 (Compute Module 5 / Pi "
+			 "5): "
+			 "it needs bootcode5.bin (in %s/2712/ or %s/); pass --firmware with such a "
+			 "set",
 			 root, root, root);
 	else
-		snprintf(err, errlen, "no %s for %s in firmware directory %s (run 'make blobs' or pass --firmware)",
+		snprintf(err, errlen,
+			 "no %s for %s in firmware directory %s (run 'make blobs' or pass "
+			 "--firmware)",
 			 pid == 0x2711 ? "bootcode4.bin/bootcode.bin" : "bootcode.bin",
 			 bs_usbboot_chip(pid), root);
 	return -1;
@@ -353,8 +363,10 @@ static int find_block(const char *port, char *node, size_t nodelen, uint64_t *si
 	udev_enumerate_add_match_subsystem(en, "block");
 	udev_enumerate_add_match_property(en, "DEVTYPE", "disk");
 	udev_enumerate_scan_devices(en);
-	udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en)) {
-		struct udev_device *d = udev_device_new_from_syspath(udev, udev_list_entry_get_name(e));
+	udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en))
+	{
+		struct udev_device *d =
+			udev_device_new_from_syspath(udev, udev_list_entry_get_name(e));
 		struct udev_device *usb;
 		const char *dn, *sz;
 
@@ -380,7 +392,7 @@ static int find_block(const char *port, char *node, size_t nodelen, uint64_t *si
 
 static void fmt_size(uint64_t b, char *buf, size_t len)
 {
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
+	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
 	double v = (double)b;
 	int u = 0;
 
@@ -397,10 +409,10 @@ static void fmt_size(uint64_t b, char *buf, size_t len)
 /* ---- per-port state ------------------------------------------------------- */
 
 enum port_state {
-	PS_NEW,		/* seen, nothing started */
-	PS_BUSY,	/* a worker thread runs a stage or the ready callback */
-	PS_WAIT_STAGE,	/* ROM done, waiting for the second stage */
-	PS_WAIT_MSD,	/* file server done, waiting for another session or the disk */
+	PS_NEW,	       /* seen, nothing started */
+	PS_BUSY,       /* a worker thread runs a stage or the ready callback */
+	PS_WAIT_STAGE, /* ROM done, waiting for the second stage */
+	PS_WAIT_MSD,   /* file server done, waiting for another session or the disk */
 	PS_DONE,
 	PS_FAILED,
 };
@@ -410,11 +422,11 @@ struct run;
 struct port {
 	char port[BS_PORT_LEN];
 	enum port_state state;
-	struct usbdev dev;		/* the device the current/last stage ran on */
+	struct usbdev dev; /* the device the current/last stage ran on */
 	bool have_dev;
-	unsigned int sessions;		/* file-server sessions served */
-	unsigned int roms;		/* ROM uploads */
-	double deadline;		/* for PS_WAIT_* */
+	unsigned int sessions; /* file-server sessions served */
+	unsigned int roms;     /* ROM uploads */
+	double deadline;       /* for PS_WAIT_* */
 	pthread_t thr;
 	bool thr_live;
 	/* written by the worker, read by the scanner after join */
@@ -424,7 +436,7 @@ struct port {
 	uint64_t size;
 	int ready_rc;
 	struct run *run;
-	const char *kind;		/* "ROM" or "second stage" for the worker */
+	const char *kind; /* "ROM" or "second stage" for the worker */
 };
 
 struct run {
@@ -435,7 +447,7 @@ struct run {
 	size_t nports;
 	unsigned int finished, failed;
 	bool seen;
-	volatile int abort;		/* workers stop at the next transfer */
+	volatile int abort; /* workers stop at the next transfer */
 	pthread_mutex_t out_lock;
 };
 
@@ -517,13 +529,15 @@ static int link_open(struct port *p, const struct usbdev *u, struct link *l)
 		}
 	}
 	if (!dev) {
-		port_fail(p, "Unable to open the %s device (address %u): it went away", p->kind, u->addr);
+		port_fail(p, "Unable to open the %s device (address %u): it went away", p->kind,
+			  u->addr);
 		goto fail;
 	}
 	r = libusb_open(dev, &l->h);
 	if (r) {
 		port_fail(p, "Unable to open the %s device: %s%s", p->kind, libusb_error_name(r),
-			  r == LIBUSB_ERROR_ACCESS ? " (run as root or add a udev rule for 0a5c)" : "");
+			  r == LIBUSB_ERROR_ACCESS ? " (run as root or add a udev rule for 0a5c)"
+						   : "");
 		l->h = NULL;
 		goto fail;
 	}
@@ -545,8 +559,11 @@ static int link_open(struct port *p, const struct usbdev *u, struct link *l)
 				r = 0;
 	}
 	if (r) {
-		port_fail(p, "Unable to use the %s device: interface %d has no bulk OUT endpoint 0x%02x "
-			  "(%u interfaces)", p->kind, l->iface, l->ep_out, cfg->bNumInterfaces);
+		port_fail(
+			p,
+			"Unable to use the %s device: interface %d has no bulk OUT endpoint 0x%02x "
+			"(%u interfaces)",
+			p->kind, l->iface, l->ep_out, cfg->bNumInterfaces);
 		l->iface = -1;
 		goto fail;
 	}
@@ -574,9 +591,9 @@ fail:
 /* Announce @len bytes (vendor control OUT, length in wValue/wIndex). */
 static int send_size(struct link *l, uint32_t len)
 {
-	int r = libusb_control_transfer(l->h, LIBUSB_REQUEST_TYPE_VENDOR | LIBUSB_ENDPOINT_OUT |
-					LIBUSB_RECIPIENT_DEVICE, 0, len & 0xffff, len >> 16,
-					NULL, 0, BS_USBBOOT_CTRL_TIMEOUT_MS);
+	int r = libusb_control_transfer(
+		l->h, LIBUSB_REQUEST_TYPE_VENDOR | LIBUSB_ENDPOINT_OUT | LIBUSB_RECIPIENT_DEVICE, 0,
+		len & 0xffff, len >> 16, NULL, 0, BS_USBBOOT_CTRL_TIMEOUT_MS);
 
 	return r < 0 ? r : 0;
 }
@@ -629,7 +646,8 @@ static int send_file(struct port *p, struct link *l, int fd, uint32_t size, size
 	if (!buf)
 		return LIBUSB_ERROR_NO_MEM;
 	while (*done < size) {
-		size_t want = size - *done > BS_USBBOOT_BULK_CHUNK ? BS_USBBOOT_BULK_CHUNK : size - *done;
+		size_t want =
+			size - *done > BS_USBBOOT_BULK_CHUNK ? BS_USBBOOT_BULK_CHUNK : size - *done;
 		ssize_t got = pread(fd, buf, want, (off_t)*done);
 
 		if (got <= 0) {
@@ -656,13 +674,16 @@ static int open_served(int dfd, const char *name, uint32_t *size, char *why, siz
 		return -1;
 	fd = open_beneath(dfd, name);
 	if (fd < 0) {
-		snprintf(why, whylen, "%s", errno == ENOENT ? "not found" :
-			 errno == EXDEV || errno == ELOOP ? "resolves outside the firmware directory" :
-			 strerror(errno));
+		snprintf(why, whylen, "%s",
+			 errno == ENOENT ? "not found"
+			 : errno == EXDEV || errno == ELOOP
+				 ? "resolves outside the firmware directory"
+				 : strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > BS_USBBOOT_MAX_FILE) {
-		snprintf(why, whylen, "%s", S_ISREG(st.st_mode) ? "larger than 1 GiB" : "not a regular file");
+		snprintf(why, whylen, "%s",
+			 S_ISREG(st.st_mode) ? "larger than 1 GiB" : "not a regular file");
 		close(fd);
 		return -1;
 	}
@@ -677,8 +698,7 @@ static const char *xfer_err(int r)
 
 static const char *gone_hint(int r)
 {
-	return r == LIBUSB_ERROR_NO_DEVICE || r == LIBUSB_ERROR_IO ?
-	       " (the device went away)" : "";
+	return r == LIBUSB_ERROR_NO_DEVICE || r == LIBUSB_ERROR_IO ? " (the device went away)" : "";
 }
 
 static void run_rom(struct port *p)
@@ -715,8 +735,8 @@ static void run_rom(struct port *p)
 	if (!r)
 		r = bulk_out(p, &l, msg, sizeof(msg), &done);
 	if (r) {
-		port_fail(p, "Unable to send the boot message (ROM stage): %s%s", libusb_error_name(r),
-			  gone_hint(r));
+		port_fail(p, "Unable to send the boot message (ROM stage): %s%s",
+			  libusb_error_name(r), gone_hint(r));
 		goto out;
 	}
 	r = send_file(p, &l, fd, size, &done);
@@ -725,22 +745,25 @@ static void run_rom(struct port *p)
 			  stage2, done, size, xfer_err(r), gone_hint(r));
 		goto out;
 	}
-	tmo = p->run->timeout * 1000u < BS_USBBOOT_READ_TIMEOUT_MS ? p->run->timeout * 1000u :
-	      BS_USBBOOT_READ_TIMEOUT_MS;
-	r = libusb_control_transfer(l.h, LIBUSB_REQUEST_TYPE_VENDOR | LIBUSB_ENDPOINT_IN |
-				    LIBUSB_RECIPIENT_DEVICE, 0, sizeof(status), 0, status,
-				    sizeof(status), tmo);
+	tmo = p->run->timeout * 1000u < BS_USBBOOT_READ_TIMEOUT_MS ? p->run->timeout * 1000u
+								   : BS_USBBOOT_READ_TIMEOUT_MS;
+	r = libusb_control_transfer(
+		l.h, LIBUSB_REQUEST_TYPE_VENDOR | LIBUSB_ENDPOINT_IN | LIBUSB_RECIPIENT_DEVICE, 0,
+		sizeof(status), 0, status, sizeof(status), tmo);
 	if (r < 0) {
 		port_fail(p, "Unable to read the boot status (ROM stage, after %s): %s%s", stage2,
 			  libusb_error_name(r), gone_hint(r));
 		goto out;
 	}
 	if (r != (int)sizeof(status)) {
-		port_fail(p, "Unable to read the boot status (ROM stage): %d bytes instead of 4", r);
+		port_fail(p, "Unable to read the boot status (ROM stage): %d bytes instead of 4",
+			  r);
 		goto out;
 	}
 	if (status[0] | status[1] | status[2] | status[3]) {
-		port_fail(p, "Unable to boot (ROM stage): the ROM refused %s with status 0x%02x%02x%02x%02x",
+		port_fail(p,
+			  "Unable to boot (ROM stage): the ROM refused %s with status "
+			  "0x%02x%02x%02x%02x",
 			  stage2, status[3], status[2], status[1], status[0]);
 		goto out;
 	}
@@ -761,12 +784,13 @@ static int read_request(struct port *p, struct link *l, uint8_t *buf, double dea
 
 		if (left <= 0)
 			return LIBUSB_ERROR_TIMEOUT;
-		tmo = left * 1000 < BS_USBBOOT_READ_TIMEOUT_MS ? (unsigned int)(left * 1000) + 1 :
-		      BS_USBBOOT_READ_TIMEOUT_MS;
+		tmo = left * 1000 < BS_USBBOOT_READ_TIMEOUT_MS ? (unsigned int)(left * 1000) + 1
+							       : BS_USBBOOT_READ_TIMEOUT_MS;
 		memset(buf, 0, BS_USBBOOT_REQ_LEN);
-		r = libusb_control_transfer(l->h, LIBUSB_REQUEST_TYPE_VENDOR | LIBUSB_ENDPOINT_IN |
-					    LIBUSB_RECIPIENT_DEVICE, 0, BS_USBBOOT_REQ_LEN, 0, buf,
-					    BS_USBBOOT_REQ_LEN, tmo);
+		r = libusb_control_transfer(l->h,
+					    LIBUSB_REQUEST_TYPE_VENDOR | LIBUSB_ENDPOINT_IN |
+						    LIBUSB_RECIPIENT_DEVICE,
+					    0, BS_USBBOOT_REQ_LEN, 0, buf, BS_USBBOOT_REQ_LEN, tmo);
 		if (r >= 0)
 			return r;
 		if (r == LIBUSB_ERROR_NO_DEVICE || r == LIBUSB_ERROR_IO || p->run->abort)
@@ -789,7 +813,9 @@ static void run_server(struct port *p)
 	int dfd, r;
 
 	if (p->sessions >= BS_USBBOOT_MAX_SESSIONS) {
-		port_fail(p, "Unable to serve files (second stage): the device asked for more than %d sessions",
+		port_fail(p,
+			  "Unable to serve files (second stage): the device asked for more than %d "
+			  "sessions",
 			  BS_USBBOOT_MAX_SESSIONS);
 		return;
 	}
@@ -813,10 +839,14 @@ static void run_server(struct port *p)
 
 		r = read_request(p, &l, buf, deadline);
 		if (r < 0) {
-			port_fail(p, "Unable to read file request %u (second stage, session %u): %s%s",
-				  nreq + 1, session,
-				  r == LIBUSB_ERROR_TIMEOUT ? "no request within the step timeout, LIBUSB_ERROR_TIMEOUT" :
-				  libusb_error_name(r), gone_hint(r));
+			port_fail(
+				p,
+				"Unable to read file request %u (second stage, session %u): %s%s",
+				nreq + 1, session,
+				r == LIBUSB_ERROR_TIMEOUT
+					? "no request within the step timeout, LIBUSB_ERROR_TIMEOUT"
+					: libusb_error_name(r),
+				gone_hint(r));
 			goto out;
 		}
 		nreq++;
@@ -832,13 +862,16 @@ static void run_server(struct port *p)
 			if (req.name[0] == '*')
 				port_log(p, "metadata %s (acknowledged)", req.name);
 			else if (strstr(why, "not found"))
-				port_log(p, "%s: not in the firmware set, answered size 0", req.name);
+				port_log(p, "%s: not in the firmware set, answered size 0",
+					 req.name);
 			else
-				port_log(p, "refused file name '%s' (%s), answered size 0", req.name, why);
+				port_log(p, "refused file name '%s' (%s), answered size 0",
+					 req.name, why);
 			size = 0;
 		} else if (p->run->o->verbose) {
 			port_log(p, "%s %s (%" PRIu32 " bytes)",
-				 req.cmd == BS_USBBOOT_READ_FILE ? "sending" : "size of", req.name, size);
+				 req.cmd == BS_USBBOOT_READ_FILE ? "sending" : "size of", req.name,
+				 size);
 		}
 		if (req.cmd == BS_USBBOOT_GET_FILE_SIZE || fd < 0)
 			r = send_size(&l, fd < 0 ? 0 : size);
@@ -847,7 +880,9 @@ static void run_server(struct port *p)
 		if (fd >= 0)
 			close(fd);
 		if (r) {
-			port_fail(p, "Unable to %s %s (second stage, session %u, %zu of %" PRIu32 " bytes sent): %s%s",
+			port_fail(p,
+				  "Unable to %s %s (second stage, session %u, %zu of %" PRIu32
+				  " bytes sent): %s%s",
 				  req.cmd == BS_USBBOOT_READ_FILE ? "send" : "send the size of",
 				  req.name, session, done, size, xfer_err(r), gone_hint(r));
 			goto out;
@@ -1048,15 +1083,19 @@ static void check_waits(struct run *run)
 				finish(run, p, PS_FAILED);
 			continue;
 		}
-		if ((p->state == PS_WAIT_STAGE || p->state == PS_WAIT_MSD) && now_s() > p->deadline) {
+		if ((p->state == PS_WAIT_STAGE || p->state == PS_WAIT_MSD) &&
+		    now_s() > p->deadline) {
 			if (p->state == PS_WAIT_STAGE)
 				snprintf(p->err, sizeof(p->err),
-					 "Unable to boot: no second-stage device appeared within %u s after the ROM stage",
+					 "Unable to boot: no second-stage device appeared within "
+					 "%u s after the ROM stage",
 					 run->timeout);
 			else
 				snprintf(p->err, sizeof(p->err),
-					 "Unable to find the mass-storage device: no block device appeared within %u s "
-					 "after second-stage session %u", run->timeout, p->sessions);
+					 "Unable to find the mass-storage device: no block device "
+					 "appeared within %u s "
+					 "after second-stage session %u",
+					 run->timeout, p->sessions);
 			finish(run, p, PS_FAILED);
 		}
 	}
@@ -1089,16 +1128,20 @@ int bs_usbboot_run(const struct bs_usbboot_opts *o)
 	}
 	run->o = o;
 	run->timeout = o->timeout ? o->timeout : BS_USBBOOT_STEP_TIMEOUT;
-	run->fw = o->firmware_dir ? o->firmware_dir : bs_usbboot_default_firmware(fwbuf, sizeof(fwbuf));
+	run->fw = o->firmware_dir ? o->firmware_dir
+				  : bs_usbboot_default_firmware(fwbuf, sizeof(fwbuf));
 	if (!run->fw) {
-		bs_error("Unable to find the usbboot firmware: neither %s/blobs nor a blobs/ directory next "
-			 "to the program exists (run 'make blobs' and 'make install', or pass --firmware DIR)",
+		bs_error("Unable to find the usbboot firmware: neither %s/blobs nor a blobs/ "
+			 "directory next "
+			 "to the program exists (run 'make blobs' and 'make install', or pass "
+			 "--firmware DIR)",
 			 BOOTSEAL_DATADIR);
 		free(run);
 		return BS_EXIT_USB;
 	}
 	pthread_mutex_init(&run->out_lock, NULL);
-	fprintf(stderr, "%s: waiting for Compute Modules (0a5c:2763/2764/2711/2712)%s%s, firmware %s\n",
+	fprintf(stderr,
+		"%s: waiting for Compute Modules (0a5c:2763/2764/2711/2712)%s%s, firmware %s\n",
 		bs_prog, o->port ? " on port " : "", o->port ? o->port : "", run->fw);
 
 	for (;;) {
@@ -1119,7 +1162,8 @@ int bs_usbboot_run(const struct bs_usbboot_opts *o)
 		if (!o->loop && !o->count && run->seen && all_idle(run))
 			break;
 		if (!o->loop && !run->seen && now_s() - start > run->timeout) {
-			bs_error("Unable to boot: no Compute Module (0a5c:2763/2764/2711/2712)%s%s appeared within %u s",
+			bs_error("Unable to boot: no Compute Module (0a5c:2763/2764/2711/2712)%s%s "
+				 "appeared within %u s",
 				 o->port ? " on port " : "", o->port ? o->port : "", run->timeout);
 			run->failed++;
 			break;
@@ -1140,7 +1184,8 @@ int bs_usbboot_run(const struct bs_usbboot_opts *o)
 				continue;
 			}
 			if (!p->err[0])
-				snprintf(p->err, sizeof(p->err), "Unable to finish booting: interrupted");
+				snprintf(p->err, sizeof(p->err),
+					 "Unable to finish booting: interrupted");
 			finish(run, p, PS_FAILED);
 		} else if (p->state == PS_WAIT_STAGE || p->state == PS_WAIT_MSD) {
 			snprintf(p->err, sizeof(p->err), "Unable to finish booting: interrupted");
@@ -1178,7 +1223,7 @@ static void flash_on_signal(int sig)
 static int flash_ready(void *ctx, const char *port, const char *node, uint64_t size)
 {
 	struct flash_ctx *c = ctx;
-	char target[64], sz[32], *targets[1] = { target };
+	char target[64], sz[32], *targets[1] = {target};
 	int rc;
 
 	snprintf(target, sizeof(target), "%s", node);
@@ -1205,7 +1250,7 @@ static int flash_ready(void *ctx, const char *port, const char *node, uint64_t s
  */
 int bs_flash_usbboot(const struct bs_flash_opts *o, const char *image)
 {
-	struct flash_ctx c = { .fo = *o, .image = image };
+	struct flash_ctx c = {.fo = *o, .image = image};
 	struct bs_usbboot_opts uo = {
 		.firmware_dir = o->firmware,
 		.loop = o->loop,
@@ -1214,7 +1259,7 @@ int bs_flash_usbboot(const struct bs_flash_opts *o, const char *image)
 		.ctx = &c,
 		.stop = &flash_stop,
 	};
-	struct sigaction sa = { .sa_handler = flash_on_signal }, old_int, old_term;
+	struct sigaction sa = {.sa_handler = flash_on_signal}, old_int, old_term;
 	int rc;
 
 	c.fo.usbboot = false;

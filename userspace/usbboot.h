@@ -28,18 +28,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BS_USBBOOT_VID			0x0a5c
-#define BS_USBBOOT_BOOTMSG_LEN		24
-#define BS_USBBOOT_REQ_LEN		260
-#define BS_USBBOOT_NAME_LEN		256
+#define BS_USBBOOT_VID	       0x0a5c
+#define BS_USBBOOT_BOOTMSG_LEN 24
+#define BS_USBBOOT_REQ_LEN     260
+#define BS_USBBOOT_NAME_LEN    256
 
-#define BS_USBBOOT_CTRL_TIMEOUT_MS	5000
-#define BS_USBBOOT_BULK_TIMEOUT_MS	10000
-#define BS_USBBOOT_READ_TIMEOUT_MS	20000
-#define BS_USBBOOT_STEP_TIMEOUT		60	/* seconds */
-#define BS_USBBOOT_BULK_CHUNK		(64u << 10)
-#define BS_USBBOOT_MAX_SESSIONS		16	/* file-server sessions per device */
-#define BS_USBBOOT_MAX_FILE		(1u << 30)
+#define BS_USBBOOT_CTRL_TIMEOUT_MS 5000
+#define BS_USBBOOT_BULK_TIMEOUT_MS 10000
+#define BS_USBBOOT_READ_TIMEOUT_MS 20000
+#define BS_USBBOOT_STEP_TIMEOUT	   60 /* seconds */
+#define BS_USBBOOT_BULK_CHUNK	   (64u << 10)
+#define BS_USBBOOT_MAX_SESSIONS	   16 /* file-server sessions per device */
+#define BS_USBBOOT_MAX_FILE	   (1u << 30)
 
 /* File-server commands (request offset 0, LE). */
 enum bs_usbboot_cmd {
@@ -50,7 +50,7 @@ enum bs_usbboot_cmd {
 
 struct bs_usbboot_req {
 	enum bs_usbboot_cmd cmd;
-	char name[BS_USBBOOT_NAME_LEN];	/* NUL-terminated; "" for Done */
+	char name[BS_USBBOOT_NAME_LEN]; /* NUL-terminated; "" for Done */
 };
 
 /*
@@ -65,8 +65,8 @@ void bs_usbboot_boot_message(uint8_t out[BS_USBBOOT_BOOTMSG_LEN], uint32_t len);
  * or -1 with the reason in @err: fewer than 4 bytes, unknown command, a name
  * that is not NUL-terminated within its 256 bytes.
  */
-int bs_usbboot_parse_request(const uint8_t *buf, size_t len, struct bs_usbboot_req *req,
-			     char *err, size_t errlen);
+int bs_usbboot_parse_request(const uint8_t *buf, size_t len, struct bs_usbboot_req *req, char *err,
+			     size_t errlen);
 
 /*
  * May @name be served from the firmware directory? Refuses (-1 with the
@@ -83,20 +83,19 @@ const char *bs_usbboot_chip(uint16_t pid);
  * Called in its own thread when a device's block device appears (several may
  * run at once, one per port). Returns enum bs_exit for that device.
  */
-typedef int (*bs_usbboot_ready_fn)(void *ctx, const char *port, const char *devnode,
-				   uint64_t size);
+typedef int (*bs_usbboot_ready_fn)(void *ctx, const char *port, const char *devnode, uint64_t size);
 
 struct bs_usbboot_opts {
-	const char *firmware_dir;	/* NULL: bs_usbboot_default_firmware() */
-	const char *port;		/* only this port path, or NULL */
-	bool loop;			/* keep waiting for devices until interrupted */
-	unsigned int count;		/* stop after this many devices finished (0: see below) */
-	bool json;			/* one JSON object per line on stdout */
-	bool verbose;			/* log every file request */
-	unsigned int timeout;		/* seconds per step, 0 = BS_USBBOOT_STEP_TIMEOUT */
-	bs_usbboot_ready_fn ready;	/* NULL: print "usb PORT -> /dev/sdX (SIZE)" */
+	const char *firmware_dir;  /* NULL: bs_usbboot_default_firmware() */
+	const char *port;	   /* only this port path, or NULL */
+	bool loop;		   /* keep waiting for devices until interrupted */
+	unsigned int count;	   /* stop after this many devices finished (0: see below) */
+	bool json;		   /* one JSON object per line on stdout */
+	bool verbose;		   /* log every file request */
+	unsigned int timeout;	   /* seconds per step, 0 = BS_USBBOOT_STEP_TIMEOUT */
+	bs_usbboot_ready_fn ready; /* NULL: print "usb PORT -> /dev/sdX (SIZE)" */
 	void *ctx;
-	volatile int *stop;		/* set non-zero (e.g. from SIGINT) to stop waiting */
+	volatile int *stop; /* set non-zero (e.g. from SIGINT) to stop waiting */
 };
 
 /*

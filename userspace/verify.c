@@ -23,9 +23,9 @@
 int bs_exit_worst(int a, int b)
 {
 	static const int rank[] = {
-		[BS_EXIT_OK] = 0, [BS_EXIT_FAILURE] = 1, [BS_EXIT_USB] = 2,
-		[BS_EXIT_VERIFY] = 3, [BS_EXIT_WRITE] = 4, [BS_EXIT_DEVICE] = 5,
-		[BS_EXIT_IMAGE] = 6, [BS_EXIT_USAGE] = 7,
+		[BS_EXIT_OK] = 0,     [BS_EXIT_FAILURE] = 1, [BS_EXIT_USB] = 2,
+		[BS_EXIT_VERIFY] = 3, [BS_EXIT_WRITE] = 4,   [BS_EXIT_DEVICE] = 5,
+		[BS_EXIT_IMAGE] = 6,  [BS_EXIT_USAGE] = 7,
 	};
 	int ra = a >= 0 && a <= BS_EXIT_USB ? rank[a] : 1;
 	int rb = b >= 0 && b <= BS_EXIT_USB ? rank[b] : 1;
@@ -61,13 +61,15 @@ static int open_target(struct vsink *v, char *err, size_t errlen)
 		int dfd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
 
 		if (dfd < 0) {
-			snprintf(err, errlen, "Unable to open %s with O_DIRECT: %s", path, strerror(errno));
+			snprintf(err, errlen, "Unable to open %s with O_DIRECT: %s", path,
+				 strerror(errno));
 			return -1;
 		}
 		close(v->fd);
 		v->fd = dfd;
 		if (ioctl(v->fd, BLKSSZGET, &lbs) || ioctl(v->fd, BLKGETSIZE64, &v->dev_size)) {
-			snprintf(err, errlen, "Unable to read the size of %s: %s", path, strerror(errno));
+			snprintf(err, errlen, "Unable to read the size of %s: %s", path,
+				 strerror(errno));
 			return -1;
 		}
 	} else if (S_ISREG(st.st_mode)) {
@@ -77,7 +79,8 @@ static int open_target(struct vsink *v, char *err, size_t errlen)
 		return -1;
 	}
 	if (lbs < 512 || lbs > 65536 || (lbs & (lbs - 1))) {
-		snprintf(err, errlen, "Unable to verify %s: logical block size %d is invalid", path, lbs);
+		snprintf(err, errlen, "Unable to verify %s: logical block size %d is invalid", path,
+			 lbs);
 		return -1;
 	}
 	v->lbs = (uint32_t)lbs;
@@ -129,8 +132,9 @@ static int verify_chunk(struct vsink *v, const struct bs_chunk *c)
 			n = (size_t)(v->dev_size - c->off - o);
 		r = pread_full(v->fd, v->buf, n, c->off + o);
 		if (r < 0 || (size_t)r < cmp) {
-			bs_progress_fail(pt, BS_EXIT_VERIFY, "Unable to read %s at byte %" PRIu64 ": %s",
-					 pt->path, c->off + o, r < 0 ? strerror(errno) : "short read");
+			bs_progress_fail(pt, BS_EXIT_VERIFY,
+					 "Unable to read %s at byte %" PRIu64 ": %s", pt->path,
+					 c->off + o, r < 0 ? strerror(errno) : "short read");
 			v->vt->mismatch = c->off + o;
 			return -1;
 		}
@@ -172,8 +176,9 @@ static void *verifier(void *arg)
 		atomic_store(&v->vt->pt->phase, BS_PH_DONE);
 	} else if (r < 0 && !bs_progress_final(v->vt->pt)) {
 		/* the image failed: reported once by the caller */
-		bs_progress_fail(v->vt->pt, bs_pump_image_failed(v->pump) ? BS_EXIT_IMAGE : BS_EXIT_FAILURE,
-				 "Unable to verify %s: %s", v->vt->pt->path, bs_pump_error(v->pump));
+		bs_progress_fail(
+			v->vt->pt, bs_pump_image_failed(v->pump) ? BS_EXIT_IMAGE : BS_EXIT_FAILURE,
+			"Unable to verify %s: %s", v->vt->pt->path, bs_pump_error(v->pump));
 	}
 	if (bs_progress_final(v->vt->pt) && v->vt->pt->status)
 		v->vt->status = v->vt->pt->status;
@@ -196,8 +201,8 @@ int bs_verify_targets(struct bs_progress *p, const char *image, unsigned int thr
 {
 	struct vsink v[BS_MAX_TARGETS];
 	pthread_t th[BS_MAX_TARGETS];
-	bool started[BS_MAX_TARGETS] = { false };
-	struct bs_pump_cfg cfg = { 0 };
+	bool started[BS_MAX_TARGETS] = {false};
+	struct bs_pump_cfg cfg = {0};
 	struct bs_source *src = NULL;
 	struct bs_pump *pump = NULL;
 	_Atomic int running = 0;
@@ -232,7 +237,8 @@ int bs_verify_targets(struct bs_progress *p, const char *image, unsigned int thr
 	if (!src) {
 		for (i = 0; i < n; i++)
 			if (v[i].fd >= 0)
-				bs_progress_fail(t[i].pt, BS_EXIT_IMAGE, "Unable to open image %s", err);
+				bs_progress_fail(t[i].pt, BS_EXIT_IMAGE, "Unable to open image %s",
+						 err);
 		goto out;
 	}
 	cfg.src = src;
@@ -252,7 +258,8 @@ int bs_verify_targets(struct bs_progress *p, const char *image, unsigned int thr
 		uint64_t mapped = 0;
 
 		for (i = 0; i < bmap->nr_ranges; i++)
-			mapped += (bmap->ranges[i].last - bmap->ranges[i].first + 1) * bmap->block_size;
+			mapped += (bmap->ranges[i].last - bmap->ranges[i].first + 1) *
+				  bmap->block_size;
 		total = mapped < bmap->image_size ? mapped : bmap->image_size;
 	} else if (bs_source_size(src) > 0) {
 		total = (uint64_t)bs_source_size(src);

@@ -18,9 +18,9 @@
 #define BS_VERIFY_NONE UINT64_MAX
 
 struct bs_verify_target {
-	struct bs_ptarget *pt;		/* path, progress; failures land here */
-	uint64_t mismatch;		/* out: first differing byte, or BS_VERIFY_NONE */
-	int status;			/* out: enum bs_exit */
+	struct bs_ptarget *pt; /* path, progress; failures land here */
+	uint64_t mismatch;     /* out: first differing byte, or BS_VERIFY_NONE */
+	int status;	       /* out: enum bs_exit */
 };
 
 /*

@@ -37,6 +37,10 @@
  *                 parameter, or larger than the device
  *     EBADFD      this session is already attached
  *     EIO etc.    the invalidation writes failed (session FAILED)
+ *   Other errors of the path lookup (ENOTDIR, ELOOP, ...) pass through.
+ *   Module parameters: max_head_len (bytes, default 4 MiB) bounds @head_len;
+ *   max_inflight_mb (MiB, default 64, at least 16) bounds the data bytes a
+ *   session has in flight.
  *
  * BOOTSEAL_IOC_WRITE (struct bootseal_write, in)
  *   Queues @length bytes from user memory @buf for device offset @offset.
@@ -46,7 +50,7 @@
  *     EINVAL      reserved/flags non-zero, @offset or @length not a multiple
  *                 of the logical block size, @length zero or above
  *                 BOOTSEAL_WRITE_MAX, range past the end of the device
- *     EFAULT      @buf is not readable
+ *     EFAULT      @buf is not readable (nothing of this WRITE was queued)
  *     EBADFD      not attached, or already committed/aborted
  *     <errno>     the session FAILED earlier; the first I/O error is
  *                 returned again
@@ -54,14 +58,23 @@
  *
  * BOOTSEAL_IOC_COMMIT (no argument)
  *   Waits for every data write, flushes the device cache, writes the head
- *   buffer with FUA, reads the head back and compares it. Returns 0 once the
- *   session is SEALED. Errors: EBADFD (not attached / already final), the
- *   first data I/O error, EIO when the head read back differs (the session
- *   is then FAILED; see BOOTSEAL_IOC_STATUS for the errno and the sector).
+ *   buffer with FUA -- everything after the first logical block first, the
+ *   first logical block (MBR / protective MBR) last, so no prefix of the
+ *   write history shows a partition table before all data is durable --
+ *   then reads the head back and compares it. Returns 0 once the session is
+ *   SEALED. Errors: EBADFD (not attached / SEALED / ABORTED), EINTR (fatal
+ *   signal while waiting; the session stays as it was), the first data I/O
+ *   error, EIO when the head read back differs (the session is then FAILED;
+ *   see BOOTSEAL_IOC_STATUS for the errno and the sector).
+ *   When COMMIT returns (success or failure) the device's page cache has
+ *   been invalidated and the exclusive claim released, so userspace can
+ *   re-read the partition table at once; the fd stays usable for STATUS.
  *
  * BOOTSEAL_IOC_ABORT (no argument)
- *   Waits for in-flight writes, leaves the head zeroed, state ABORTED.
- *   Errors: EBADFD when not attached or already final.
+ *   Waits for in-flight writes, leaves the head zeroed, state ABORTED,
+ *   invalidates the page cache and releases the claim. On a FAILED session
+ *   it only releases the device and returns 0. Errors: EBADFD when not
+ *   attached, SEALED or ABORTED. close() without COMMIT does the same.
  *
  * BOOTSEAL_IOC_STATUS (struct bootseal_status, out)
  *   Never fails on a valid fd and buffer (EFAULT otherwise). A session that
@@ -102,8 +115,13 @@
  *     BOOTSEAL_A_PID              u32  tgid of the process that attached
  *   and when the state is FAILED:
  *     BOOTSEAL_A_ERRNO            u32  positive errno of the first error
- *     BOOTSEAL_A_ERROR_SECTOR     u64  512-byte sector of the failed I/O
- *                                      (BOOTSEAL_SECTOR_NONE if none)
+ *     BOOTSEAL_A_ERROR_SECTOR     u64  first 512-byte sector of the failed
+ *                                      write request (BOOTSEAL_SECTOR_NONE
+ *                                      if none, e.g. a failed flush; the
+ *                                      first mismatching sector for a
+ *                                      head read-back mismatch)
+ *   The FAILED state event is sent once no data write is in flight any
+ *   more, so its counters are final, like those of SEALED and ABORTED.
  *   No kernel pointers are ever sent.
  */
 #ifndef _UAPI_LINUX_BOOTSEAL_H

@@ -13,7 +13,8 @@
 #
 # Every measurement is one line in $OUT/$BENCH_TAG/raw.tsv:
 #   case target tool run seconds bytes rss_kb rc note [write_s verify_s]
-# (the last two: bootseal's own phase times from its --json summary)
+# (rss_kb: peak RSS of the tool and its children; the last two: bootseal's own
+# phase times from its --json summary)
 # Run 0 of each tool is an untimed-for-the-median warm-up on a target filled
 # with 0xff first, followed by a content check; runs 1..N rotate the order of
 # the tools so that peers and bootseal alternate.
@@ -130,29 +131,27 @@ fill_ff() {
 }
 
 # ---- tools -------------------------------------------------------------------
+# Every tool is a shell function run by timeit.py as bash -c 't_TOOL ARGS', so
+# each carries the same overhead (one bash, no extra wrapper): timeit.py gives
+# the wall time, the peak RSS (of the tool and its children) and stamps each
+# output line with its arrival time, which splits bootseal's wall time into
+# start-up, writing, sealing, verifying and exit (from its --json events).
 
-DD=(dd bs=4M oflag=direct conv=fsync status=none)
-t_dd()        { "${DD[@]}" if="$1" of="$2"; }
-t_xzdd()      { xz -dc "$1" | "${DD[@]}" iflag=fullblock of="$2"; }
-t_zstddd()    { zstd -dcq "$1" | "${DD[@]}" iflag=fullblock of="$2"; }
+ddw()         { dd bs=4M oflag=direct conv=fsync status=none "$@"; }
+t_dd()        { ddw if="$1" of="$2"; }
+t_xzdd()      { xz -dc "$1" | ddw iflag=fullblock of="$2"; }
+t_zstddd()    { zstd -dcq "$1" | ddw iflag=fullblock of="$2"; }
 t_bmap_nob()  { bmaptool -q copy --nobmap "$1" "$2"; }
 t_bmap()      { bmaptool -q copy --bmap "${1%.img}.bmap" "$1" "$2"; }
-t_rdd()       { dd if="$2" of=/dev/null bs=4M iflag=direct count=$(( $3 / (4 * MIB) )) status=none; }
-# bootseal runs under /usr/bin/time for its peak RSS (written to $W/rss).
+t_rdd()       { dd if="$2" of=/dev/null bs=4M iflag=direct count=$(( $3 / 4194304 )) status=none; }
 # --json: the summary gives bootseal's own write and verify phase times.
-BSFLASH=(flash --yes --allow-fixed --json)
-# Each --json line is prefixed with the time it arrived, which splits the
-# wall time into start-up, writing, sealing, verifying and exit.
-bs() {
-	/usr/bin/time -f '%M' -o "$W/rss" "$BOOTSEAL" "$@" |
-		while IFS= read -r l; do printf '@%s %s\n' "$EPOCHREALTIME" "$l"; done
-}
-t_bs()        { bs "${BSFLASH[@]}" --no-verify --no-bmap "$@"; }
-t_bs_verify() { bs "${BSFLASH[@]}" "$@"; }
-t_bs_bmap()   { bs "${BSFLASH[@]}" --no-verify --bmap "${1%.img}.bmap" "$@"; }
-t_bsv()       { bs verify "$1" "$2"; }
+bsflash()     { "$BOOTSEAL" flash --yes --allow-fixed --json "$@"; }
+t_bs()        { bsflash --no-verify --no-bmap "$@"; }
+t_bs_verify() { bsflash "$@"; }
+t_bs_bmap()   { bsflash --no-verify --bmap "${1%.img}.bmap" "$@"; }
+t_bsv()       { "$BOOTSEAL" verify "$1" "$2"; }
 # Case 0: process start-up alone (exec, dynamic linking, argument parsing).
-t_bsver()     { bs --version; }
+t_bsver()     { "$BOOTSEAL" --version; }
 t_ddver()     { dd --version; }
 t_bmapver()   { bmaptool --version; }
 # Case 5: the image to the first target only, or to all four at once (the
@@ -160,18 +159,22 @@ t_bmapver()   { bmaptool --version; }
 t_dd1()       { t_dd "$1" "$2"; }
 t_dd4() {
 	local img=$1 pids=() rc=0 p t; shift
-	for t in "$@"; do "${DD[@]}" if="$img" of="$t" & pids+=($!); done
+	for t in "$@"; do ddw if="$img" of="$t" & pids+=($!); done
 	for p in "${pids[@]}"; do wait "$p" || rc=1; done
 	return $rc
 }
 t_bs1()       { t_bs "$1" "$2"; }
 t_bs4()       { t_bs "$@"; }
+export -f ddw bsflash t_dd t_xzdd t_zstddd t_bmap_nob t_bmap t_rdd t_bs t_bs_verify t_bs_bmap \
+	t_bsv t_bsver t_ddver t_bmapver t_dd1 t_dd4 t_bs1 t_bs4
+export BOOTSEAL
+TIMEIT=$BOOTSEAL_SRC/tests/bench/timeit.py
 
 is_bs() { case "$1" in bs*) return 0 ;; esac; return 1; }
 
 # measure CASE TARGETNAME TOOL RUN BYTES ARGS...: run t_TOOL ARGS once.
 measure() {
-	local c=$1 tn=$2 tool=$3 run=$4 bytes=$5 t0 t1 rc rss=
+	local c=$1 tn=$2 tool=$3 run=$4 bytes=$5 rc rss secs
 	shift 5
 	local lg="$R/logs/$c-$tn-$tool-$run.log"
 	if is_bs "$tool" && [ -n "$BS_WHY" ]; then
@@ -182,24 +185,25 @@ measure() {
 	# re-reading them for every run would measure 9p, not the tools (the
 	# images are in tmpfs and the writes bypass or flush the page cache).
 	sync
-	t0=$(date +%s%N)
-	rm -f "$W/rss"
-	echo "@$EPOCHREALTIME start" > "$lg"
-	"t_$tool" "$@" >> "$lg" 2>&1
+	local m
+	m=$(/usr/bin/python3 "$TIMEIT" "$lg" -- bash -c '"$0" "$@"' "t_$tool" "$@")
 	rc=$?
-	t1=$(date +%s%N)
-	echo "@$EPOCHREALTIME end" >> "$lg"
-	is_bs "$tool" && [ -s "$W/rss" ] && rss=$(tail -1 "$W/rss")
+	secs=${m% *} rss=${m#* }
+	[ -n "$m" ] || { secs='' rss=''; }
 	local note='' phases=
-	[ $rc -eq 0 ] || note="exit $rc: $(grep -v '^Command exited\|^@' "$lg" | head -1 | tr '\t' ' ' | cut -c1-200)"
+	if [ "$rc" != 0 ]; then
+		# bootseal's own error event if there is one, else the first other line
+		note=$(sed -n 's/^@[0-9.]* //p' "$lg" | jq -rR 'fromjson? | select(.type == "error") | .message' 2>/dev/null | head -1)
+		[ -n "$note" ] || note=$(sed -n 's/^@[0-9.]* //p' "$lg" | grep -v '^{\|^start$\|^end$' | head -1)
+		note="exit $rc: $(echo "$note" | tr '\t' ' ' | cut -c1-200)"
+	fi
 	if is_bs "$tool"; then
 		phases=$(sed -n 's/^@[0-9.]* //p' "$lg" | jq -rR 'fromjson? | select(.type == "summary") |
 			[(.targets | map(.write_seconds // 0) | max), (.targets | map(.verify_seconds // 0) | max)] | @tsv' \
 			2>/dev/null | tail -1)
 	fi
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$tn" "$tool" "$run" \
-		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')" \
-		"$bytes" "$rss" "$rc" "$note" "$phases" >> "$TSV"
+		"$secs" "$bytes" "$rss" "$rc" "$note" "$phases" >> "$TSV"
 	log "  case $c $tn $tool run $run: rc=$rc $(tail -1 "$TSV" | cut -f5)s ${rss:+rss=${rss}k} $note"
 	return $rc
 }
@@ -350,7 +354,7 @@ if want 8 && [ -z "$BS_WHY" ] && command -v strace > /dev/null; then
 	log "case 8: one bootseal run under strace (not timed)"
 	stage raw.img
 	brd_up "$BENCH_SIZE_MB"
-	strace -f -tt -T -o "$R/logs/strace-flash.txt" "$BOOTSEAL" "${BSFLASH[@]}" --no-verify --no-bmap \
+	strace -f -tt -T -o "$R/logs/strace-flash.txt" "$BOOTSEAL" flash --yes --allow-fixed --json --no-verify --no-bmap \
 		"$W/raw.img" /dev/ram0 > "$R/logs/strace-flash.log" 2>&1
 	log "  strace run exit $?"
 	brd_down

@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """Turn the benchmark's raw measurements into results.md and results.json.
 
-  report.py OUTDIR "SETTINGS" MBPS
+  report.py OUTDIR "SETTINGS" MBPS [RAWDIR...]
 
 Reads OUTDIR/raw/raw.tsv (one line per measurement: case target tool run
 seconds bytes rss_kb rc note), OUTDIR/raw/meta.tsv and OUTDIR/raw/images.json.
 Each figure is the median of the timed runs (run >= 1); run 0 is the warm-up
 whose output is checked against the image. Peak RSS is the maximum over runs.
+With RAWDIRs (raw/ directories of several runs, each covering other cases),
+their measurements are merged instead; environment facts come from the first.
 """
 import json
 import os
@@ -141,13 +143,21 @@ def timeline(path):
     return [(f"{a[0]}→{b[0]}", b[1] - a[1]) for a, b in zip(marks, marks[1:])]
 
 
-def median_timeline(raw, recs, case, target, tool):
+def find_log(raws, name):
+    for d in raws:
+        p = os.path.join(d, "logs", name)
+        if os.path.exists(p):
+            return p
+    return os.path.join(raws[0], "logs", name)
+
+
+def median_timeline(raws, recs, case, target, tool):
     runs = [r for r in recs if r["case"] == case and r["target"] == target and r["tool"] == tool
             and r["run"] not in ("0", "check") and r["rc"] == "0"]
     segs = {}
     order = []
     for r in runs:
-        for name, secs in timeline(os.path.join(raw, "logs", f"{case}-{target}-{tool}-{r['run']}.log")):
+        for name, secs in timeline(find_log(raws, f"{case}-{target}-{tool}-{r['run']}.log")):
             if name not in segs:
                 order.append(name)
             segs.setdefault(name, []).append(secs)
@@ -181,15 +191,35 @@ def strace_gaps(path, n=12):
                     dur = float(call.rstrip()[call.rstrip().rindex("<") + 1:-1])
                 except ValueError:
                     pass
+            if "resumed>" in call:
+                # the call's start was logged on its "unfinished" line
+                last[pid] = t
+                out.append({"s": round(dur, 3), "pid": pid, "kind": "call", "dur": dur,
+                            "call": call.strip()[:110]})
+                continue
             gap = max(0.0, t - last[pid]) if pid in last else 0.0
-            last[pid] = t if "resumed>" in call else t + dur
-            out.append({"s": round(max(gap, dur), 3), "pid": pid,
+            last[pid] = t + dur
+            if "unfinished" in call:
+                gap, dur = gap, 0.0
+            out.append({"s": round(max(gap, dur), 3), "pid": pid, "dur": dur,
                         "kind": "call" if dur >= gap else "pause before",
                         "call": call.strip()[:110]})
     if first is None:
         return None
+    by = {}
+    for g in out:
+        if not g["dur"]:
+            continue
+        c = g["call"]
+        name = c[5:].split(" ", 1)[0] if c.startswith("<... ") else c.split("(", 1)[0]
+        tot = by.setdefault(name, [0, 0.0])
+        tot[0] += 1
+        tot[1] += g.pop("dur")
+    for g in out:
+        g.pop("dur", None)
     out.sort(key=lambda g: -g["s"])
-    return {"total_s": end - first, "gaps": out[:n]}
+    calls = sorted(([k, v[0], round(v[1], 3)] for k, v in by.items()), key=lambda x: -x[2])
+    return {"total_s": end - first, "gaps": out[:n], "time_in_calls": calls[:8]}
 
 
 def fmt_s(s):
@@ -198,8 +228,9 @@ def fmt_s(s):
 
 def main():
     out, settings, mbps = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    raw = os.path.join(out, "raw")
-    recs = load(os.path.join(raw, "raw.tsv"))
+    raws = sys.argv[4:] or [os.path.join(out, "raw")]
+    raw = raws[0]
+    recs = [r for d in raws for r in load(os.path.join(d, "raw.tsv"))]
     meta = {}
     if os.path.exists(os.path.join(raw, "meta.tsv")):
         with open(os.path.join(raw, "meta.tsv")) as f:
@@ -337,13 +368,13 @@ def main():
             rate = f"{b['bytes'] / w / MIB:.1f} MiB/s" if w else "—"
             if r["kind"] == "rss" and r["case"] == "7big":
                 rate = "— (sparse)"
-            tl = median_timeline(raw, recs, r["case"], r["device"], r["bootseal_tool"])
+            tl = median_timeline(raws, recs, r["case"], r["device"], r["bootseal_tool"])
             r["bootseal_timeline"] = tl
             tls = ", ".join(f"{n} {x:.2f}" for n, x in tl) or "—"
             L.append(f"| {r['case']} | {DEVICE_LABEL.get((r['case'], r['device']), r['device'])} | {fmt_s(b['median_s'])} | {fmt_s(w)} | {fmt_s(v)} | "
                      f"{rate} | {fmt_s(b['median_s'] - w - v)} | {tls} |")
         L.append("")
-    st = strace_gaps(os.path.join(raw, "logs", "strace-flash.txt"))
+    st = strace_gaps(find_log(raws, "strace-flash.txt"))
     if st:
         doc["strace"] = st
         L.append(f"One untimed `bootseal flash --no-verify` of the raw image to brd under `strace -f -tt -T` "
@@ -355,6 +386,9 @@ def main():
         for g in st["gaps"]:
             L.append("| " + " | ".join(str(x).replace("|", "\\|").replace("`", "'")
                                        for x in (f"{g['s']:.3f}", g["kind"], g["pid"], g["call"])) + " |")
+        L.append("")
+        L.append("Time spent inside system calls, by call (all threads): " +
+                 ", ".join(f"{k} {c}× {t:.2f} s" for k, c, t in st["time_in_calls"]) + ".")
         L.append("")
     checks = [x for x in recs if x["run"] == "check"]
     bad = [x for x in checks if x["rc"] != "0"]

@@ -15,7 +15,6 @@
 #include "reader.h"
 
 /* The helper objects linked in use it; main.c, which defines it, is not linked. */
-__attribute__((weak)) const char *bs_prog = "fuzz_gpt";
 
 #define SS 512
 

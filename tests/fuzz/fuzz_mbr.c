@@ -8,7 +8,6 @@
 #include "reader.h"
 
 /* The helper objects linked in use it; main.c, which defines it, is not linked. */
-__attribute__((weak)) const char *bs_prog = "fuzz_mbr";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

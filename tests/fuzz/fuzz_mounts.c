@@ -12,7 +12,6 @@
 #include "json.h"
 
 /* The helper objects linked in use it; main.c, which defines it, is not linked. */
-__attribute__((weak)) const char *bs_prog = "fuzz_mounts";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

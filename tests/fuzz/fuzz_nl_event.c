@@ -14,7 +14,6 @@
 #include "nl.h"
 
 /* The helper objects linked in use it; main.c, which defines it, is not linked. */
-__attribute__((weak)) const char *bs_prog = "fuzz_nl_event";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -10,7 +10,6 @@
 
 #include "usbboot.h"
 
-__attribute__((weak)) const char *bs_prog = "test_usbboot";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

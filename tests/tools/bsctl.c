@@ -41,7 +41,6 @@
 #include "module/uapi/bootseal.h"
 
 /* Tools are linked with the helper objects, which print this name. */
-__attribute__((weak)) const char *bs_prog = "bsctl";
 
 static const char *const state_names[] = {
 	"NONE", "ATTACHED", "INVALIDATED", "WRITING", "FLUSHING",

@@ -18,7 +18,6 @@
 #include "device.h"
 
 /* The helper objects linked in use it; main.c, which defines it, is not linked. */
-__attribute__((weak)) const char *bs_prog = "bsdev";
 
 static int usage(void)
 {

@@ -10,7 +10,7 @@
  *
  *   fakecm --firmware DIR --backing FILE [--udc dummy_udc.N] [--sessions 1|2]
  *          [--fault rom-status|disconnect-upload|missing-file|dotdot|hold-reply|bad-command]
- *          [--hold SEC] [--msd-seconds SEC] [--delay-ms MS]
+ *          [--hold SEC] [--msd-seconds SEC] [--delay-ms MS] [--pid 2764|2763|2712]
  *
  * Needs: dummy_hcd, gadgetfs (mounted at /dev/gadget, done here if not),
  * libcomposite + usb_f_mass_storage (configfs, mounted here if not). gadgetfs
@@ -69,9 +69,9 @@ static struct {
 	unsigned int msd_seconds;	/* 0: until signalled */
 	unsigned int delay_ms;		/* between stages */
 	unsigned int sessions;
-} opt = { .hold = 30, .delay_ms = 1000, .sessions = 2 };
+	unsigned int pid;		/* ROM product ID; 0x2712 = BCM2712, which the firmware set lacks */
+} opt = { .hold = 30, .delay_ms = 1000, .sessions = 2, .pid = 0x2764 };
 
-__attribute__((weak)) const char *bs_prog = "fakecm";	/* the helper objects it is linked with use it */
 static volatile sig_atomic_t stop;
 static int ep0 = -1, epout = -1;
 static char bound_udc[256];
@@ -484,7 +484,7 @@ static int stage_rom(void)
 		say("FAIL no bootcode.bin in %s", opt.firmware);
 		return -1;
 	}
-	if (gadget_open(0x2764, 0, &rom_strings))
+	if (gadget_open((uint16_t)opt.pid, 0, &rom_strings))
 		return -1;
 	find_bound_udc();
 	say("stage A: ROM 0a5c:2764 iSerialNumber 0 on %s", bound_udc[0] ? bound_udc : "(unknown UDC)");
@@ -542,6 +542,29 @@ static int stage_rom(void)
 	msleep(opt.delay_ms);
 	gadget_close();
 	return 0;
+}
+
+/*
+ * A BCM2712 ROM (0a5c:2712): the Etcher firmware set has nothing for it, so
+ * the host must say so and leave the device alone.
+ */
+static int stage_rom_2712(void)
+{
+	static const struct strings s2712 = { { NULL, "Broadcom", "BCM2712 Boot", NULL } };
+	struct usb_ctrlrequest r;
+
+	if (gadget_open(0x2712, 0, &s2712))
+		return -1;
+	find_bound_udc();
+	say("stage A: ROM 0a5c:2712 iSerialNumber 0 on %s", bound_udc[0] ? bound_udc : "(unknown UDC)");
+	if (!next_vendor(&r, 8000)) {
+		say("FAIL the host sent a vendor request (%02x) to a BCM2712 it has no firmware for",
+		    r.bRequestType);
+		return -1;
+	}
+	say("FAULT bcm2712: the host left the device alone");
+	gadget_close();
+	return 1;
 }
 
 /* ---- stage B: second stage ------------------------------------------------------ */
@@ -669,7 +692,7 @@ static int stage_server(unsigned int session)
 {
 	int r;
 
-	if (gadget_open(0x2764, 1, &ss_strings))
+	if (gadget_open((uint16_t)opt.pid, 1, &ss_strings))
 		return -1;
 	find_bound_udc();
 	say("stage B: second stage 0a5c:2764 iSerialNumber 1, session %u", session);
@@ -793,6 +816,7 @@ int main(int argc, char **argv)
 		{ "msd-seconds", required_argument, NULL, 'm' },
 		{ "delay-ms", required_argument, NULL, 'd' },
 		{ "sessions", required_argument, NULL, 's' },
+		{ "pid", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -809,6 +833,7 @@ int main(int argc, char **argv)
 		case 'm': opt.msd_seconds = (unsigned int)atoi(optarg); break;
 		case 'd': opt.delay_ms = (unsigned int)atoi(optarg); break;
 		case 's': opt.sessions = (unsigned int)atoi(optarg); break;
+		case 'P': opt.pid = (unsigned int)strtoul(optarg, NULL, 16); break;
 		case 'F':
 			for (i = 0; fault_names[i]; i++)
 				if (!strcmp(fault_names[i], optarg))
@@ -839,7 +864,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	r = stage_rom();
+	r = opt.pid == 0x2712 ? stage_rom_2712() : stage_rom();
 	if (r)
 		return r < 0 ? 1 : 0;
 	for (s = 1; s <= opt.sessions; s++) {

@@ -41,7 +41,6 @@
 #include <unistd.h>
 
 /* Tools are linked with the helper objects, which print this name. */
-__attribute__((weak)) const char *bs_prog = "logcheck";
 
 #define LW_MAGIC	0x6a736677736872ULL
 #define LW_VERSION	1ULL

@@ -36,7 +36,6 @@
 #include "module/uapi/bootseal.h"
 
 /* Tools are linked with the helper objects, which print this name. */
-__attribute__((weak)) const char *bs_prog = "nlwatch";
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270

@@ -17,8 +17,6 @@
 #include "device.h"
 #include "unit.h"
 
-/* main.c (which defines it) is not linked into unit tests; weak in case that changes. */
-__attribute__((weak)) const char *bs_prog = "test_device";
 
 static void check_size(uint64_t bytes, const char *want)
 {

@@ -15,7 +15,6 @@
 #include "unit.h"
 
 /* The helper objects linked in use it; main.c, which defines it, is not linked. */
-__attribute__((weak)) const char *bs_prog = "test_fat";
 
 static char dir[] = "/tmp/bs-fat-XXXXXX";
 

@@ -27,7 +27,6 @@
 #include "verify.h"
 
 /* main.c (which defines it) is not linked into unit tests */
-__attribute__((weak)) const char *bs_prog = "test_flash";
 
 static char dir[] = "/tmp/bs-test-flash-XXXXXX";
 

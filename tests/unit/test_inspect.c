@@ -16,7 +16,6 @@
 #include "unit.h"
 
 /* The helper objects linked in use it; main.c, which defines it, is not linked. */
-__attribute__((weak)) const char *bs_prog = "test_inspect";
 
 static char dir[] = "/tmp/bs-inspect-XXXXXX";
 
@@ -259,6 +258,7 @@ static void test_pi(void)
 		    dir, img, 8192 * 512));
 	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_IMAGE);
 	CHECK(jq_true(out, ".bootlint[0].findings | any(.severity == \"error\" and (.message | test(\"start4.elf is empty\")))"));
+	CHECK(jq_true(out, ".bootlint[0].families[2] | (.ready | not) and .missing == \"start4.elf\""));
 
 	/* boot partition typed Linux: the firmware will not read it */
 	REQUIRE(!sh("sfdisk -q --part-type %s 1 83", img));

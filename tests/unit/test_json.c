@@ -10,8 +10,6 @@
 #include "json.h"
 #include "unit.h"
 
-/* main.c (which defines it) is not linked into unit tests; weak in case that changes. */
-__attribute__((weak)) const char *bs_prog = "test_json";
 
 static void check_str(const char *in, const char *want)
 {

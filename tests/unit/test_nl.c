@@ -16,8 +16,6 @@
 #include "nl.h"
 #include "unit.h"
 
-/* main.c (which defines it) is not linked into unit tests; weak in case that changes. */
-__attribute__((weak)) const char *bs_prog = "test_nl";
 
 #define FAMILY 0x22
 

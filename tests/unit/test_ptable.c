@@ -17,7 +17,6 @@
 #include "unit.h"
 
 /* The helper objects linked in use it; main.c, which defines it, is not linked. */
-__attribute__((weak)) const char *bs_prog = "test_ptable";
 
 #define SECTORS 16384			/* 8 MiB in-memory disks */
 #define SS 512

@@ -7,7 +7,6 @@
 #include "unit.h"
 #include "usbboot.h"
 
-__attribute__((weak)) const char *bs_prog = "test_usbboot";
 
 static size_t mkreq(uint8_t *buf, uint32_t cmd, const char *name)
 {

@@ -42,6 +42,10 @@ while read -r case; do
 	name=$(basename "$case" .sh)
 	log="$OUT/$name.log"
 	report "START $name"
+	# Every case starts with an empty /tmp: nothing one case leaves behind
+	# (images, bmaps, mounts) may change what the next one sees.
+	awk '$2 ~ "^/tmp/" { print $2 }' /proc/mounts | sort -r | xargs -r umount -l 2>/dev/null
+	find /tmp -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null
 	dmesg -C
 	start=$(date +%s)
 	(cd /tmp && exec timeout -k 10 "$CASE_TIMEOUT" bash "$case") > "$log" 2>&1 < /dev/null

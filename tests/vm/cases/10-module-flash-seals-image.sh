@@ -4,6 +4,7 @@
 # and the module unloads afterwards (no leaked references).
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 load_bootseal
+trap 'rc=$?; set +e; for j in $(jobs -p); do kill $j; done; wait; umount /tmp/mnt 2>/dev/null; rmmod bootseal brd 2>/dev/null; exit $rc' EXIT
 modprobe brd rd_nr=1 rd_size=16384 max_part=0
 img=/tmp/img
 # 12 MiB + 1234 bytes: an MBR-partitioned image with random content.

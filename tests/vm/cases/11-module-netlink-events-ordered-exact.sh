@@ -6,6 +6,7 @@
 # live session, and stops listing it once its fd is closed.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 load_bootseal
+trap 'rc=$?; set +e; for j in $(jobs -p); do kill $j; done; wait; umount /tmp/mnt 2>/dev/null; rmmod bootseal brd 2>/dev/null; exit $rc' EXIT
 modprobe brd rd_nr=1 rd_size=16384 max_part=0
 img=/tmp/img
 head -c $((8 * 1024 * 1024)) /dev/urandom > $img

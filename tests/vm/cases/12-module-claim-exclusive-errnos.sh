@@ -5,6 +5,7 @@
 # one session -> EBADFD. The claim is released when the session ends.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 load_bootseal
+trap 'rc=$?; set +e; for j in $(jobs -p); do kill $j; done; wait; umount /tmp/mnt 2>/dev/null; rmmod bootseal brd 2>/dev/null; exit $rc' EXIT
 modprobe brd rd_nr=2 rd_size=8192 max_part=4
 B="$TOOLS/bsctl"
 printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q /dev/ram0

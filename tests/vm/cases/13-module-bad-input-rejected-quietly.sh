@@ -6,6 +6,7 @@
 # None of it WARNs or logs anything.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 load_bootseal
+trap 'rc=$?; set +e; for j in $(jobs -p); do kill $j; done; wait; umount /tmp/mnt 2>/dev/null; rmmod bootseal brd 2>/dev/null; exit $rc' EXIT
 modprobe brd rd_nr=2 rd_size=16384 max_part=0
 B="$TOOLS/bsctl"
 before=$(dmesg | grep -c bootseal || true)

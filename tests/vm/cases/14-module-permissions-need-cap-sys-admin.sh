@@ -5,6 +5,7 @@
 # netlink GET needs CAP_NET_ADMIN.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 load_bootseal
+trap 'rc=$?; set +e; for j in $(jobs -p); do kill $j; done; wait; umount /tmp/mnt 2>/dev/null; rmmod bootseal brd 2>/dev/null; exit $rc' EXIT
 modprobe brd rd_nr=1 rd_size=8192 max_part=0
 B="$TOOLS/bsctl"
 nocap() { setpriv --inh-caps=-all --bounding-set=-sys_admin "$@"; }

@@ -12,6 +12,7 @@ modprobe brd rd_nr=1 rd_size=65536 max_part=0
 modprobe null_blk nr_devices=0
 mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
 nb=/sys/kernel/config/nullb/lwdata
+trap 'rc=$?; set +e; dmsetup remove lw 2>/dev/null; echo 0 > $nb/power 2>/dev/null; rmdir $nb 2>/dev/null; rmmod bootseal brd 2>/dev/null; exit $rc' EXIT
 mkdir $nb
 echo 16 > $nb/size
 echo 512 > $nb/blocksize
@@ -75,6 +76,7 @@ fi
 cat /tmp/ctl2
 grep -q "after the head write began" /tmp/ctl2 || die "control: late data write not found"
 
-rmdir $nb 2>/dev/null || { echo 0 > $nb/power; rmdir $nb; }
 unload_bootseal
+echo 0 > $nb/power; rmdir $nb
+rmmod brd
 check_dmesg

@@ -8,6 +8,7 @@ load_bootseal
 modprobe null_blk nr_devices=0
 mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
 nb=/sys/kernel/config/nullb/abortdisk
+trap 'rc=$?; set +e; for j in $(jobs -p); do kill $j; done; wait; echo 0 > $nb/power 2>/dev/null; rmdir $nb 2>/dev/null; rmmod bootseal 2>/dev/null; exit $rc' EXIT
 mkdir $nb
 echo 16 > $nb/size
 echo 1 > $nb/memory_backed
@@ -20,7 +21,7 @@ dev=/dev/abortdisk; [ -b $dev ] || dev=/dev/nullb$(cat $nb/index)
 img=/tmp/img
 head -c $((8 * 1024 * 1024)) /dev/urandom > $img
 printf 'label: dos\nstart=2048, size=8000, type=83\n' | sfdisk -q $img
-head_is_zero() { [ "$(head -c 1048576 $dev | tr -d '\0' | wc -c)" = 0 ]; }
+head_is_zero() { [ "$(dd if=$dev bs=1M count=1 iflag=direct status=none | tr -d '\0' | wc -c)" = 0 ]; }
 old_table() { dd if=$img of=$dev bs=1M count=1 oflag=direct status=none; ! head_is_zero; }
 
 "$TOOLS/nlwatch" listen --finals 3 --timeout 200 > /tmp/events &

@@ -7,6 +7,7 @@
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 load_bootseal
 modprobe brd rd_nr=1 rd_size=16384 max_part=0
+trap 'rc=$?; set +e; for j in $(jobs -p); do kill $j; done; wait; dmsetup remove bad 2>/dev/null; rmmod bootseal brd 2>/dev/null; exit $rc' EXIT
 dmsetup create bad <<TABLE
 0 8192 linear /dev/ram0 0
 8192 2048 error
@@ -16,7 +17,7 @@ settle
 img=/tmp/img
 head -c $((8 * 1024 * 1024)) /dev/urandom > $img
 printf 'label: dos\nstart=2048, size=8000, type=83\n' | sfdisk -q $img
-dd if=$img of=/dev/ram0 bs=1M count=1 status=none   # an old, visible table
+dd if=$img of=/dev/ram0 bs=1M count=1 oflag=direct status=none   # an old, visible table
 
 "$TOOLS/nlwatch" listen --finals 1 --timeout 120 > /tmp/events &
 watcher=$!
@@ -34,7 +35,7 @@ grep -q ' error=5 ' <<<"$st" || die "STATUS errno is not EIO"
 grep '^STATE ' /tmp/events | tail -1 | grep -q "state=FAILED .* errno=5 sector=$sector\$" ||
 	die "netlink FAILED event does not match STATUS"
 grep -q 'state=FLUSHING\|state=SEALING\|state=SEALED' /tmp/events && die "commit went on after the error"
-[ "$(head -c 1048576 /dev/ram0 | tr -d '\0' | wc -c)" = 0 ] || die "head is not zero"
+[ "$(dd if=/dev/ram0 bs=1M count=1 iflag=direct status=none | tr -d '\0' | wc -c)" = 0 ] || die "head is not zero"
 dmsetup remove bad
 unload_bootseal
 rmmod brd

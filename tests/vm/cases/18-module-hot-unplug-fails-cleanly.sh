@@ -4,6 +4,7 @@
 # and both scsi_debug and bootseal unload afterwards.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 load_bootseal
+trap 'rc=$?; set +e; for j in $(jobs -p); do kill $j; done; wait; rmmod bootseal scsi_debug 2>/dev/null; exit $rc' EXIT
 modprobe scsi_debug dev_size_mb=16 num_tgts=1 max_luns=1 delay=1
 settle
 disk=

@@ -5,6 +5,7 @@
 # an aborted session (the zeroed head becomes visible).
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 load_bootseal
+trap 'rc=$?; set +e; for j in $(jobs -p); do kill $j; done; wait; umount /tmp/mnt 2>/dev/null; rmmod bootseal brd 2>/dev/null; exit $rc' EXIT
 modprobe brd rd_nr=1 rd_size=8192 max_part=0
 printf 'OLDHEAD!%.0s' $(seq 64) > /tmp/old
 dd if=/tmp/old of=/dev/ram0 bs=512 count=1 conv=fsync status=none

@@ -4,6 +4,7 @@
 # its own session (events of one id always name the same disk).
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 load_bootseal
+trap 'rc=$?; set +e; for j in $(jobs -p); do kill $j; done; wait; umount /tmp/mnt 2>/dev/null; rmmod bootseal brd 2>/dev/null; exit $rc' EXIT
 modprobe brd rd_nr=4 rd_size=16384 max_part=0
 "$TOOLS/nlwatch" listen --finals 4 --timeout 200 > /tmp/events &
 watcher=$!

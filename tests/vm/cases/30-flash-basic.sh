@@ -80,6 +80,13 @@ cat /tmp/err
 [ $rc -eq 6 ] || die "verify of a changed device returned $rc, not 6"
 grep -q "byte $((5 * 1024 * 1024 + 7)) differs" /tmp/err || die "mismatch offset not named"
 
+note "on a terminal: live bars per target, ending at 100%"
+if command -v script >/dev/null; then
+	script -qec "$BOOTSEAL flash --yes --allow-fixed --no-verify $img $dev" /dev/null > /tmp/tty ||
+		{ cat -v /tmp/tty; die "flash on a terminal failed"; }
+	grep -q $'\033\[K/dev/ram0 .*100% \[#' /tmp/tty || { cat -v /tmp/tty; die "no progress bar on a terminal"; }
+fi
+
 note "no --yes without a terminal"
 rc=0; "$BOOTSEAL" flash --allow-fixed $img $dev < /dev/null 2>/tmp/err || rc=$?
 [ $rc -eq 2 ] || die "flash without --yes returned $rc, not 2"

@@ -116,8 +116,10 @@ rc=0; out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$BOOTSEAL" statu
 sleep 2	# both subscribed (TCG is slow)
 kill -0 $mon || die "monitor --json exited early: $(cat $W/mon.err)"
 head -c $((8 << 20)) /dev/urandom > $W/img
-"$TOOLS/bsctl" attach /dev/ram0 head=1M total=8M flash $W/img chunk=512K pause=600 \
-	commit status state=SEALED > $W/bsctl.out 2>&1 & fl=$!
+# Everything is submitted after a few seconds; the 20 s pause before COMMIT
+# keeps the session live long enough for status even on a loaded TCG host.
+"$TOOLS/bsctl" attach /dev/ram0 head=1M total=8M flash $W/img chunk=512K pause=300 \
+	sleep 20000 commit status state=SEALED > $W/bsctl.out 2>&1 & fl=$!
 okj= okp=
 for i in $(seq 400); do
 	if [ -z "$okj" ]; then

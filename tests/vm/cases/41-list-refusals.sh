@@ -5,30 +5,17 @@
 #    --allow-fixed)" and only listed with --all;
 #  * a mounted partition is named with its mount point; active swap is named;
 #  * the disk holding / is refused (seen from a chroot whose / is a RAM disk);
-#  * --json: one valid object per drive with the same facts;
-#  * a USB disk (dummy_hcd + a configfs mass-storage gadget) shows its port,
-#    usb:PORT resolves to it, an unknown port is a clear error, an image larger
-#    than it is refused with both sizes, and --unmount unmounts it.
+#  * --json: one valid object per drive with the same facts.
+# USB disks (port, usb:PORT, --unmount) are in 42-list-usb-port.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 
 W=/tmp/lsr
-G=/sys/kernel/config/usb_gadget/bootseal-lsr
 mkdir -p $W
 step() { note "$* (at ${SECONDS}s)"; }
-gadget_down() {
-	[ -d $G ] || return 0
-	echo "" > $G/UDC 2>/dev/null
-	rm -f $G/configs/c.1/mass_storage.0
-	rmdir $G/configs/c.1/strings/0x409 $G/configs/c.1 $G/functions/mass_storage.0 \
-		$G/strings/0x409 $G 2>/dev/null || true
-	return 0
-}
 cleanup() {
 	set +e
-	umount $W/mnt $W/umnt 2>/dev/null
+	umount $W/mnt 2>/dev/null
 	swapoff /dev/ram1 2>/dev/null
-	gadget_down
-	rmmod usb_f_mass_storage libcomposite usb-storage dummy_hcd 2>/dev/null
 	rmmod scsi_debug brd 2>/dev/null
 	return 0
 }
@@ -123,59 +110,5 @@ unshare -m bash -ec '
 cat $W/list4.txt
 grep -qE '^/dev/ram2 .* holds the root filesystem$' $W/list4.txt || die "root disk not refused"
 
-usb_part() {
-	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
-	truncate -s 16M $W/usb.img
-	mkdir -p $G/strings/0x409 $G/configs/c.1/strings/0x409 $G/functions/mass_storage.0
-	echo 0x1d6b > $G/idVendor
-	echo 0x0104 > $G/idProduct
-	echo bootseal > $G/strings/0x409/manufacturer
-	echo "test disk" > $G/strings/0x409/product
-	echo 1 > $G/functions/mass_storage.0/lun.0/removable
-	echo $W/usb.img > $G/functions/mass_storage.0/lun.0/file
-	ln -s $G/functions/mass_storage.0 $G/configs/c.1/
-	ls /sys/class/udc | head -n 1 > $G/UDC
-	usd=
-	for i in $(seq 300); do
-		for d in /sys/block/sd*; do
-			readlink -f "$d" | grep -q /usb && [ "$(cat "$d/size")" -gt 0 ] && usd=${d##*/}
-		done
-		[ -n "$usd" ] && break
-		sleep 0.1
-	done
-	[ -n "$usd" ] || die "the USB mass-storage disk did not appear"
-	port=$(readlink -f /sys/block/$usd | grep -oE '/[0-9]+-[0-9.]+/' | tail -n 1 | tr -d /)
-	echo "USB disk: $usd at port $port"
-	[ "$("$TOOLS/bsdev" usb "usb:$port")" = /dev/$usd ] || die "usb:$port does not resolve to /dev/$usd"
-	out=$("$TOOLS/bsdev" usb usb:9-9.9 2>&1) && die "usb:9-9.9 resolved: $out"
-	grep -q "no block device behind USB port 9-9.9" <<<"$out" || die "unclear error: $out"
-	"$BOOTSEAL" list > $W/list5.txt
-	cat $W/list5.txt
-	grep -qE "^/dev/$usd +16\.8 MB .* usb:$port +yes +ok$" $W/list5.txt ||
-		die "USB disk not listed with its port as removable and ok"
-	"$TOOLS/bsdev" check /dev/$usd image=$((32 << 20)) > $W/chk.txt && die "too large an image accepted"
-	grep -qx "/dev/$usd is too small: device is 16.8 MB, image is 33.6 MB" $W/chk.txt ||
-		die "too-small reason: $(cat $W/chk.txt)"
-	mkfs.vfat /dev/$usd > /dev/null
-	mkdir -p $W/umnt
-	mount /dev/$usd $W/umnt
-	"$TOOLS/bsdev" check /dev/$usd > $W/chk.txt && die "mounted disk accepted"
-	grep -qx "/dev/$usd is mounted on $W/umnt (use --unmount)" $W/chk.txt ||
-		die "mounted reason: $(cat $W/chk.txt)"
-	"$TOOLS/bsdev" check /dev/$usd unmount > $W/chk.txt || die "--unmount failed: $(cat $W/chk.txt)"
-	mountpoint -q $W/umnt && die "--unmount left $W/umnt mounted"
-	gadget_down
-	settle
-}
-
-step "USB mass storage behind a port (dummy_hcd + configfs gadget)"
-if modprobe dummy_hcd && modprobe libcomposite && modprobe usb_f_mass_storage &&
-   modprobe usb-storage; then
-	usb_part
-else
-	note "dummy_hcd, configfs mass storage or usb-storage is missing: USB part not run"
-fi
-
-rmmod usb_f_mass_storage libcomposite usb-storage dummy_hcd 2>/dev/null || true
 rmmod scsi_debug brd
 check_dmesg

@@ -1,9 +1,10 @@
 #!/bin/bash
 # Invariant: every device fault ends in a clear error that names the port and
-# the step, and never stops the others: in ONE `bootseal boot --count 6` run,
+# the step, and never stops the others: in ONE `bootseal boot --count 7` run,
 # four broken fake Compute Modules (ROM status 5, disconnect mid-upload, a
 # request reply held past the timeout, an unknown command) each fail with
-# their own message, two more that ask for a missing file and for traversal
+# their own message, a BCM2712 ROM is told plainly that the firmware set has
+# nothing for it (and is left alone), two more that ask for a missing file and for traversal
 # names ('..', absolute) get size 0 for those and still reach mass storage,
 # on two different ports. gadgetfs drives one gadget at a time, so the
 # devices appear one after another; the last two stay attached as disks.
@@ -16,7 +17,7 @@ usb_setup 2
 usb_firmware
 truncate -s 8M /tmp/cm-a.img /tmp/cm-b.img
 
-"$BOOTSEAL" boot --firmware "$FW" --count 6 --timeout 8 >/tmp/boot.out 2>/tmp/boot.err &
+"$BOOTSEAL" boot --firmware "$FW" --count 7 --timeout 8 >/tmp/boot.out 2>/tmp/boot.err &
 bpid=$!
 
 # A fault that ends the fake by itself: run it to the end.
@@ -33,6 +34,11 @@ fault rom-status
 fault disconnect-upload
 fault hold-reply --hold 12
 fault bad-command
+note "fault bcm2712"
+fake_start /tmp/fake-bcm2712.log --firmware "$FW/raspberrypi" --backing /tmp/cm-a.img --pid 2712
+wait "$FAKE_PID" || { cat /tmp/fake-bcm2712.log; die "fake (bcm2712) failed its own checks"; }
+grep -q "FAULT bcm2712" /tmp/fake-bcm2712.log || die "bcm2712 device not left alone"
+sleep 1
 
 note "good device with a missing-file request (port 1)"
 fake_start /tmp/fake-missing.log --firmware "$FW/raspberrypi" --backing /tmp/cm-a.img \
@@ -57,6 +63,7 @@ err "usb 1-1: Unable to read file request"
 err "no request within the step timeout"
 err "usb 1-1: Unable to serve request"
 err "unknown command 7"
+err "usb 1-1: Unable to boot BCM2712 (0a5c:2712): the firmware set in $FW has no files for BCM2712"
 err "usb 1-1: bootseal-missing.bin: not in the firmware set, answered size 0"
 err "usb 2-1: refused file name '../../../etc/passwd' ('..' in name (path traversal)), answered size 0"
 err "usb 2-1: refused file name '/etc/passwd' (absolute path), answered size 0"

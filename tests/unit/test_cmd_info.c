@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The list/status/monitor subcommands on the host: option parsing and exit
+ * codes, --help, list output (table and --json) on this machine's disks, and
+ * status/monitor without the module (the host cannot load it).
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bootseal.h"
+#include "unit.h"
+
+
+static char out[65536], errtext[8192];
+
+/* Run @fn with stdout and stderr captured into out/errtext. */
+static int run(int (*fn)(int, char **), int argc, char **argv)
+{
+	char opath[] = "/tmp/bs-cmd-out-XXXXXX", epath[] = "/tmp/bs-cmd-err-XXXXXX";
+	int ofd = mkstemp(opath), efd = mkstemp(epath);
+	int so, se, ret;
+	ssize_t n;
+
+	REQUIRE(ofd >= 0 && efd >= 0);
+	fflush(stdout);
+	fflush(stderr);
+	so = dup(1);
+	se = dup(2);
+	REQUIRE(so >= 0 && se >= 0);
+	dup2(ofd, 1);
+	dup2(efd, 2);
+	ret = fn(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	n = pread(ofd, out, sizeof(out) - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	n = pread(efd, errtext, sizeof(errtext) - 1, 0);
+	errtext[n > 0 ? n : 0] = '\0';
+	close(ofd);
+	close(efd);
+	unlink(opath);
+	unlink(epath);
+	return ret;
+}
+
+#define RUN(fn, ...) ({ \
+	char *_argv[] = { __VA_ARGS__, NULL }; \
+	run(fn, (int)(sizeof(_argv) / sizeof(_argv[0])) - 1, _argv); \
+})
+
+static void test_usage(void)
+{
+	CHECK_EQ_INT(RUN(cmd_list, "list", "--help"), BS_EXIT_OK);
+	CHECK(!strncmp(out, "Usage: bootseal list", 20));
+	CHECK_EQ_INT(RUN(cmd_status, "status", "-h"), BS_EXIT_OK);
+	CHECK(!strncmp(out, "Usage: bootseal status", 22));
+	CHECK_EQ_INT(RUN(cmd_monitor, "monitor", "--help"), BS_EXIT_OK);
+	CHECK(!strncmp(out, "Usage: bootseal monitor", 23));
+
+	CHECK_EQ_INT(RUN(cmd_list, "list", "--bogus"), BS_EXIT_USAGE);
+	CHECK(strstr(errtext, "bootseal: Unable to parse the command line: unknown option '--bogus'"));
+	CHECK(strstr(errtext, "Try 'bootseal list --help'."));
+	CHECK_EQ_INT(RUN(cmd_list, "list", "-x"), BS_EXIT_USAGE);
+	CHECK(strstr(errtext, "unknown option '-x'"));
+	CHECK_EQ_INT(RUN(cmd_list, "list", "sda"), BS_EXIT_USAGE);
+	CHECK(strstr(errtext, "unexpected argument 'sda'"));
+	CHECK_EQ_INT(RUN(cmd_status, "status", "--session"), BS_EXIT_USAGE);
+	CHECK(strstr(errtext, "--session needs an argument"));
+	CHECK_EQ_INT(RUN(cmd_status, "status", "--session", "0"), BS_EXIT_USAGE);
+	CHECK_EQ_INT(RUN(cmd_status, "status", "--session", "-1"), BS_EXIT_USAGE);
+	CHECK_EQ_INT(RUN(cmd_monitor, "monitor", "--session", "12x"), BS_EXIT_USAGE);
+	CHECK(strstr(errtext, "Unable to parse --session '12x': not a session id"));
+	CHECK_EQ_INT(RUN(cmd_monitor, "monitor", "extra"), BS_EXIT_USAGE);
+	CHECK_EQ_STR(out, "");
+}
+
+static void test_list(void)
+{
+	char *line, *save = NULL;
+	int lines = 0;
+
+	CHECK_EQ_INT(RUN(cmd_list, "list", "--all"), BS_EXIT_OK);
+	CHECK(!strncmp(out, "DEVICE ", 7) || errtext[0]);
+	CHECK_EQ_INT(RUN(cmd_list, "list", "--all", "--json"), BS_EXIT_OK);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lines++;
+		CHECK(!strncmp(line, "{\"device\":\"/dev/", 16));
+		CHECK(line[strlen(line) - 1] == '}');
+		CHECK(strstr(line, "\"usable\":"));
+	}
+	/* every line is a drive: as many as the table has rows */
+	CHECK_EQ_INT(RUN(cmd_list, "list", "-a"), BS_EXIT_OK);
+	{
+		int rows = -1;	/* the header */
+		char *p;
+
+		for (p = out; (p = strchr(p, '\n')); p++)
+			rows++;
+		if (lines)
+			CHECK_EQ_INT(rows, lines);
+	}
+}
+
+/* The host never has the module loaded. */
+static void test_no_module(void)
+{
+	if (!access("/sys/module/bootseal", F_OK))
+		return;
+	CHECK_EQ_INT(RUN(cmd_status, "status"), BS_EXIT_FAILURE);
+	CHECK(strstr(errtext, "bootseal: Unable to query the sessions: bootseal module is not loaded"));
+	CHECK_EQ_STR(out, "");
+	CHECK_EQ_INT(RUN(cmd_monitor, "monitor", "--json"), BS_EXIT_FAILURE);
+	CHECK(strstr(errtext, "bootseal: Unable to monitor the sessions: bootseal module is not loaded"));
+}
+
+int main(void)
+{
+	test_usage();
+	test_list();
+	test_no_module();
+	return unit_done();
+}
