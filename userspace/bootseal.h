@@ -42,4 +42,12 @@ int cmd_monitor(int argc, char **argv);
 void bs_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void bs_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * getopt_long() (optstring starting "+:", opterr = 0) returned @c, ':' or
+ * '?': say what was wrong with argv[optind - 1]. Returns BS_EXIT_USAGE.
+ */
+int bs_getopt_fail(int c, char **argv);
+/* Operands left at argv[optind] that the subcommand does not take. */
+int bs_extra_args(char **argv);
+
 #endif /* BOOTSEAL_HELPER_H */

@@ -117,26 +117,12 @@ int cmd_status(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return BS_EXIT_OK;
-		case ':':
-			bs_error("Unable to parse the command line: %s needs an argument",
-				 argv[optind - 1]);
-			return BS_EXIT_USAGE;
 		default:
-			if (optopt)
-				bs_error("Unable to parse the command line: unknown option '-%c'",
-					 optopt);
-			else
-				bs_error("Unable to parse the command line: unknown option '%s'",
-					 argv[optind - 1]);
-			fprintf(stderr, "Try '%s %s --help'.\n", bs_prog, argv[0]);
-			return BS_EXIT_USAGE;
+			return bs_getopt_fail(c, argv);
 		}
 	}
-	if (optind < argc) {
-		bs_error("Unable to parse the command line: unexpected argument '%s'", argv[optind]);
-		fprintf(stderr, "Try '%s %s --help'.\n", bs_prog, argv[0]);
-		return BS_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return bs_extra_args(argv);
 
 	nl = bs_nl_open(false, err, sizeof(err));
 	if (!nl) {

@@ -66,6 +66,12 @@ while read -r case; do
 	if grep -q '^bootseal ' /proc/modules && ! rmmod bootseal 2>> "$log"; then
 		[ "$verdict" = pass ] && verdict=fail rc="module-left-busy"
 	fi
+	# Test block drivers a case left loaded would keep their sizes and
+	# devices into the next case; unload them (udev may still hold them).
+	udevadm settle 2>/dev/null
+	for m in brd null_blk scsi_debug; do
+		grep -q "^$m " /proc/modules && { rmmod "$m" 2>/dev/null || { sleep 1; rmmod "$m"; }; } 2>/dev/null
+	done
 	report "RESULT $name $verdict $rc $secs"
 done < "$OUT/cases"
 report "DONE"

@@ -6,4 +6,5 @@ touch /tmp/x && rm /tmp/x
 "$BOOTSEAL" --version | grep -q '^bootseal ' || die "bootseal --version"
 modprobe brd rd_nr=1 rd_size=4096 || die "modprobe brd"
 [ -b /dev/ram0 ] || die "/dev/ram0 missing"
+settle
 rmmod brd

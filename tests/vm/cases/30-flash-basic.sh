@@ -8,16 +8,6 @@
 cleanup() { { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
 cleanup
 trap cleanup EXIT
-# mkimg FILE BYTES: compressible test data (xz is slow under TCG) with some
-# random blocks, so that misplaced data cannot compare equal by accident
-mkimg() {
-	{ yes "bootseal test image $RANDOM" || true; } | head -c "$2" > "$1"
-	local i
-	for i in $(seq 0 $(( $2 / 1048576 ))); do
-		head -c 4096 /dev/urandom | dd of="$1" bs=4096 seek=$(( i * 256 + 17 )) conv=notrunc status=none
-	done
-	truncate -s "$2" "$1"
-}
 load_bootseal
 modprobe brd rd_nr=1 rd_size=32768 max_part=8
 dev=/dev/ram0

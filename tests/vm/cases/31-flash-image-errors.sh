@@ -9,16 +9,6 @@
 cleanup() { { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
 cleanup
 trap cleanup EXIT
-# mkimg FILE BYTES: compressible test data (xz is slow under TCG) with some
-# random blocks, so that misplaced data cannot compare equal by accident
-mkimg() {
-	{ yes "bootseal test image $RANDOM" || true; } | head -c "$2" > "$1"
-	local i
-	for i in $(seq 0 $(( $2 / 1048576 ))); do
-		head -c 4096 /dev/urandom | dd of="$1" bs=4096 seek=$(( i * 256 + 17 )) conv=notrunc status=none
-	done
-	truncate -s "$2" "$1"
-}
 load_bootseal
 modprobe brd rd_nr=1 rd_size=16384 max_part=8
 dev=/dev/ram0
@@ -119,6 +109,20 @@ run_rc flash --yes --allow-fixed - $dev < /tmp/big.img.xz
 [ $rc -eq 4 ] || die "big stdin image: exit $rc, not 4"
 grep -q "too small" /tmp/err && grep -q "16777216 bytes" /tmp/err || die "big stdin image: sizes not named"
 expect_unsealed "big stdin image"
+
+note "an image without a partition table: a warning, refused with --strict"
+head -c $((2 * 1024 * 1024)) /dev/urandom > /tmp/notable.img
+dd if=/dev/zero of=/tmp/notable.img bs=512 count=1 conv=notrunc status=none
+good_flash
+before=$(md5sum < $dev)
+run_rc flash --yes --allow-fixed --strict /tmp/notable.img $dev
+[ $rc -eq 3 ] || die "--strict without a partition table: exit $rc, not 3"
+grep -q "no valid partition table" /tmp/err || die "--strict: the reason is not named"
+[ "$(md5sum < $dev)" = "$before" ] || die "--strict: the device was written"
+run_rc flash --yes --allow-fixed --no-verify /tmp/notable.img $dev
+[ $rc -eq 0 ] || die "no partition table without --strict: exit $rc, not 0"
+grep -q "warning: the image /tmp/notable.img has no valid partition table" /tmp/err ||
+	die "no warning for an image without a partition table"
 
 unload_bootseal
 rmmod brd
