@@ -103,7 +103,12 @@ $(HELPER): $(OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 	@ln -sf ../$(HELPER) userspace/bootseal
 
-$(B)/us/%.o: userspace/%.c $(US_HDRS) Makefile | $(B)/us
+# The helper embeds `git describe`: objects are rebuilt when it changes.
+$(B)/VERSION: FORCE
+	@mkdir -p $(B); echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+.PHONY: FORCE
+
+$(B)/us/%.o: userspace/%.c $(US_HDRS) Makefile $(B)/VERSION | $(B)/us
 	$(CC) $(US_CPPFLAGS) $(US_CFLAGS) -c -o $@ $<
 
 $(B)/san/%.o: userspace/%.c $(US_HDRS) Makefile | $(B)/san
