@@ -19,23 +19,6 @@
 
 static char dir[] = "/tmp/bs-inspect-XXXXXX";
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc)
-		fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-	return rc;
-}
-
 /* Run `inspect ARGS...` in-process with stdout captured in @out. */
 static int inspect(const char *out, const char *a1, const char *a2)
 {

@@ -4,9 +4,7 @@
 # partitions the kernel now sees, and those match `sfdisk --dump` of the
 # image. --json prints one object per line ending with a summary.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
-# a case that failed earlier in this VM may have left these behind
 cleanup() { { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
-cleanup
 trap cleanup EXIT
 load_bootseal
 modprobe brd rd_nr=1 rd_size=32768 max_part=8

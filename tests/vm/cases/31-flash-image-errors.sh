@@ -5,9 +5,7 @@
 # exits 4 naming both sizes (known size: refused before writing; size
 # unknown (stdin): stopped when the data passes the end, device left unsealed).
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
-# a case that failed earlier in this VM may have left these behind
 cleanup() { { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
-cleanup
 trap cleanup EXIT
 load_bootseal
 modprobe brd rd_nr=1 rd_size=16384 max_part=8

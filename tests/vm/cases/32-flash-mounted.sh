@@ -3,9 +3,7 @@
 # partition and where it is mounted, and nothing is written; with
 # --unmount it is unmounted first and the flash succeeds.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
-# a case that failed earlier in this VM may have left these behind
 cleanup() { umount /tmp/mnt 2>/dev/null || true; { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
-cleanup
 trap cleanup EXIT
 load_bootseal
 modprobe brd rd_nr=1 rd_size=16384 max_part=8

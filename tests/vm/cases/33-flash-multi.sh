@@ -5,9 +5,7 @@
 # verified, and the exit status is the write failure's (5). The --json
 # summary has one entry per target with its own result.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
-# a case that failed earlier in this VM may have left these behind
 cleanup() { dmsetup remove bsbad 2>/dev/null || true; { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
-cleanup
 trap cleanup EXIT
 load_bootseal
 modprobe brd rd_nr=3 rd_size=16384 max_part=8

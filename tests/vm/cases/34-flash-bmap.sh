@@ -5,9 +5,7 @@
 # mapped ranges. A GPT image gets a head covering its entry array and
 # the kernel sees its partitions.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
-# a case that failed earlier in this VM may have left these behind
 cleanup() { { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
-cleanup
 trap cleanup EXIT
 load_bootseal
 modprobe brd rd_nr=1 rd_size=32768 max_part=8

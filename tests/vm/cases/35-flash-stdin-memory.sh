@@ -4,9 +4,7 @@
 # keep the helper's peak RSS within 64 MiB; usb: targets that do not exist
 # are refused with exit 4.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
-# a case that failed earlier in this VM may have left these behind
 cleanup() { { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
-cleanup
 trap cleanup EXIT
 load_bootseal
 modprobe brd rd_nr=8 rd_size=12288 max_part=8
