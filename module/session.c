@@ -84,6 +84,7 @@ struct bs_bio {
 	struct bs_session *s;
 	sector_t sector;		/* first 512-byte sector */
 	u32 bytes;			/* length */
+	bool pinned;			/* user pages (unpin) or ours (free) */
 	struct bio bio;			/* must be last */
 };
 
@@ -228,8 +229,12 @@ static void bs_end_io(struct bio *bio)
 	struct bio_vec *bv;
 	unsigned long flags;
 
-	bio_for_each_segment_all(bv, bio, iter)
-		__free_page(bv->bv_page);
+	bio_for_each_segment_all(bv, bio, iter) {
+		if (b->pinned)
+			unpin_user_page(bv->bv_page);
+		else
+			__free_page(bv->bv_page);
+	}
 
 	spin_lock_irqsave(&s->slock, flags);
 	if (err) {
@@ -303,21 +308,50 @@ static int bs_alloc_pages(struct page **pages, unsigned long nr)
 	return 0;
 }
 
-static void bs_free_pages(struct page **pages, unsigned long nr)
+/* Frees our pages, or unpins the user's (@pinned); NULL entries are skipped. */
+static void bs_release_pages(struct page **pages, unsigned long nr, bool pinned)
 {
 	unsigned long i;
 
-	for (i = 0; i < nr; i++)
-		if (pages[i])
+	for (i = 0; i < nr; i++) {
+		if (!pages[i])
+			continue;
+		if (pinned)
+			unpin_user_page(pages[i]);
+		else
 			__free_page(pages[i]);
+	}
+}
+
+/*
+ * Pins the @nr user pages that hold @len bytes from @uaddr, for reading.
+ * On failure nothing stays pinned.
+ */
+static int bs_pin_pages(unsigned long uaddr, unsigned long nr, struct page **pages)
+{
+	unsigned long start = uaddr & PAGE_MASK, got = 0;
+
+	while (got < nr) {
+		int n = pin_user_pages_fast(start + (got << PAGE_SHIFT),
+					    min_t(unsigned long, nr - got, INT_MAX), 0, pages + got);
+
+		if (n <= 0) {
+			unpin_user_pages(pages, got);
+			memset(pages, 0, got * sizeof(*pages));
+			return n ? n : -EFAULT;
+		}
+		got += n;
+	}
+	return 0;
 }
 
 /*
  * Submits [@pos, @pos + @len) whose bytes start at offset @pofs of
- * pages[0]; every page used is handed to a bio (and NULLed here).
+ * pages[0]; every page used is handed to a bio (and NULLed here). @pinned:
+ * the pages are pinned user pages, released by unpinning.
  */
 static void bs_submit_data(struct bs_session *s, struct page **pages, unsigned int pofs,
-			   u64 pos, u64 len)
+			   u64 pos, u64 len, bool pinned)
 {
 	struct blk_plug plug;
 
@@ -330,6 +364,7 @@ static void bs_submit_data(struct bs_session *s, struct page **pages, unsigned i
 		b->s = s;
 		b->sector = pos >> SECTOR_SHIFT;
 		b->bytes = 0;
+		b->pinned = pinned;
 		bio->bi_iter.bi_sector = b->sector;
 		bio->bi_end_io = bs_end_io;
 		while (len) {
@@ -385,11 +420,13 @@ static long bs_write(struct bs_session *s, void __user *uarg)
 	unsigned long nr, i;
 	struct page **pages;
 	const u8 __user *ubuf;
+	unsigned int pofs = 0;
+	bool pin;
 	int ret;
 
 	if (copy_from_user(&w, uarg, sizeof(w)))
 		return -EFAULT;
-	if (w.flags || w.reserved)
+	if ((w.flags & ~__BOOTSEAL_WRITE_F_ALL) || w.reserved)
 		return -EINVAL;
 	ret = bs_check_io_state(s);
 	if (ret)
@@ -397,6 +434,14 @@ static long bs_write(struct bs_session *s, void __user *uarg)
 	if (!w.length || w.length > BOOTSEAL_WRITE_MAX || ((w.offset | w.length) & (s->lbs - 1)) ||
 	    w.offset > s->dev_size || w.length > s->dev_size - w.offset)
 		return -EINVAL;
+	if ((w.flags & BOOTSEAL_WRITE_F_PIN) && (w.buf & (s->lbs - 1)))
+		return -EINVAL;
+	/*
+	 * Zero-copy only for pure data writes whose buffer the device can DMA
+	 * from directly; the head is always copied into the head buffer.
+	 */
+	pin = (w.flags & BOOTSEAL_WRITE_F_PIN) && w.offset >= s->head_len &&
+	      !(w.buf & bdev_dma_alignment(s->bdh.bdev));
 	if (READ_ONCE(s->state) == BOOTSEAL_STATE_INVALIDATED &&
 	    !bs_set_state(s, BOOTSEAL_STATE_WRITING))
 		return bs_check_io_state(s) ?: -EBADFD;
@@ -410,11 +455,18 @@ static long bs_write(struct bs_session *s, void __user *uarg)
 			return ret;
 	}
 
-	nr = DIV_ROUND_UP(w.length, PAGE_SIZE);
-	pages = kvcalloc(nr, sizeof(*pages), GFP_KERNEL);
-	ret = pages ? bs_alloc_pages(pages, nr) : -ENOMEM;
 	ubuf = u64_to_user_ptr(w.buf);
-	for (i = 0; !ret && i < nr; i++) {
+	if (pin)
+		pofs = offset_in_page(w.buf);
+	nr = DIV_ROUND_UP(pofs + w.length, PAGE_SIZE);
+	pages = kvcalloc(nr, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		ret = -ENOMEM;
+	else if (pin)
+		ret = bs_pin_pages((unsigned long)w.buf, nr, pages);
+	else
+		ret = bs_alloc_pages(pages, nr);
+	for (i = 0; !ret && !pin && i < nr; i++) {
 		u64 n = min_t(u64, PAGE_SIZE, w.length - ((u64)i << PAGE_SHIFT));
 
 		if (copy_from_user(page_address(pages[i]), ubuf + ((u64)i << PAGE_SHIFT), n))
@@ -435,17 +487,18 @@ static long bs_write(struct bs_session *s, void __user *uarg)
 	if (data_len) {
 		u64 skip = data_pos - w.offset;
 
+		skip += pofs;
 		bs_submit_data(s, pages + (skip >> PAGE_SHIFT), offset_in_page(skip),
-			       data_pos, data_len);
+			       data_pos, data_len, pin);
 	}
-	bs_free_pages(pages, nr);
+	bs_release_pages(pages, nr, pin);
 	kvfree(pages);
 	bs_maybe_progress(s);
 	return 0;
 
 out_unreserve:
 	if (pages) {
-		bs_free_pages(pages, nr);
+		bs_release_pages(pages, nr, pin);
 		kvfree(pages);
 	}
 	if (data_len)

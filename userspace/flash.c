@@ -243,6 +243,7 @@ struct ftarget {
 	uint32_t lbs;
 	unsigned int sink;
 	bool active; /* passed the checks, attached */
+	bool no_pin; /* the module refused BOOTSEAL_WRITE_F_PIN */
 	struct bs_pump *pump;
 	_Atomic int *running;
 };
@@ -302,6 +303,7 @@ static void *writer(void *arg)
 	while ((r = bs_pump_next(f->pump, f->sink, &c)) > 0) {
 		struct bootseal_write w = {0};
 		size_t len = c.len;
+		int rc;
 
 		/* padding to another target's larger block may not fit: pad to ours */
 		if (c.off + len > f->dev_size)
@@ -326,10 +328,33 @@ static void *writer(void *arg)
 		w.offset = c.off;
 		w.length = len;
 		w.buf = (uintptr_t)c.buf;
-		if (ioctl(f->sfd, BOOTSEAL_IOC_WRITE, &w)) {
+		/* a mapping of the image file stays unchanged: no copy needed */
+		if (c.mapped && !f->no_pin)
+			w.flags = BOOTSEAL_WRITE_F_PIN;
+		rc = ioctl(f->sfd, BOOTSEAL_IOC_WRITE, &w);
+		if (rc && errno == EINVAL && w.flags) {
+			/* a module without zero-copy writes: copy from now on */
+			f->no_pin = true;
+			w.flags = 0;
+			rc = ioctl(f->sfd, BOOTSEAL_IOC_WRITE, &w);
+		}
+		if (rc) {
 			int e = errno;
 
 			bs_pump_release(f->pump, f->sink);
+			if (e == EFAULT && c.mapped) {
+				/* the mapped file lost pages: it was truncated under us */
+				ioctl(f->sfd, BOOTSEAL_IOC_ABORT);
+				bs_progress_fail(f->pt, BS_EXIT_IMAGE,
+						 "Unable to flash %s: image %s shrank while it was "
+						 "read (at byte %llu); the device is left unsealed",
+						 f->pt->path, bs_pump_image_name(f->pump),
+						 (unsigned long long)c.off);
+				bs_pump_drop(f->pump, f->sink);
+				close(f->sfd);
+				f->sfd = -1;
+				goto out;
+			}
 			writer_fail(f, BS_EXIT_WRITE, "write", e);
 			goto out;
 		}
@@ -678,6 +703,7 @@ static void write_all(struct job *j)
 	cfg.sha256 = j->o->sha256 ? j->sha : NULL;
 	cfg.align = align;
 	cfg.nsinks = nsinks;
+	cfg.map = true; /* mapped chunks are written without a copy (WRITE_F_PIN) */
 	pump = bs_pump_start(&cfg, err, sizeof(err));
 	for (i = 0; i < j->n; i++) {
 		struct ftarget *f = &j->ft[i];
@@ -709,7 +735,7 @@ static void write_all(struct job *j)
 	j->prog.fraction = total ? NULL : pump_fraction;
 	j->prog.fraction_arg = j;
 	while (atomic_load(&running) > 0)
-		bs_progress_tick(&j->prog, 100);
+		bs_progress_tick(&j->prog, 20); /* short: the end is not signalled */
 	for (i = 0; i < j->n; i++)
 		if (started[i])
 			pthread_join(th[i], NULL);

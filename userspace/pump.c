@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pump.h"
 
@@ -20,6 +23,8 @@
 
 struct slot {
 	unsigned char *buf;
+	void *map; /* mapping behind c.buf, or NULL */
+	size_t map_len;
 	struct bs_chunk c;
 	unsigned int pending; /* live sinks that have not released it */
 };
@@ -43,6 +48,9 @@ struct bs_pump {
 	_Atomic uint64_t pos; /* image bytes read */
 	uint64_t total;
 	/* reader only */
+	int fd;		  /* raw image file read with pread/mmap, or -1 */
+	uint64_t fd_size; /* its size when the pump started */
+	bool map;	  /* map full chunks instead of copying them */
 	size_t peek_off;
 	unsigned char *discard;
 	EVP_MD_CTX *sha;  /* whole image (--sha256) */
@@ -184,7 +192,20 @@ static ssize_t pump_read(struct bs_pump *p, unsigned char *buf, size_t len)
 		got = k;
 	}
 	/* short only at a confirmed end: the source said 0, not just "short" */
-	while (got < len) {
+	while (got < len && p->fd >= 0) {
+		r = pread(p->fd, buf + got, len - got, (off_t)(pos + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			pump_fail(p, true, "Unable to read image %s at byte %" PRIu64 ": %s",
+				  img_name(p), pos + got, strerror(errno));
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	while (got < len && p->fd < 0) {
 		r = bs_source_read(p->cfg.src, buf + got, len - got);
 		if (r < 0) {
 			pump_fail(p, true, "Unable to read image %s: %s", img_name(p),
@@ -201,10 +222,52 @@ static ssize_t pump_read(struct bs_pump *p, unsigned char *buf, size_t len)
 	return (ssize_t)got;
 }
 
+/*
+ * Map @len image bytes at @pos into slot @s instead of reading them: only
+ * for whole, aligned chunks of a raw file and when no checksum has to look
+ * at the bytes. false: read them instead.
+ */
+static bool pump_map(struct bs_pump *p, struct slot *s, uint64_t pos, size_t len)
+{
+	uint64_t base = pos & ~(uint64_t)(sysconf(_SC_PAGESIZE) - 1);
+	void *m;
+
+	if (!p->map || len % p->cfg.align || pos + len > p->fd_size)
+		return false;
+	m = mmap(NULL, (size_t)(pos - base) + len, PROT_READ, MAP_SHARED | MAP_POPULATE, p->fd,
+		 (off_t)base);
+	if (m == MAP_FAILED)
+		return false;
+	s->map = m;
+	s->map_len = (size_t)(pos - base) + len;
+	s->c.buf = (unsigned char *)m + (pos - base);
+	s->c.mapped = true;
+	atomic_store(&p->pos, pos + len);
+	return true;
+}
+
+static void slot_unmap(struct slot *s)
+{
+	if (s->map)
+		munmap(s->map, s->map_len);
+	s->map = NULL;
+	s->c.mapped = false;
+}
+
 /* Read and drop @n bytes (unmapped areas, the tail). Returns bytes skipped or -1. */
 static int64_t pump_skip(struct bs_pump *p, uint64_t n)
 {
 	uint64_t done = 0;
+
+	if (p->map) {
+		/* nothing looks at the bytes: a file's end is known without reading */
+		uint64_t pos = atomic_load(&p->pos);
+		uint64_t left = p->fd_size > pos ? p->fd_size - pos : 0;
+
+		done = n < left ? n : left;
+		atomic_store(&p->pos, pos + done);
+		return (int64_t)done;
+	}
 
 	while (done < n || n == UINT64_MAX) {
 		size_t want = n - done < DISCARD_LEN ? (size_t)(n - done) : DISCARD_LEN;
@@ -299,6 +362,13 @@ static int pump_regions(struct bs_pump *p, bool *eof)
 					  p->cancelled ? "Interrupted" : "No target left to write");
 				return -1;
 			}
+			slot_unmap(s);
+			if (pump_map(p, s, pos, want)) {
+				s->c.off = pos;
+				s->c.data_len = s->c.len = want;
+				pump_publish(p, s);
+				continue;
+			}
 			got = pump_read(p, s->buf, want);
 			if (got < 0)
 				return -1;
@@ -391,6 +461,21 @@ struct bs_pump *bs_pump_start(const struct bs_pump_cfg *cfg, char *err, size_t e
 	if (!p)
 		goto nomem;
 	p->cfg = *cfg;
+	p->fd = bs_source_raw_fd(cfg->src);
+	if (p->fd >= 0) {
+		struct stat st;
+
+		if (fstat(p->fd, &st) || st.st_size < 0) {
+			p->fd = -1;
+		} else {
+			p->fd_size = (uint64_t)st.st_size;
+			p->peek_off = cfg->peek_len; /* read again from the file */
+			/* no checksum reads the bytes: they need not pass through us */
+			p->map = cfg->map && !cfg->sha256 &&
+				 (!cfg->bmap || !cfg->check_bmap ||
+				  cfg->bmap->csum_type == BS_BMAP_CSUM_NONE);
+		}
+	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	for (i = 0; i < BS_PUMP_SLOTS; i++) {
@@ -499,6 +584,11 @@ int bs_pump_join(struct bs_pump *p, uint64_t *image_size)
 	return p->result;
 }
 
+const char *bs_pump_image_name(const struct bs_pump *p)
+{
+	return img_name(p);
+}
+
 const char *bs_pump_error(const struct bs_pump *p)
 {
 	return p->err[0] ? p->err : "no error";
@@ -519,8 +609,10 @@ void bs_pump_free(struct bs_pump *p)
 		bs_pump_cancel(p);
 		pthread_join(p->thread, NULL);
 	}
-	for (i = 0; i < BS_PUMP_SLOTS; i++)
+	for (i = 0; i < BS_PUMP_SLOTS; i++) {
+		slot_unmap(&p->slots[i]);
 		free(p->slots[i].buf);
+	}
 	free(p->discard);
 	EVP_MD_CTX_free(p->rsha);
 	EVP_MD_CTX_free(p->sha);

@@ -14,6 +14,12 @@
  * logical block size among the targets); the last chunk is padded with
  * zeros to that alignment and says how many of its bytes are the image's
  * own (@data_len), so verification compares only those.
+ *
+ * With @map set and a raw image in a regular file, full chunks are not
+ * copied at all: they point into a read-only mapping of the file window
+ * (@mapped), made when the chunk is produced and dropped when its slot is
+ * reused. Such a chunk's bytes are the page cache's, so they stay valid for
+ * a kernel that pinned them after the mapping is gone.
  */
 #ifndef BOOTSEAL_PUMP_H
 #define BOOTSEAL_PUMP_H
@@ -40,6 +46,7 @@ struct bs_chunk {
 	size_t len;	 /* bytes to write: a multiple of the alignment */
 	size_t data_len; /* image bytes in it (<= len); the rest is zero padding */
 	const unsigned char *buf;
+	bool mapped; /* @buf is in a mapping of the image file (see above) */
 };
 
 struct bs_pump_cfg {
@@ -51,6 +58,7 @@ struct bs_pump_cfg {
 	const unsigned char *sha256; /* expected digest of the whole image, or NULL */
 	uint32_t align;		     /* power of two, <= BS_PUMP_CHUNK */
 	unsigned int nsinks;	     /* <= BS_MAX_TARGETS */
+	bool map;		     /* chunks may be mappings of the image file */
 };
 
 struct bs_pump;
@@ -81,6 +89,8 @@ uint64_t bs_pump_total(const struct bs_pump *p);
  */
 int bs_pump_join(struct bs_pump *p, uint64_t *image_size);
 const char *bs_pump_error(const struct bs_pump *p);
+/* The image's name for messages ("standard input" for "-"). */
+const char *bs_pump_image_name(const struct bs_pump *p);
 /* True when the failure was the image's (corrupt, truncated, checksum). */
 bool bs_pump_image_failed(const struct bs_pump *p);
 void bs_pump_free(struct bs_pump *p);

@@ -47,6 +47,7 @@ struct bs_source {
 	int fd;
 	bool own_fd;
 	bool seekable;
+	bool regular; /* a regular file */
 	enum bs_format fmt;
 	struct bs_source_opts opts;
 
@@ -987,6 +988,7 @@ static int source_open_file(struct bs_source *s, const char *path)
 	}
 	if (S_ISREG(st.st_mode)) {
 		s->seekable = true;
+		s->regular = true;
 		s->in_size = st.st_size;
 		posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	} else if (S_ISBLK(st.st_mode)) {
@@ -1095,6 +1097,11 @@ int64_t bs_source_size(const struct bs_source *s)
 int64_t bs_source_in_pos(const struct bs_source *s)
 {
 	return s->in_pos;
+}
+
+int bs_source_raw_fd(const struct bs_source *s)
+{
+	return s->fmt == BS_FMT_RAW && s->regular && s->own_fd && !s->failed ? s->fd : -1;
 }
 
 int64_t bs_source_in_size(const struct bs_source *s)

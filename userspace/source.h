@@ -57,6 +57,12 @@ int64_t bs_source_size(const struct bs_source *s);
 /* Compressed bytes consumed so far and the compressed file size (-1 if unknown). */
 int64_t bs_source_in_pos(const struct bs_source *s);
 int64_t bs_source_in_size(const struct bs_source *s);
+/*
+ * For a raw image in a regular file, its descriptor (owned by the source),
+ * so that the image can be mapped or read at any offset with pread(); the
+ * source's own read position is neither used nor moved. -1 otherwise.
+ */
+int bs_source_raw_fd(const struct bs_source *s);
 void bs_source_close(struct bs_source *s);
 
 /*

@@ -1,5 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Read-back verification with O_DIRECT, one reader pass for every target. */
+/*
+ * Read-back verification with O_DIRECT, one reader pass for every target.
+ *
+ * Each target has a read-ahead thread that keeps reading the device
+ * sequentially into a small ring of buffers while the verifier compares the
+ * previous ones, so reading and comparing overlap; a verifier that asks for
+ * another offset (a bmap gap) moves the read-ahead there.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -15,10 +22,12 @@
 
 #include "bootseal.h"
 #include "flash.h"
+#include "mapguard.h"
 #include "source.h"
 #include "verify.h"
 
-#define VBUF_LEN (1u << 20)
+#define VBUF_LEN (1u << 20) /* bytes per device read */
+#define VBUF_NR	 3	    /* read-ahead ring depth, per target */
 
 int bs_exit_worst(int a, int b)
 {
@@ -33,6 +42,15 @@ int bs_exit_worst(int a, int b)
 	return ra >= rb ? a : b;
 }
 
+/* One device read of the read-ahead ring. */
+struct vread {
+	unsigned char *buf;
+	uint64_t off;
+	size_t len; /* bytes asked for */
+	ssize_t got;
+	int err; /* errno when got < 0 */
+};
+
 struct vsink {
 	struct bs_verify_target *vt;
 	struct bs_pump *pump;
@@ -40,8 +58,19 @@ struct vsink {
 	int fd;
 	uint32_t lbs;
 	uint64_t dev_size;
-	unsigned char *buf;
+	const char *image;
 	_Atomic int *running;
+	/* read-ahead: ring[head .. head+count) are read, in device order */
+	pthread_t ra_thread;
+	bool ra_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct vread ring[VBUF_NR];
+	unsigned int head, count;
+	uint64_t cursor; /* next offset the read-ahead reads */
+	uint64_t ra_end; /* it reads nothing at or past this offset */
+	uint64_t gen;	 /* bumped when the verifier moves the cursor */
+	bool stop;
 };
 
 /* Open @path for reading, O_DIRECT when the file system allows it. */
@@ -84,9 +113,11 @@ static int open_target(struct vsink *v, char *err, size_t errlen)
 		return -1;
 	}
 	v->lbs = (uint32_t)lbs;
-	if (posix_memalign((void **)&v->buf, 65536, VBUF_LEN)) {
-		snprintf(err, errlen, "Unable to verify %s: out of memory", path);
-		return -1;
+	for (int i = 0; i < VBUF_NR; i++) {
+		if (posix_memalign((void **)&v->ring[i].buf, 65536, VBUF_LEN)) {
+			snprintf(err, errlen, "Unable to verify %s: out of memory", path);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -109,6 +140,106 @@ static ssize_t pread_full(int fd, unsigned char *buf, size_t len, uint64_t off)
 	return (ssize_t)got;
 }
 
+static void *read_ahead(void *arg)
+{
+	struct vsink *v = arg;
+
+	pthread_mutex_lock(&v->mu);
+	for (;;) {
+		struct vread *r;
+		uint64_t gen, off;
+		size_t len;
+		ssize_t got;
+		int e;
+
+		while (!v->stop && (v->count == VBUF_NR || v->cursor >= v->ra_end))
+			pthread_cond_wait(&v->cv, &v->mu);
+		if (v->stop)
+			break;
+		r = &v->ring[(v->head + v->count) % VBUF_NR];
+		gen = v->gen;
+		off = v->cursor;
+		len = v->ra_end - off < VBUF_LEN ? (size_t)(v->ra_end - off) : VBUF_LEN;
+		pthread_mutex_unlock(&v->mu);
+		got = pread_full(v->fd, r->buf, len, off);
+		e = errno;
+		pthread_mutex_lock(&v->mu);
+		if (gen != v->gen)
+			continue; /* the verifier went elsewhere meanwhile */
+		r->off = off;
+		r->len = len;
+		r->got = got;
+		r->err = e;
+		v->count++;
+		v->cursor = off + len;
+		pthread_cond_broadcast(&v->cv);
+	}
+	pthread_mutex_unlock(&v->mu);
+	return NULL;
+}
+
+/*
+ * The device bytes [@off, @off + @n), n <= VBUF_LEN, from the read-ahead
+ * ring; release with dev_done(). NULL on a read error (errno set; a short
+ * read sets EIO).
+ */
+static const unsigned char *dev_get(struct vsink *v, uint64_t off, size_t n)
+{
+	struct vread *r;
+
+	pthread_mutex_lock(&v->mu);
+	/* the image turned out longer than expected: read on to the device's end */
+	if (off + n > v->ra_end)
+		v->ra_end = v->dev_size;
+	for (;;) {
+		r = &v->ring[v->head];
+		if (v->count && r->off == off && r->len >= n)
+			break;
+		if (v->count || v->cursor != off) {
+			/* not what we read ahead: start again at @off */
+			v->count = 0;
+			v->cursor = off;
+			v->gen++;
+			pthread_cond_broadcast(&v->cv);
+		}
+		pthread_cond_wait(&v->cv, &v->mu);
+	}
+	pthread_mutex_unlock(&v->mu);
+	if (r->got < 0) {
+		errno = r->err;
+		return NULL;
+	}
+	if ((size_t)r->got < n) {
+		errno = EIO;
+		return NULL;
+	}
+	return r->buf;
+}
+
+/* Done with the bytes dev_get() returned: their buffer can be refilled. */
+static void dev_done(struct vsink *v)
+{
+	pthread_mutex_lock(&v->mu);
+	if (v->count) {
+		v->head = (v->head + 1) % VBUF_NR;
+		v->count--;
+		pthread_cond_broadcast(&v->cv);
+	}
+	pthread_mutex_unlock(&v->mu);
+}
+
+static void read_ahead_stop(struct vsink *v)
+{
+	if (!v->ra_started)
+		return;
+	pthread_mutex_lock(&v->mu);
+	v->stop = true;
+	pthread_cond_broadcast(&v->cv);
+	pthread_mutex_unlock(&v->mu);
+	pthread_join(v->ra_thread, NULL);
+	v->ra_started = false;
+}
+
 /* Compare one chunk. 0, or -1 with the target failed. */
 static int verify_chunk(struct vsink *v, const struct bs_chunk *c)
 {
@@ -124,32 +255,41 @@ static int verify_chunk(struct vsink *v, const struct bs_chunk *c)
 		return -1;
 	}
 	for (o = 0; o < c->data_len; o += VBUF_LEN) {
-		size_t n = c->len - o < VBUF_LEN ? c->len - o : VBUF_LEN;
-		size_t cmp = c->data_len - o < n ? c->data_len - o : n;
-		ssize_t r;
+		size_t cmp = c->data_len - o < VBUF_LEN ? c->data_len - o : VBUF_LEN;
+		const unsigned char *d;
+		int diff = 0;
 
-		if (c->off + o + n > v->dev_size)
-			n = (size_t)(v->dev_size - c->off - o);
-		r = pread_full(v->fd, v->buf, n, c->off + o);
-		if (r < 0 || (size_t)r < cmp) {
+		d = dev_get(v, c->off + o, cmp);
+		if (!d) {
 			bs_progress_fail(pt, BS_EXIT_VERIFY,
 					 "Unable to read %s at byte %" PRIu64 ": %s", pt->path,
-					 c->off + o, r < 0 ? strerror(errno) : "short read");
+					 c->off + o, errno == EIO ? "short read" : strerror(errno));
 			v->vt->mismatch = c->off + o;
+			dev_done(v);
 			return -1;
 		}
-		if (memcmp(v->buf, c->buf + o, cmp)) {
+		if (bs_map_memcmp(d, c->buf + o, cmp, &diff)) {
+			bs_progress_fail(pt, BS_EXIT_IMAGE,
+					 "Unable to verify %s: image %s changed size while it was "
+					 "read (at byte %" PRIu64 ")",
+					 pt->path, v->image, c->off + o);
+			dev_done(v);
+			return -1;
+		}
+		if (diff) {
 			size_t i = 0;
 
-			while (v->buf[i] == c->buf[o + i])
+			while (d[i] == c->buf[o + i])
 				i++;
 			v->vt->mismatch = c->off + o + i;
 			bs_progress_fail(pt, BS_EXIT_VERIFY,
 					 "Unable to verify %s: byte %" PRIu64
 					 " differs (device 0x%02x, image 0x%02x)",
-					 pt->path, v->vt->mismatch, v->buf[i], c->buf[o + i]);
+					 pt->path, v->vt->mismatch, d[i], c->buf[o + i]);
+			dev_done(v);
 			return -1;
 		}
+		dev_done(v);
 		bs_progress_set_done(pt, atomic_load(&pt->done) + cmp);
 	}
 	return 0;
@@ -162,6 +302,17 @@ static void *verifier(void *arg)
 	struct bs_chunk c;
 	int r;
 
+	pthread_mutex_init(&v->mu, NULL);
+	pthread_cond_init(&v->cv, NULL);
+	v->cursor = v->ra_end; /* nothing to read until the first dev_get() */
+	v->ra_started = !pthread_create(&v->ra_thread, NULL, read_ahead, v);
+	if (!v->ra_started) {
+		bs_progress_fail(v->vt->pt, BS_EXIT_FAILURE, "Unable to start a reader for %s: %s",
+				 v->vt->pt->path, strerror(errno));
+		bs_pump_drop(v->pump, v->sink);
+		r = -1;
+		goto out;
+	}
 	while ((r = bs_pump_next(v->pump, v->sink, &c)) > 0) {
 		if (verify_chunk(v, &c)) {
 			bs_pump_release(v->pump, v->sink);
@@ -170,6 +321,10 @@ static void *verifier(void *arg)
 		}
 		bs_pump_release(v->pump, v->sink);
 	}
+	read_ahead_stop(v);
+out:
+	pthread_mutex_destroy(&v->mu);
+	pthread_cond_destroy(&v->cv);
 	v->vt->pt->verify_secs = bs_now() - t0;
 	if (r == 0) {
 		v->vt->status = BS_EXIT_OK;
@@ -210,7 +365,7 @@ int bs_verify_targets(struct bs_progress *p, const char *image, unsigned int thr
 	int worst = BS_EXIT_OK;
 	unsigned int nsinks = 0;
 	uint32_t align = 512;
-	uint64_t total;
+	uint64_t total, end = UINT64_MAX;
 	size_t i;
 
 	if (n > BS_MAX_TARGETS)
@@ -246,6 +401,7 @@ int bs_verify_targets(struct bs_progress *p, const char *image, unsigned int thr
 	cfg.check_bmap = true;
 	cfg.align = align;
 	cfg.nsinks = nsinks;
+	cfg.map = true; /* compared straight from a mapping of a raw image */
 	pump = bs_pump_start(&cfg, err, sizeof(err));
 	if (!pump) {
 		for (i = 0; i < n; i++)
@@ -264,12 +420,19 @@ int bs_verify_targets(struct bs_progress *p, const char *image, unsigned int thr
 	} else if (bs_source_size(src) > 0) {
 		total = (uint64_t)bs_source_size(src);
 	}
+	/* where the image's data ends: no read-ahead past it */
+	if (bmap)
+		end = bs_round_up(bmap->image_size, align);
+	else if (bs_source_size(src) > 0)
+		end = bs_round_up((uint64_t)bs_source_size(src), align);
 	p->fraction = src_fraction;
 	p->fraction_arg = src;
 	for (i = 0; i < n; i++) {
 		if (v[i].fd < 0)
 			continue;
 		v[i].pump = pump;
+		v[i].image = image;
+		v[i].ra_end = end < v[i].dev_size ? end : v[i].dev_size;
 		bs_progress_phase(t[i].pt, BS_PH_VERIFYING, total);
 		atomic_fetch_add(&running, 1);
 		if (pthread_create(&th[i], NULL, verifier, &v[i])) {
@@ -282,7 +445,7 @@ int bs_verify_targets(struct bs_progress *p, const char *image, unsigned int thr
 		started[i] = true;
 	}
 	while (atomic_load(&running) > 0)
-		bs_progress_tick(p, 100);
+		bs_progress_tick(p, 20); /* short: the end is not signalled */
 	for (i = 0; i < n; i++)
 		if (started[i])
 			pthread_join(th[i], NULL);
@@ -301,7 +464,8 @@ out:
 		worst = bs_exit_worst(worst, t[i].status);
 		if (v[i].fd >= 0)
 			close(v[i].fd);
-		free(v[i].buf);
+		for (int k = 0; k < VBUF_NR; k++)
+			free(v[i].ring[k].buf);
 	}
 	return worst;
 }

@@ -46,10 +46,18 @@
  *   Queues @length bytes from user memory @buf for device offset @offset.
  *   Bytes inside the head region are copied into the kernel head buffer and
  *   not written; all others are submitted asynchronously. Blocks while the
- *   in-flight budget is exhausted; a fatal signal aborts the wait. Errors:
- *     EINVAL      reserved/flags non-zero, @offset or @length not a multiple
- *                 of the logical block size, @length zero or above
- *                 BOOTSEAL_WRITE_MAX, range past the end of the device
+ *   in-flight budget is exhausted; a fatal signal aborts the wait.
+ *   By default the bytes are copied before WRITE returns, so @buf may be
+ *   reused at once. With BOOTSEAL_WRITE_F_PIN the module may instead pin
+ *   @buf's pages and write straight from them (no copy): the caller must
+ *   then leave those bytes unchanged until COMMIT or ABORT has returned or
+ *   the fd is closed -- meant for a read-only mapping of the image file.
+ *   Writes that touch the head region are always copied. Errors:
+ *     EINVAL      reserved field or unknown flag set, @offset or @length
+ *                 not a multiple of the logical block size, @length zero
+ *                 or above BOOTSEAL_WRITE_MAX, range past the end of the
+ *                 device; with BOOTSEAL_WRITE_F_PIN also @buf not aligned
+ *                 to the logical block size
  *     EFAULT      @buf is not readable (nothing of this WRITE was queued)
  *     EBADFD      not attached, or already committed/aborted
  *     <errno>     the session FAILED earlier; the first I/O error is
@@ -180,11 +188,17 @@ struct bootseal_attach {
 	__u64 reserved[4];		/* in: must be 0 */
 };
 
+/* BOOTSEAL_IOC_WRITE flags. */
+enum bootseal_write_flag {
+	BOOTSEAL_WRITE_F_PIN = 1U << 0,	/* write from @buf's pages, no copy */
+	__BOOTSEAL_WRITE_F_ALL = BOOTSEAL_WRITE_F_PIN
+};
+
 struct bootseal_write {
 	__u64 offset;			/* device byte offset, multiple of the logical block size */
 	__u64 length;			/* bytes, multiple of the logical block size, <= BOOTSEAL_WRITE_MAX */
 	__u64 buf;			/* user address of @length readable bytes */
-	__u32 flags;			/* must be 0 */
+	__u32 flags;			/* BOOTSEAL_WRITE_F_* */
 	__u32 reserved;			/* must be 0 */
 };
 

@@ -292,8 +292,7 @@ def main():
             verdict = "peer " + p["status"]
         if kind == "share" and verdict == "miss" and row.get("peer_share") is not None \
                 and row["peer_share"] < limit:
-            verdict += (f" (the peer reaches only {row['peer_share'] * 100:.0f} %: in this run the "
-                        "emulated CPU, not the throttle, is the bottleneck)")
+            verdict += f" (the peer reaches {row['peer_share'] * 100:.0f} %)"
         row.update({"value": value, "target": tgt, "verdict": verdict})
         rows.append(row)
 
@@ -318,6 +317,10 @@ def main():
              f"throttled cases {images.get('throttle_image_mb', '?')} MiB, "
              f"memory case sparse image {images.get('big_size_mb', '?')} MiB "
              f"({images.get('big_mapped_fraction', 0) * 100:.1f} % mapped).")
+    if meta.get("throttled_request_kb"):
+        L.append(f"Throttled devices: null_blk mbps={mbps:g} with max_sectors_kb="
+                 f"{meta['throttled_request_kb']} for every tool (whole requests fill its 20 ms budget; "
+                 "see tests/bench/README.md).")
     L.append(f"Reproduce: `make bench {settings}`.")
     L.append("")
     L.append("Times are medians in seconds of the timed runs (peers and bootseal alternating). "

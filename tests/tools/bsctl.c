@@ -10,12 +10,15 @@
  *   open                      re-open /dev/bootseal (a new session)
  *   close                     close the session
  *   attach PATH [head=N] [total=N] [flags=N] [reserved0=N] [reserved=N] [path=unterminated]
- *   write OFFSET LENGTH [fill=BYTE] [flags=N] [reserved=N] [buf=bad]
- *   flash IMAGE [chunk=N] [kill-after=N] [stop-after=N] [pause=MS]
+ *   write OFFSET LENGTH [fill=BYTE] [flags=N] [reserved=N] [buf=bad] [misalign=N]
+ *                             the buffer is page-aligned, plus misalign bytes
+ *   flash IMAGE [chunk=N] [kill-after=N] [stop-after=N] [pause=MS] [pin=1]
  *                             WRITE the image from offset 0 in chunks (last
  *                             one padded with zeros to the logical block
  *                             size); kill-after: SIGKILL ourselves once that
- *                             many bytes were written; stop-after: stop there
+ *                             many bytes were written; stop-after: stop there;
+ *                             pin=1: full chunks straight from a read-only
+ *                             mapping of IMAGE with BOOTSEAL_WRITE_F_PIN
  *   commit | abort
  *   status [state=NAME]       print the status; with state=, require it
  *   ioctl NUMBER              a raw ioctl with argument 0
@@ -30,11 +33,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -187,16 +193,16 @@ static int do_write(char **pos, int npos, const struct opts *o)
 		w.buf = (uintptr_t)bad_ptr;
 	} else {
 		size_t alloc = len ? len : 1;
+		uint64_t mis = opt_num(o, "misalign", 0);
 
 		if (alloc > (64u << 20))
 			alloc = 64u << 20;	/* a larger length is refused before the copy */
-		buf = malloc(alloc);
-		if (!buf) {
-			perror("bsctl: malloc");
+		if (mis > 4096 || posix_memalign((void **)&buf, 4096, alloc + mis)) {
+			fprintf(stderr, "bsctl: Unable to allocate the write buffer\n");
 			exit(2);
 		}
-		memset(buf, (int)opt_num(o, "fill", 0xa5), alloc);
-		w.buf = (uintptr_t)buf;
+		memset(buf, (int)opt_num(o, "fill", 0xa5), alloc + mis);
+		w.buf = (uintptr_t)(buf + mis);
 	}
 	ret = ioctl(fd, BOOTSEAL_IOC_WRITE, o->bad_ptr ? bad_ptr : &w);
 	ret = report("write", ret, o);
@@ -210,8 +216,10 @@ static int do_flash(char **pos, int npos, const struct opts *o)
 	uint64_t kill_after = opt_num(o, "kill-after", UINT64_MAX);
 	uint64_t stop_after = opt_num(o, "stop-after", UINT64_MAX);
 	uint64_t pause_ms = opt_num(o, "pause", 0);
-	uint64_t off = 0;
-	char *buf;
+	bool pin = opt_num(o, "pin", 0);
+	uint64_t off = 0, size = 0;
+	char *buf, *map = NULL;
+	struct stat st;
 	int img, ret = 0;
 
 	if (npos != 1 || !chunk || chunk > BOOTSEAL_WRITE_MAX || chunk % lbs) {
@@ -226,22 +234,43 @@ static int do_flash(char **pos, int npos, const struct opts *o)
 	buf = malloc(chunk);
 	if (!buf)
 		exit(2);
+	if (pin) {
+		if (fstat(img, &st) || !st.st_size) {
+			fprintf(stderr, "bsctl: Unable to map %s: empty or no size\n", pos[0]);
+			exit(2);
+		}
+		size = (uint64_t)st.st_size;
+		map = mmap(NULL, size, PROT_READ, MAP_SHARED, img, 0);
+		if (map == MAP_FAILED) {
+			fprintf(stderr, "bsctl: Unable to map %s: %s\n", pos[0], strerror(errno));
+			exit(2);
+		}
+	}
 	for (;;) {
 		struct bootseal_write w;
 		ssize_t n = 0, r;
 
-		while ((uint64_t)n < chunk && (r = read(img, buf + n, chunk - n)) > 0)
-			n += r;
+		memset(&w, 0, sizeof(w));
+		w.buf = (uintptr_t)buf;
+		if (pin && off + chunk <= size) {
+			/* a whole chunk: no copy, the module pins the mapping */
+			n = (ssize_t)chunk;
+			w.buf = (uintptr_t)(map + off);
+			w.flags = BOOTSEAL_WRITE_F_PIN;
+		} else {
+			if (pin && lseek(img, (off_t)off, SEEK_SET) < 0)
+				break;
+			while ((uint64_t)n < chunk && (r = read(img, buf + n, chunk - n)) > 0)
+				n += r;
+		}
 		if (n <= 0)
 			break;
 		if (n % lbs) {
 			memset(buf + n, 0, lbs - n % lbs);
 			n += lbs - n % lbs;
 		}
-		memset(&w, 0, sizeof(w));
 		w.offset = off;
 		w.length = n;
-		w.buf = (uintptr_t)buf;
 		ret = ioctl(fd, BOOTSEAL_IOC_WRITE, &w);
 		if (ret)
 			break;
@@ -256,6 +285,8 @@ static int do_flash(char **pos, int npos, const struct opts *o)
 		if (pause_ms)
 			usleep(pause_ms * 1000);
 	}
+	if (map)
+		munmap(map, size);
 	close(img);
 	free(buf);
 	printf("flash: %llu bytes written\n", (unsigned long long)off);

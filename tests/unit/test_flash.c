@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <pthread.h>
@@ -20,6 +21,7 @@
 #include "bmap.h"
 #include "bootseal.h"
 #include "flash.h"
+#include "mapguard.h"
 #include "opts.h"
 #include "progress.h"
 #include "pump.h"
@@ -220,6 +222,7 @@ struct collect {
 	size_t drop_after;		/* drop out after this many chunks (0 = never) */
 	int result;
 	int bad_align;
+	size_t mapped;			/* chunks that came as file mappings */
 };
 
 static void *collector(void *arg)
@@ -235,6 +238,7 @@ static void *collector(void *arg)
 			c->bad_align++;
 		else if (ch.off + ch.len <= c->cap)
 			memcpy(c->out + ch.off, ch.buf, ch.len);
+		c->mapped += ch.mapped;
 		if (ch.off + ch.len > c->end)
 			c->end = ch.off + ch.len;
 		bs_pump_release(c->p, c->sink);
@@ -248,13 +252,18 @@ static void *collector(void *arg)
 	return NULL;
 }
 
+#define PUMP_MAP  1 /* cfg.map: whole chunks of a raw file come as mappings */
+#define PUMP_PEEK 2 /* the first bytes were read before the pump (as flash does) */
+
 /*
  * Pump @path (size @size, content @want) to @nsinks collectors; check each
  * saw exactly the image followed by zero padding to the next 512 bytes.
  */
 static void pump_case(const char *path, const unsigned char *want, size_t size,
-		      unsigned int nsinks, size_t drop_after)
+		      unsigned int nsinks, size_t drop_after, int how)
 {
+	unsigned char peek[5000];
+	ssize_t peeked = 0;
 	struct collect c[3];
 	pthread_t th[3];
 	struct bs_pump_cfg cfg = { 0 };
@@ -267,9 +276,16 @@ static void pump_case(const char *path, const unsigned char *want, size_t size,
 
 	src = bs_source_open(path, 2, err, sizeof(err));
 	REQUIRE(src);
+	if (how & PUMP_PEEK) {
+		peeked = bs_source_read_full(src, peek, sizeof(peek));
+		REQUIRE(peeked > 0);
+		cfg.peek = peek;
+		cfg.peek_len = (size_t)peeked;
+	}
 	cfg.src = src;
 	cfg.align = 512;
 	cfg.nsinks = nsinks;
+	cfg.map = how & PUMP_MAP;
 	p = bs_pump_start(&cfg, err, sizeof(err));
 	REQUIRE(p);
 	for (i = 0; i < nsinks; i++) {
@@ -300,6 +316,11 @@ static void pump_case(const char *path, const unsigned char *want, size_t size,
 		for (k = size; k < padded; k++)
 			pad_ok &= c[i].out[k] == 0;
 		CHECK(pad_ok);
+		/* mapped: every whole chunk of a raw file, never another */
+		if ((how & PUMP_MAP) && bs_source_format(src) == BS_FMT_RAW)
+			CHECK_EQ_INT(c[i].mapped, size / BS_PUMP_CHUNK);
+		else
+			CHECK_EQ_INT(c[i].mapped, 0);
 		if (c[i].result || c[i].end != padded)
 			fprintf(stderr, "  pump case %s size %zu sinks %u sink %u\n", path, size, nsinks, i);
 	}
@@ -327,10 +348,12 @@ static void test_pump(void)
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		snprintf(path, sizeof(path), "%s/p.img", dir);
 		write_file(path, img, sizes[i]);
-		pump_case(path, img, sizes[i], 1, 0);
-		pump_case(path, img, sizes[i], 3, 0);
-		if (sizes[i] > BS_PUMP_CHUNK)
-			pump_case(path, img, sizes[i], 3, 1);	/* sink 1 drops after one chunk */
+		for (int how = 0; how < 4; how++) {
+			pump_case(path, img, sizes[i], 1, 0, how);
+			pump_case(path, img, sizes[i], 3, 0, how);
+			if (sizes[i] > BS_PUMP_CHUNK) /* sink 1 drops after one chunk */
+				pump_case(path, img, sizes[i], 3, 1, how);
+		}
 	}
 	/* compressed: 1 MiB + 1234 and just over two chunks, through xz */
 	for (i = 0; i < 2; i++) {
@@ -340,7 +363,7 @@ static void test_pump(void)
 		write_file(path, img, sz);
 		REQUIRE(run("xz -T2 -1 -f -k %s", path) == 0);
 		snprintf(path, sizeof(path), "%s/p.img.xz", dir);
-		pump_case(path, img, sz, 2, 0);
+		pump_case(path, img, sz, 2, 0, PUMP_MAP | PUMP_PEEK); /* no mapping: xz */
 	}
 	free(img);
 }
@@ -440,7 +463,8 @@ static void test_pump_bmap(void)
 	struct bs_chunk ch;
 	char path[128], bpath[160], err[512];
 	uint64_t delivered, mapped_seen;
-	int pass;
+	size_t nmapped;
+	int pass, fd;
 
 	snprintf(path, sizeof(path), "%s/sparse.img", dir);
 	snprintf(bpath, sizeof(bpath), "%s/sparse.bmap", dir);
@@ -451,21 +475,26 @@ static void test_pump_bmap(void)
 	REQUIRE(bs_bmap_load(bpath, &b, err, sizeof(err)) == 0);
 	CHECK(b.nr_ranges >= 2);
 	CHECK_EQ_INT(b.image_size, 9 * 1024 * 1024 + 3);
-	for (pass = 0; pass < 2; pass++) {
-		if (pass)	/* change a byte inside the first mapped range */
+	fd = open(path, O_RDONLY);
+	REQUIRE(fd >= 0);
+	/* 0: checked; 1: checked, a byte changed; 2: unchecked (mapped chunks) */
+	for (pass = 0; pass < 3; pass++) {
+		if (pass == 1)	/* change a byte inside the first mapped range */
 			REQUIRE(run("printf Z | dd of=%s bs=1 seek=%d conv=notrunc status=none", path,
 				    100 * 4096 + 777) == 0);
 		src = bs_source_open(path, 1, err, sizeof(err));
 		REQUIRE(src);
 		cfg.src = src;
 		cfg.bmap = &b;
-		cfg.check_bmap = true;
+		cfg.check_bmap = pass < 2;
+		cfg.map = true; /* only taken when no checksum reads the bytes */
 		cfg.align = 4096;
 		cfg.nsinks = 1;
 		p = bs_pump_start(&cfg, err, sizeof(err));
 		REQUIRE(p);
 		CHECK_EQ_INT(bs_pump_total(p), bs_pump_plan_bytes(&b, 0, 4096));
 		delivered = mapped_seen = 0;
+		nmapped = 0;
 		while (bs_pump_next(p, 0, &ch) > 0) {
 			size_t i;
 
@@ -477,14 +506,27 @@ static void test_pump_bmap(void)
 				    ch.off + ch.len > b.ranges[i].first * b.block_size)
 					break;
 			CHECK(i < b.nr_ranges);
+			if (ch.mapped) {
+				unsigned char *f = malloc(ch.len);
+
+				REQUIRE(f);
+				CHECK_EQ_INT(pread(fd, f, ch.len, (off_t)ch.off), ch.len);
+				CHECK(memcmp(f, ch.buf, ch.len) == 0);
+				free(f);
+				nmapped++;
+			}
 			delivered += ch.len;
 			mapped_seen += ch.data_len;
 			bs_pump_release(p, 0);
 		}
-		if (!pass) {
+		if (pass != 1) {
 			CHECK_EQ_INT(bs_pump_join(p, NULL), 0);
 			CHECK_EQ_INT(delivered, bs_pump_plan_bytes(&b, 0, 4096));
 			CHECK(delivered < b.image_size);
+			if (pass == 2)
+				CHECK(nmapped > 0);
+			else
+				CHECK_EQ_INT(nmapped, 0);
 		} else {
 			CHECK_EQ_INT(bs_pump_join(p, NULL), -1);
 			CHECK(bs_pump_image_failed(p));
@@ -493,10 +535,36 @@ static void test_pump_bmap(void)
 		bs_pump_free(p);
 		bs_source_close(src);
 	}
+	close(fd);
 	bs_bmap_free(&b);
 }
 
 /* ---- verify ----------------------------------------------------------------- */
+
+/* A mapping whose file shrank: the compare fails instead of the process. */
+static void test_mapguard(void)
+{
+	unsigned char buf[8192];
+	char path[128];
+	void *m;
+	int fd, res = 1;
+
+	memset(buf, 5, sizeof(buf));
+	snprintf(path, sizeof(path), "%s/g.img", dir);
+	write_file(path, buf, sizeof(buf));
+	fd = open(path, O_RDWR);
+	REQUIRE(fd >= 0);
+	m = mmap(NULL, sizeof(buf), PROT_READ, MAP_SHARED, fd, 0);
+	REQUIRE(m != MAP_FAILED);
+	CHECK_EQ_INT(bs_map_memcmp(m, buf, sizeof(buf), &res), 0);
+	CHECK_EQ_INT(res, 0);
+	REQUIRE(ftruncate(fd, 0) == 0);
+	CHECK_EQ_INT(bs_map_memcmp(buf, m, sizeof(buf), &res), -1);
+	/* and again: the guard is re-armed after a fault */
+	CHECK_EQ_INT(bs_map_memcmp(buf, m, sizeof(buf), &res), -1);
+	munmap(m, sizeof(buf));
+	close(fd);
+}
 
 static void test_verify(void)
 {
@@ -611,6 +679,7 @@ int main(void)
 	test_pump_corrupt();
 	test_pump_sha();
 	test_pump_bmap();
+	test_mapguard();
 	test_verify();
 	run("rm -rf %s", dir);
 	return unit_done();

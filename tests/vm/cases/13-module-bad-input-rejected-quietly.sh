@@ -36,7 +36,12 @@ load_bootseal max_head_len=$((64 << 20))
 	write $((16 * 1024 * 1024 - 512)) 1024 expect=EINVAL \
 	write $((16 * 1024 * 1024)) 512 expect=EINVAL \
 	write 0x7ffffffffffffe00 512 expect=EINVAL \
-	write 0 4K flags=1 expect=EINVAL \
+	write 0 4K flags=2 expect=EINVAL \
+	write 0 4K flags=0x80000000 expect=EINVAL \
+	write 1M 4K flags=1 misalign=100 expect=EINVAL \
+	write 1M 4K flags=1 buf=bad expect=EFAULT \
+	write 1M 4K flags=1 misalign=512 \
+	write 0 4K flags=1 \
 	write 0 4K reserved=1 expect=EINVAL \
 	write 1M 4K buf=bad expect=EFAULT \
 	write 0 4K buf=bad expect=EFAULT \

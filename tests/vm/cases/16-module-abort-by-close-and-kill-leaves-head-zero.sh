@@ -45,6 +45,16 @@ cat /tmp/kill
 [ $rc = 137 ] || die "writer was not killed (rc $rc)"
 head_is_zero || die "head not zero after SIGKILL"
 
+note "SIGKILL with zero-copy bios in flight (pinned pages of the dead process)"
+old_table || die "set-up"
+set +e
+"$TOOLS/bsctl" attach $dev head=1M flash $img chunk=1M kill-after=6M pin=1 > /tmp/kill
+rc=$?
+set -e
+cat /tmp/kill
+[ $rc = 137 ] || die "pinning writer was not killed (rc $rc)"
+head_is_zero || die "head not zero after SIGKILL of a pinning writer"
+
 note "ABORT ioctl"
 old_table || die "set-up"
 "$TOOLS/bsctl" attach $dev head=1M flash $img chunk=1M stop-after=2M abort status state=ABORTED ||

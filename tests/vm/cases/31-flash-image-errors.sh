@@ -3,7 +3,8 @@
 # checksum does not match, a wrong --sha256 all exit 3 and leave the device
 # with a zero head and no partition table; an image larger than the device
 # exits 4 naming both sizes (known size: refused before writing; size
-# unknown (stdin): stopped when the data passes the end, device left unsealed).
+# unknown (stdin): stopped when the data passes the end, device left unsealed);
+# an image file cut short while it is written exits 3, device unsealed.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 cleanup() { { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
 trap cleanup EXIT
@@ -121,6 +122,34 @@ run_rc flash --yes --allow-fixed --no-verify /tmp/notable.img $dev
 [ $rc -eq 0 ] || die "no partition table without --strict: exit $rc, not 0"
 grep -q "warning: the image /tmp/notable.img has no valid partition table" /tmp/err ||
 	die "no warning for an image without a partition table"
+
+
+note "the image file shrinks while it is written (zero-copy from its mapping): exit 3, unsealed"
+# A slow device and the smallest in-flight budget, so that most of the image
+# is not yet pinned when the file is cut short.
+unload_bootseal
+load_bootseal max_inflight_mb=16
+modprobe null_blk nr_devices=0
+mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
+nb=/sys/kernel/config/nullb/bsshrink
+mkdir $nb && echo 96 > $nb/size && echo 1 > $nb/memory_backed && echo 8 > $nb/mbps && echo 1 > $nb/power ||
+	die "null_blk set-up"
+settle
+ndev=/dev/bsshrink; [ -b $ndev ] || ndev=/dev/nullb$(cat $nb/index)
+[ -b $ndev ] || die "no null_blk device"
+mkimg /tmp/shrink.img $((64 * 1024 * 1024))
+printf 'label: dos\nstart=2048, size=8192, type=83\n' | sfdisk -q /tmp/shrink.img
+rc=0
+"$BOOTSEAL" flash --yes --allow-fixed --no-verify --no-bmap /tmp/shrink.img $ndev >/tmp/out 2>/tmp/err &
+pid=$!
+sleep 2
+truncate -s $((4 * 1024 * 1024)) /tmp/shrink.img
+wait $pid || rc=$?
+cat /tmp/out /tmp/err
+[ $rc -eq 3 ] || die "image shrank mid-flash: exit $rc, not 3"
+grep -q "image /tmp/shrink.img shrank while it was read" /tmp/err || die "shrinking image: not named"
+cmp -s -n 512 /dev/zero $ndev || die "shrinking image: the head of $ndev is not zero"
+echo 0 > $nb/power; rmdir $nb; rmmod null_blk
 
 unload_bootseal
 rmmod brd
