@@ -8,7 +8,8 @@
 #   BENCH_RUNS       timed runs per tool and case (the report takes the median)
 #   BENCH_RSS_RUNS   runs per memory measurement (case 7)
 #   BENCH_MBPS       null_blk throttle in MiB/s (cases 4 and 5)
-#   BENCH_CASES      which cases to run, e.g. "1 2 6" (0: start-up, 8: strace)
+#   BENCH_CASES      which cases to run, e.g. "1 2 6" (0: start-up, 8: strace,
+#                    9: cost of the building blocks)
 #   BENCH_TAG        name of the result directory under $OUT
 #
 # Every measurement is one line in $OUT/$BENCH_TAG/raw.tsv:
@@ -22,7 +23,7 @@
 set +e
 
 : "${BENCH_IMG:?}" "${BENCH_SIZE_MB:?}" "${BENCH_THR_MB:?}" "${BENCH_TAG:?}"
-: "${BENCH_RUNS:=3}" "${BENCH_RSS_RUNS:=1}" "${BENCH_MBPS:=20}" "${BENCH_CASES:=0 1 2 3 4 5 6 7 8}"
+: "${BENCH_RUNS:=3}" "${BENCH_RSS_RUNS:=1}" "${BENCH_MBPS:=20}" "${BENCH_CASES:=0 1 2 3 4 5 6 7 8 9}"
 MIB=1048576
 THR_REQ_KB=100 # max_sectors_kb of the throttled null_blk devices (see nullb_up)
 R=$OUT/$BENCH_TAG
@@ -369,6 +370,18 @@ if want 8 && [ -z "$BS_WHY" ] && command -v strace > /dev/null; then
 	strace -f -tt -T -o "$R/logs/strace-flash.txt" "$BOOTSEAL" flash --yes --allow-fixed --json --no-verify --no-bmap \
 		"$W/raw.img" /dev/ram0 > "$R/logs/strace-flash.log" 2>&1
 	log "  strace run exit $?"
+	brd_down
+fi
+
+# ---- 9: what the building blocks cost here (to explain the ratios) ------------------
+if want 9; then
+	log "case 9: cost of reading, mapping, comparing and copying $BENCH_SIZE_MB MiB"
+	stage raw.img
+	brd_up "$BENCH_SIZE_MB"
+	dd if="$W/raw.img" of=/dev/ram0 bs=4M oflag=direct status=none
+	"$TOOLS/bscost" /dev/ram0 "$W/raw.img" "$BENCH_SIZE_MB" > "$R/costs.txt" ||
+		log "  bscost failed"
+	cat "$R/costs.txt"
 	brd_down
 fi
 

@@ -400,6 +400,27 @@ def main():
     for x in bad:
         L.append(f"* case {x['case']} {x['target']} {x['tool']}: {x['note']}")
     L.append("")
+    costs = os.path.join(raw, "costs.txt")
+    if os.path.exists(costs):
+        with open(costs) as f:
+            cost = dict(line.split()[:2] for line in f if len(line.split()) >= 2)
+        size_mb = images.get("size_mb", "?")
+        L.append(f"What the building blocks cost in this VM (case 9, `bscost`: {size_mb} MiB in 4 MiB "
+                 "pieces, best of 3, seconds):")
+        L.append("")
+        L.append("| block | s | what uses it |")
+        L.append("|---|---|---|")
+        uses = {
+            "device_read_direct": "`dd iflag=direct`, bootseal verify",
+            "image_read": "`dd if=IMAGE` (read() into a buffer)",
+            "image_map": "bootseal: mapping the raw image instead of reading it",
+            "memcmp": "bootseal verify (comparing)",
+            "memcpy": "copying, e.g. into the kernel without zero-copy",
+        }
+        for k, v in cost.items():
+            L.append(f"| {k} | {v} | {uses.get(k, '')} |")
+        L.append("")
+        doc["costs_seconds"] = {k: float(v) for k, v in cost.items()}
     L.append("Tools: " + "; ".join(f"{k}: {meta[k]}" for k in ("xz", "zstd", "bmaptool", "dd", "bootseal")
                                    if k in meta) + ".")
     L.append("")
