@@ -287,7 +287,7 @@ if want 2; then
 	series 2xz brd "$W/raw.img" "$SZ" "xzdd bmap_nob bs" "$W/raw.img.xz" /dev/ram0
 	series 2zst brd "$W/raw.img" "$SZ" "zstddd bmap_nob bs" "$W/raw.img.zst" /dev/ram0
 	brd_down
-	unstage raw.img.zst
+	unstage raw.img.zst; unstage raw.img.xz
 fi
 
 # ---- 3: sparse image + bmap -> brd --------------------------------------------
@@ -304,6 +304,7 @@ fi
 
 # ---- 4: throttled null_blk, raw and xz ------------------------------------------
 if want 4 || want 5; then
+	unstage raw.img # room in the guest's /tmp (the later cases stage it again)
 	stage thr.img; stage thr.img.xz
 fi
 if want 4; then
