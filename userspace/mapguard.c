@@ -36,7 +36,7 @@ static void guard_install(void)
 	sigaction(SIGBUS, &sa, NULL);
 }
 
-int bs_map_memcmp(const void *a, const void *b, size_t n, int *res)
+int bs_map_guarded(void (*fn)(void *arg), void *arg)
 {
 	sigjmp_buf jb;
 
@@ -46,7 +46,30 @@ int bs_map_memcmp(const void *a, const void *b, size_t n, int *res)
 		return -1;
 	}
 	guard_jmp = &jb;
-	*res = memcmp(a, b, n);
+	fn(arg);
 	guard_jmp = NULL;
+	return 0;
+}
+
+struct cmp_job {
+	const void *a, *b;
+	size_t n;
+	int res;
+};
+
+static void cmp_fn(void *arg)
+{
+	struct cmp_job *j = arg;
+
+	j->res = memcmp(j->a, j->b, j->n);
+}
+
+int bs_map_memcmp(const void *a, const void *b, size_t n, int *res)
+{
+	struct cmp_job j = {a, b, n, 0};
+
+	if (bs_map_guarded(cmp_fn, &j))
+		return -1;
+	*res = j.res;
 	return 0;
 }

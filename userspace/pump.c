@@ -17,9 +17,36 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mapguard.h"
 #include "pump.h"
 
-#define DISCARD_LEN (1u << 20)
+#define DISCARD_LEN    (1u << 20)
+#define HASH_SPLIT_MIN (64u << 10) /* smaller pieces are not worth a hand-off */
+
+/* Checking bmap ranges part, part + step, part + 2 step, ... in order. */
+struct rcheck {
+	EVP_MD_CTX *ctx;
+	size_t range; /* next range of this part */
+	unsigned int step;
+	bool open;
+};
+
+/*
+ * A second thread that checks every other bmap range while the reader checks
+ * the rest, so that two CPUs hash: a piece is handed over, and the reader
+ * waits for it before going on.
+ */
+struct hasher {
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const unsigned char *d;
+	size_t n;
+	uint64_t pos;
+	bool busy, stop;
+	int ret, fault;
+};
 
 struct slot {
 	unsigned char *buf;
@@ -53,10 +80,11 @@ struct bs_pump {
 	bool map;	  /* map full chunks instead of copying them */
 	size_t peek_off;
 	unsigned char *discard;
-	EVP_MD_CTX *sha;  /* whole image (--sha256) */
-	EVP_MD_CTX *rsha; /* current bmap range */
-	size_t range;	  /* next bmap range to check */
-	bool range_open;
+	EVP_MD_CTX *sha; /* whole image (--sha256) */
+	bool check;	 /* bmap range checksums */
+	struct rcheck rc[2];
+	unsigned int nparts; /* 2 with the hasher thread */
+	struct hasher h;
 };
 
 static uint64_t range_start(const struct bs_bmap *b, size_t i)
@@ -116,63 +144,154 @@ static const char *img_name(const struct bs_pump *p)
 	return n && strcmp(n, "-") ? n : "standard input";
 }
 
-/* Feed bytes at image offset @pos to the checksums. 0, or -1 on a mismatch. */
-static int pump_hash(struct bs_pump *p, const unsigned char *d, size_t n, uint64_t pos)
+/* Feed bytes at image offset @pos to the checks of part @rc. 0, or -1 on a mismatch. */
+static int range_hash(struct bs_pump *p, struct rcheck *rc, const unsigned char *d, size_t n,
+		      uint64_t pos)
 {
 	const struct bs_bmap *b = p->cfg.bmap;
-	const EVP_MD *md;
+	const EVP_MD *md = b->csum_type == BS_BMAP_CSUM_SHA1 ? EVP_sha1() : EVP_sha256();
 
-	if (p->sha)
-		EVP_DigestUpdate(p->sha, d, n);
-	if (!b || !p->cfg.check_bmap || b->csum_type == BS_BMAP_CSUM_NONE)
-		return 0;
-	md = b->csum_type == BS_BMAP_CSUM_SHA1 ? EVP_sha1() : EVP_sha256();
-	while (n && p->range < b->nr_ranges) {
-		uint64_t rs = range_start(b, p->range), re = range_end(b, p->range);
+	while (n && rc->range < b->nr_ranges) {
+		uint64_t rs = range_start(b, rc->range), re = range_end(b, rc->range);
 		uint64_t a, e;
 
 		if (pos + n <= rs)
 			break;
-		if (pos > re || (pos == re && !p->range_open && rs != re)) {
+		if (pos > re || (pos == re && !rc->open && rs != re)) {
 			pump_fail(p, true, "Unable to use image %s: bmap range %zu was skipped",
-				  img_name(p), p->range);
+				  img_name(p), rc->range);
 			return -1;
 		}
 		a = pos > rs ? pos : rs;
 		e = pos + n < re ? pos + n : re;
 		if (a < e) {
-			if (!p->range_open) {
-				EVP_DigestInit_ex(p->rsha, md, NULL);
-				p->range_open = true;
+			if (!rc->open) {
+				EVP_DigestInit_ex(rc->ctx, md, NULL);
+				rc->open = true;
 			}
-			EVP_DigestUpdate(p->rsha, d + (a - pos), e - a);
+			EVP_DigestUpdate(rc->ctx, d + (a - pos), e - a);
 		}
 		if (e < re)
 			break;
-		if (p->range_open || rs == re) {
+		if (rc->open || rs == re) {
 			unsigned char dig[EVP_MAX_MD_SIZE];
 			unsigned int dl = 0;
 
-			if (!p->range_open)
-				EVP_DigestInit_ex(p->rsha, md, NULL);
-			EVP_DigestFinal_ex(p->rsha, dig, &dl);
-			p->range_open = false;
-			if (dl != b->csum_len || memcmp(dig, b->ranges[p->range].csum, dl)) {
+			if (!rc->open)
+				EVP_DigestInit_ex(rc->ctx, md, NULL);
+			EVP_DigestFinal_ex(rc->ctx, dig, &dl);
+			rc->open = false;
+			if (dl != b->csum_len || memcmp(dig, b->ranges[rc->range].csum, dl)) {
 				pump_fail(p, true,
 					  "Unable to use image %s: bmap checksum mismatch in "
 					  "blocks %" PRIu64 "-%" PRIu64 " (bytes %" PRIu64
 					  "-%" PRIu64 ")",
-					  img_name(p), b->ranges[p->range].first,
-					  b->ranges[p->range].last, rs, re - 1);
+					  img_name(p), b->ranges[rc->range].first,
+					  b->ranges[rc->range].last, rs, re - 1);
 				return -1;
 			}
 		}
-		p->range++;
+		rc->range += rc->step;
 		n -= e - pos;
 		d += e - pos;
 		pos = e;
 	}
 	return 0;
+}
+
+struct hash_job {
+	struct bs_pump *p;
+	const unsigned char *d;
+	size_t n;
+	uint64_t pos;
+	bool whole;		 /* also the whole-image digest */
+	unsigned int first, end; /* the range check parts [first, end) */
+	int ret;
+};
+
+static void hash_fn(void *arg)
+{
+	struct hash_job *j = arg;
+	unsigned int k;
+
+	if (j->whole && j->p->sha)
+		EVP_DigestUpdate(j->p->sha, j->d, j->n);
+	for (k = j->first; k < j->end; k++)
+		if (range_hash(j->p, &j->p->rc[k], j->d, j->n, j->pos))
+			j->ret = -1;
+}
+
+static void *hasher_main(void *arg)
+{
+	struct bs_pump *p = arg;
+	struct hasher *h = &p->h;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		struct hash_job j = {p, NULL, 0, 0, false, 1, 2, 0};
+		int fault;
+
+		while (!h->busy && !h->stop)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (!h->busy)
+			break;
+		j.d = h->d;
+		j.n = h->n;
+		j.pos = h->pos;
+		pthread_mutex_unlock(&h->mu);
+		fault = bs_map_guarded(hash_fn, &j);
+		pthread_mutex_lock(&h->mu);
+		h->ret = j.ret;
+		h->fault = fault;
+		h->busy = false;
+		pthread_cond_broadcast(&h->cv);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+/*
+ * Feed bytes at image offset @pos to the checksums: the whole-image digest
+ * and the bmap ranges (every other range on the hasher thread, for big
+ * pieces). @d may be a mapping of the image file. 0, or -1 on a mismatch or
+ * when the file lost the pages (pump_fail() called either way).
+ */
+static int pump_hash(struct bs_pump *p, const unsigned char *d, size_t n, uint64_t pos)
+{
+	struct hash_job j = {p, d, n, pos, true, 0, p->check ? p->nparts : 0, 0};
+	bool split = p->check && p->nparts > 1 && n >= HASH_SPLIT_MIN;
+	int fault, ret;
+
+	if (!p->sha && !p->check)
+		return 0;
+	if (split) {
+		pthread_mutex_lock(&p->h.mu);
+		p->h.d = d;
+		p->h.n = n;
+		p->h.pos = pos;
+		p->h.busy = true;
+		pthread_cond_broadcast(&p->h.cv);
+		pthread_mutex_unlock(&p->h.mu);
+		j.end = 1;
+	}
+	fault = bs_map_guarded(hash_fn, &j);
+	ret = j.ret;
+	if (split) {
+		pthread_mutex_lock(&p->h.mu);
+		while (p->h.busy)
+			pthread_cond_wait(&p->h.cv, &p->h.mu);
+		fault |= p->h.fault;
+		ret |= p->h.ret;
+		pthread_mutex_unlock(&p->h.mu);
+	}
+	if (fault) {
+		pump_fail(p, true,
+			  "Unable to read image %s at byte %" PRIu64
+			  ": it shrank while it was read",
+			  img_name(p), pos);
+		return -1;
+	}
+	return ret ? -1 : 0;
 }
 
 /* Read up to @len image bytes (fewer only at the end). -1 on error. */
@@ -223,27 +342,29 @@ static ssize_t pump_read(struct bs_pump *p, unsigned char *buf, size_t len)
 }
 
 /*
- * Map @len image bytes at @pos into slot @s instead of reading them: only
- * for whole, aligned chunks of a raw file and when no checksum has to look
- * at the bytes. false: read them instead.
+ * Map @len image bytes at @pos into slot @s instead of reading them (and
+ * feed them to the checksums): only for whole, aligned chunks of a raw
+ * file. 1: mapped, 0: read them instead, -1: failed (pump_fail() called).
  */
-static bool pump_map(struct bs_pump *p, struct slot *s, uint64_t pos, size_t len)
+static int pump_map(struct bs_pump *p, struct slot *s, uint64_t pos, size_t len)
 {
 	uint64_t base = pos & ~(uint64_t)(sysconf(_SC_PAGESIZE) - 1);
 	void *m;
 
 	if (!p->map || len % p->cfg.align || pos + len > p->fd_size)
-		return false;
+		return 0;
 	m = mmap(NULL, (size_t)(pos - base) + len, PROT_READ, MAP_SHARED | MAP_POPULATE, p->fd,
 		 (off_t)base);
 	if (m == MAP_FAILED)
-		return false;
+		return 0;
 	s->map = m;
 	s->map_len = (size_t)(pos - base) + len;
 	s->c.buf = (unsigned char *)m + (pos - base);
 	s->c.mapped = true;
+	if (pump_hash(p, s->c.buf, len, pos))
+		return -1;
 	atomic_store(&p->pos, pos + len);
-	return true;
+	return 1;
 }
 
 static void slot_unmap(struct slot *s)
@@ -259,8 +380,8 @@ static int64_t pump_skip(struct bs_pump *p, uint64_t n)
 {
 	uint64_t done = 0;
 
-	if (p->map) {
-		/* nothing looks at the bytes: a file's end is known without reading */
+	if (p->map && !p->sha) {
+		/* no checksum covers these bytes: a file's end is known without reading */
 		uint64_t pos = atomic_load(&p->pos);
 		uint64_t left = p->fd_size > pos ? p->fd_size - pos : 0;
 
@@ -363,7 +484,10 @@ static int pump_regions(struct bs_pump *p, bool *eof)
 				return -1;
 			}
 			slot_unmap(s);
-			if (pump_map(p, s, pos, want)) {
+			got = pump_map(p, s, pos, want);
+			if (got < 0)
+				return -1;
+			if (got) {
 				s->c.off = pos;
 				s->c.data_len = s->c.len = want;
 				pump_publish(p, s);
@@ -408,11 +532,12 @@ static int pump_checks(struct bs_pump *p)
 			  img_name(p), size, b->image_size);
 		return -1;
 	}
-	if (b && p->cfg.check_bmap && b->csum_type != BS_BMAP_CSUM_NONE &&
-	    p->range < b->nr_ranges) {
-		pump_fail(p, true, "Unable to use image %s: bmap range %zu was not checked",
-			  img_name(p), p->range);
-		return -1;
+	for (unsigned int k = 0; p->check && k < p->nparts; k++) {
+		if (p->rc[k].range < b->nr_ranges) {
+			pump_fail(p, true, "Unable to use image %s: bmap range %zu was not checked",
+				  img_name(p), p->rc[k].range);
+			return -1;
+		}
 	}
 	if (p->sha) {
 		EVP_DigestFinal_ex(p->sha, dig, &dl);
@@ -470,22 +595,37 @@ struct bs_pump *bs_pump_start(const struct bs_pump_cfg *cfg, char *err, size_t e
 		} else {
 			p->fd_size = (uint64_t)st.st_size;
 			p->peek_off = cfg->peek_len; /* read again from the file */
-			/* no checksum reads the bytes: they need not pass through us */
-			p->map = cfg->map && !cfg->sha256 &&
-				 (!cfg->bmap || !cfg->check_bmap ||
-				  cfg->bmap->csum_type == BS_BMAP_CSUM_NONE);
+			p->map = cfg->map;
 		}
 	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
+	pthread_mutex_init(&p->h.mu, NULL);
+	pthread_cond_init(&p->h.cv, NULL);
 	for (i = 0; i < BS_PUMP_SLOTS; i++) {
 		if (posix_memalign((void **)&p->slots[i].buf, 4096, BS_PUMP_CHUNK))
 			goto nomem;
 	}
 	p->discard = malloc(DISCARD_LEN);
-	p->rsha = EVP_MD_CTX_new();
-	if (!p->discard || !p->rsha)
+	if (!p->discard)
 		goto nomem;
+	p->check = cfg->bmap && cfg->check_bmap && cfg->bmap->csum_type != BS_BMAP_CSUM_NONE;
+	p->nparts = 1;
+	if (p->check) {
+		/* every other range on a second thread, when there is a second CPU */
+		if (sysconf(_SC_NPROCESSORS_ONLN) > 1 && cfg->bmap->nr_ranges > 1 &&
+		    !pthread_create(&p->h.thread, NULL, hasher_main, p)) {
+			p->h.running = true;
+			p->nparts = 2;
+		}
+		for (i = 0; i < p->nparts; i++) {
+			p->rc[i].ctx = EVP_MD_CTX_new();
+			if (!p->rc[i].ctx)
+				goto nomem;
+			p->rc[i].range = i;
+			p->rc[i].step = p->nparts;
+		}
+	}
 	if (cfg->sha256) {
 		p->sha = EVP_MD_CTX_new();
 		if (!p->sha || !EVP_DigestInit_ex(p->sha, EVP_sha256(), NULL))
@@ -613,9 +753,19 @@ void bs_pump_free(struct bs_pump *p)
 		slot_unmap(&p->slots[i]);
 		free(p->slots[i].buf);
 	}
+	if (p->h.running) {
+		pthread_mutex_lock(&p->h.mu);
+		p->h.stop = true;
+		pthread_cond_broadcast(&p->h.cv);
+		pthread_mutex_unlock(&p->h.mu);
+		pthread_join(p->h.thread, NULL);
+	}
 	free(p->discard);
-	EVP_MD_CTX_free(p->rsha);
+	EVP_MD_CTX_free(p->rc[0].ctx);
+	EVP_MD_CTX_free(p->rc[1].ctx);
 	EVP_MD_CTX_free(p->sha);
+	pthread_mutex_destroy(&p->h.mu);
+	pthread_cond_destroy(&p->h.cv);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	free(p);

@@ -475,18 +475,33 @@ static void test_pump_bmap(void)
 	REQUIRE(bs_bmap_load(bpath, &b, err, sizeof(err)) == 0);
 	CHECK(b.nr_ranges >= 2);
 	CHECK_EQ_INT(b.image_size, 9 * 1024 * 1024 + 3);
-	fd = open(path, O_RDONLY);
+	fd = open(path, O_RDWR);
 	REQUIRE(fd >= 0);
-	/* 0: checked; 1: checked, a byte changed; 2: unchecked (mapped chunks) */
-	for (pass = 0; pass < 3; pass++) {
-		if (pass == 1)	/* change a byte inside the first mapped range */
-			REQUIRE(run("printf Z | dd of=%s bs=1 seek=%d conv=notrunc status=none", path,
-				    100 * 4096 + 777) == 0);
+	/*
+	 * 0: checked; 1: checked, a byte of the first range changed; 2: unchecked
+	 * (all mapped); 3: checked, the first range restored and a byte of the
+	 * second changed (the ranges are checked by two threads, alternately).
+	 */
+	for (pass = 0; pass < 4; pass++) {
+		static unsigned char saved;
+
+		if (pass == 1) {
+			REQUIRE(pread(fd, &saved, 1, 100 * 4096 + 777) == 1);
+			REQUIRE(pwrite(fd, saved == 'Z' ? "Y" : "Z", 1, 100 * 4096 + 777) == 1);
+		}
+		if (pass == 3) {
+			unsigned char c;
+
+			REQUIRE(pwrite(fd, &saved, 1, 100 * 4096 + 777) == 1);
+			REQUIRE(pread(fd, &c, 1, 7 * 1024 * 1024 + 10) == 1);
+			c ^= 0x55;
+			REQUIRE(pwrite(fd, &c, 1, 7 * 1024 * 1024 + 10) == 1);
+		}
 		src = bs_source_open(path, 1, err, sizeof(err));
 		REQUIRE(src);
 		cfg.src = src;
 		cfg.bmap = &b;
-		cfg.check_bmap = pass < 2;
+		cfg.check_bmap = pass != 2;
 		cfg.map = true; /* only taken when no checksum reads the bytes */
 		cfg.align = 4096;
 		cfg.nsinks = 1;
@@ -519,24 +534,69 @@ static void test_pump_bmap(void)
 			mapped_seen += ch.data_len;
 			bs_pump_release(p, 0);
 		}
-		if (pass != 1) {
+		if (pass == 0 || pass == 2) {
 			CHECK_EQ_INT(bs_pump_join(p, NULL), 0);
 			CHECK_EQ_INT(delivered, bs_pump_plan_bytes(&b, 0, 4096));
 			CHECK(delivered < b.image_size);
-			if (pass == 2)
-				CHECK(nmapped > 0);
-			else
-				CHECK_EQ_INT(nmapped, 0);
+			CHECK(nmapped > 0); /* checksums are taken from the mapping too */
 		} else {
 			CHECK_EQ_INT(bs_pump_join(p, NULL), -1);
 			CHECK(bs_pump_image_failed(p));
 			CHECK(strstr(bs_pump_error(p), "bmap checksum mismatch") != NULL);
+			/* the range with the changed byte, whichever thread checked it */
+			CHECK(strstr(bs_pump_error(p), pass == 1 ? "blocks 100-" : "blocks 1792-") !=
+			      NULL);
 		}
 		bs_pump_free(p);
 		bs_source_close(src);
 	}
 	close(fd);
 	bs_bmap_free(&b);
+}
+
+/*
+ * The image file is cut short while the pump maps and hashes it: the pump
+ * fails as an image error naming the cause, the process survives SIGBUS.
+ */
+static void test_pump_shrink(void)
+{
+	static const unsigned char zero_sha[32];
+	size_t size = 6 * (size_t)BS_PUMP_CHUNK;
+	unsigned char *img = malloc(size);
+	struct bs_pump_cfg cfg = { 0 };
+	struct bs_source *src;
+	struct bs_pump *p;
+	struct bs_chunk ch;
+	char path[128], err[512];
+	int r, i;
+
+	REQUIRE(img);
+	fill(img, size, 11);
+	snprintf(path, sizeof(path), "%s/shrink.img", dir);
+	write_file(path, img, size);
+	src = bs_source_open(path, 1, err, sizeof(err));
+	REQUIRE(src);
+	cfg.src = src;
+	cfg.align = 4096;
+	cfg.nsinks = 1;
+	cfg.map = true;
+	cfg.sha256 = zero_sha; /* hashed from the mapping; never reached */
+	p = bs_pump_start(&cfg, err, sizeof(err));
+	REQUIRE(p);
+	/* the ring is full (and hashed) before the file shrinks */
+	for (i = 0; i < 500 && bs_pump_image_pos(p) < BS_PUMP_SLOTS * (uint64_t)BS_PUMP_CHUNK; i++)
+		usleep(10000);
+	CHECK_EQ_INT(bs_pump_image_pos(p), BS_PUMP_SLOTS * (uint64_t)BS_PUMP_CHUNK);
+	REQUIRE(truncate(path, BS_PUMP_CHUNK) == 0);
+	while ((r = bs_pump_next(p, 0, &ch)) > 0)
+		bs_pump_release(p, 0);
+	CHECK_EQ_INT(r, -1);
+	CHECK_EQ_INT(bs_pump_join(p, NULL), -1);
+	CHECK(bs_pump_image_failed(p));
+	CHECK(strstr(bs_pump_error(p), "shrank while it was read") != NULL);
+	bs_pump_free(p);
+	bs_source_close(src);
+	free(img);
 }
 
 /* ---- verify ----------------------------------------------------------------- */
@@ -679,6 +739,7 @@ int main(void)
 	test_pump_corrupt();
 	test_pump_sha();
 	test_pump_bmap();
+	test_pump_shrink();
 	test_mapguard();
 	test_verify();
 	run("rm -rf %s", dir);
