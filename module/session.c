@@ -220,6 +220,15 @@ static void bs_fail_work(struct work_struct *work)
 	bs_emit_failed(s);
 }
 
+/* Frees a page of ours, or unpins a page of the caller's (@pinned). */
+static void bs_release_page(struct page *page, bool pinned)
+{
+	if (pinned)
+		unpin_user_page(page);
+	else
+		__free_page(page);
+}
+
 static void bs_end_io(struct bio *bio)
 {
 	struct bs_bio *b = container_of(bio, struct bs_bio, bio);
@@ -229,12 +238,8 @@ static void bs_end_io(struct bio *bio)
 	struct bio_vec *bv;
 	unsigned long flags;
 
-	bio_for_each_segment_all(bv, bio, iter) {
-		if (b->pinned)
-			unpin_user_page(bv->bv_page);
-		else
-			__free_page(bv->bv_page);
-	}
+	bio_for_each_segment_all(bv, bio, iter)
+		bs_release_page(bv->bv_page, b->pinned);
 
 	spin_lock_irqsave(&s->slock, flags);
 	if (err) {
@@ -313,14 +318,9 @@ static void bs_release_pages(struct page **pages, unsigned long nr, bool pinned)
 {
 	unsigned long i;
 
-	for (i = 0; i < nr; i++) {
-		if (!pages[i])
-			continue;
-		if (pinned)
-			unpin_user_page(pages[i]);
-		else
-			__free_page(pages[i]);
-	}
+	for (i = 0; i < nr; i++)
+		if (pages[i])
+			bs_release_page(pages[i], pinned);
 }
 
 /*
