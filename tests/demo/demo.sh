@@ -26,6 +26,7 @@ step "Dependencies (make deps)"
 make --no-print-directory deps || fail "make deps"
 
 step "Build: the helper, bootseal.ko for every installed kernel, the fake Compute Module"
+mkdir -p build
 make --no-print-directory -j"$(nproc)" helper tools > build/demo-build.log 2>&1 &&
 	make --no-print-directory modules-all >> build/demo-build.log 2>&1 ||
 	{ tail -n 30 build/demo-build.log; fail "build (log: build/demo-build.log)"; }

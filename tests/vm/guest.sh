@@ -14,12 +14,22 @@ mount -t devpts -o gid=5,mode=620 devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t configfs configfs /sys/kernel/config 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# The initramfs mounted the run's output share here, and the shares it lists.
 OUT=/run/bootseal-out
-mkdir -p "$OUT"
-if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=1048576 out "$OUT"; then
-	report "ERROR cannot mount the output share"
+if ! mountpoint -q "$OUT"; then
+	report "ERROR the output share is not mounted"
 	finish
 fi
+mapfile -t shares < <(cut -d' ' -f2- "$OUT/shares" 2>/dev/null)
+# shared PATH: PATH is a share, lies inside one, or holds one.
+shared() {
+	local s
+	for s in "${shares[@]}"; do
+		case "$1/" in "$s"/*) return 0 ;; esac
+		case "$s/" in "$1"/*) return 0 ;; esac
+	done
+	return 1
+}
 # shellcheck disable=SC1091
 . "$OUT/env"
 export BOOTSEAL_SRC OUT
@@ -44,8 +54,14 @@ while read -r case; do
 	report "START $name"
 	# Every case starts with an empty /tmp: nothing one case leaves behind
 	# (images, bmaps, mounts) may change what the next one sees.
-	awk '$2 ~ "^/tmp/" { print $2 }' /proc/mounts | sort -r | xargs -r umount -l 2>/dev/null
-	find /tmp -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null
+	# A share (a checkout or a script's folder under /tmp) stays.
+	awk '$2 ~ "^/tmp/" { print $2 }' /proc/mounts | sort -r | while read -r m; do
+		shared "$m" || umount -l "$m" 2>/dev/null
+	done
+	for f in /tmp/* /tmp/.[!.]* /tmp/..?*; do
+		[ -e "$f" ] || [ -L "$f" ] || continue
+		shared "$f" || rm -rf "$f" 2>/dev/null
+	done
 	dmesg -C
 	start=$(date +%s)
 	(cd /tmp && exec timeout -k 10 "$CASE_TIMEOUT" bash "$case") > "$log" 2>&1 < /dev/null

@@ -10,6 +10,29 @@ bad=0
 ok() { echo "selftest ok: $*"; }
 no() { echo "selftest FAILED: $*"; bad=1; }
 
+# Bad input gets a clear error before any VM starts.
+tmpd=$(mktemp -d)
+trap 'rm -rf "$tmpd"' EXIT
+printf '#!/bin/bash\nexit 0\n' > "$tmpd/noexec.sh"
+printf '#!/bin/bash\nexit 0\n' > "$tmpd/noread.sh"; chmod 0311 "$tmpd/noread.sh"
+# expect_refusal WHAT PATTERN ARGS...: tests/vm/run ARGS exits 2 printing PATTERN.
+expect_refusal() {
+	local what=$1 pat=$2 o rc; shift 2
+	o=$("$src/tests/vm/run" "$@" 2>&1) && rc=0 || rc=$?
+	if [ $rc -eq 2 ] && grep -q -- "$pat" <<<"$o"; then ok "refused: $what"
+	else no "$what: exit $rc, said: $o"; fi
+}
+expect_refusal "a missing script" "no such script: $tmpd/none.sh" "$tmpd/none.sh"
+expect_refusal "a script that is not executable" "is not executable" "$tmpd/noexec.sh"
+if [ "$(id -u)" -ne 0 ]; then
+	expect_refusal "a script that is not readable" "cannot read the script" "$tmpd/noread.sh"
+fi
+expect_refusal "a directory as a script" "is a directory" "$tmpd/"
+expect_refusal "an unknown case name" "no case in tests/vm/cases/ matches 'no-such-case'" no-such-case
+expect_refusal "a kernel that is not a version" "'jessie' is not a kernel" --kernel jessie
+expect_refusal "a kernel that is not installed" "apt-get install linux-image-5.10-amd64" --kernel 5.10
+expect_refusal "a missing --ko" "no such readable module file" --ko "$tmpd/none.ko"
+
 for k in $kernels; do
 	kver=$(ls /boot/vmlinuz-"$k".* 2>/dev/null | sed 's,.*/vmlinuz-,,' | sort -V | tail -n 1)
 	[ -n "$kver" ] || { no "no kernel $k installed"; continue; }
