@@ -20,7 +20,8 @@ if ! mountpoint -q "$OUT"; then
 	report "ERROR the output share is not mounted"
 	finish
 fi
-mapfile -t shares < <(cut -d' ' -f2- "$OUT/shares" 2>/dev/null)
+shares=()
+while read -r _ path; do shares+=("$path"); done < "$OUT/shares"
 # shared PATH: PATH is a share, lies inside one, or holds one.
 shared() {
 	local s
