@@ -57,7 +57,7 @@ HELPER    := $(B)/bootseal
 FUZZ_SECONDS ?= 15
 VM_KERNELS   ?= 6.1 6.12
 
-.PHONY: all module modules-all helper tools deps check unit fuzz vmtest vmtest-selftest \
+.PHONY: all module modules-all helper tools deps check unit fuzz vmtest vmtest-selftest fresh-clone \
 	style sparse clean install uninstall dkms-install dkms-uninstall dkms-source dkms-check demo bench blobs help
 
 # Keep intermediate objects: parallel builds must not delete each other's.
@@ -68,7 +68,7 @@ all: module helper
 help:
 	@sed -n 's/^#   //p' Makefile; echo; \
 	echo "targets: all module modules-all helper tools deps check unit fuzz vmtest"; \
-	echo "         vmtest-selftest style sparse clean install uninstall dkms-install"; \
+	echo "         vmtest-selftest fresh-clone style sparse clean install uninstall dkms-install"; \
 	echo "         dkms-uninstall demo bench blobs"
 
 # ---- kernel module --------------------------------------------------------
@@ -171,6 +171,10 @@ vmtest: modules-all helper tools
 vmtest-selftest: modules-all
 	tests/vm/selftest.sh
 
+# The harness from a fresh clone of HEAD under /root, with scripts under /tmp.
+fresh-clone:
+	tests/fresh-clone.sh
+
 check: deps
 	$(MAKE) all modules-all tools
 	$(MAKE) blobs
@@ -178,6 +182,7 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) fuzz
 	$(MAKE) vmtest-selftest
+	$(MAKE) fresh-clone
 	$(MAKE) vmtest
 
 style:
