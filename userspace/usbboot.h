@@ -2,7 +2,7 @@
 /*
  * usbboot: boot Raspberry Pi Compute Modules (and other BCM283x/2711 boards
  * with nRPIBOOT asserted) over USB until they show up as USB mass-storage
- * devices. Wire protocol: ../shared/usbboot-protocol.md (ROM stage: 24-byte
+ * devices. Wire protocol: userspace/DESIGN.md, "USB boot" (ROM stage: 24-byte
  * boot message + second-stage file + 4-byte status; second stage: the device
  * asks for files, the host serves them from the firmware directory).
  *

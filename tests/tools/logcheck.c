@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * logcheck: reads a dm-log-writes log and checks the bootseal ordering
- * contract (DESIGN.md section 2) for one flash of IMAGE:
+ * contract (module/DESIGN.md, "The ordering contract") for one flash of IMAGE:
  *
  *  1. invalidation: before any image data, the head [0, head_len) and the
  *     tail [tail, dev_size) are written with zeros, followed by a flush;
