@@ -19,7 +19,7 @@ PKG_CONFIG ?= pkg-config
 # The kernel to build against: the running kernel's build tree when it exists,
 # else the newest installed Debian linux-headers-*-amd64.
 KDIR ?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then echo /lib/modules/$$(uname -r)/build; \
-	else ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1; fi)
+	else ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | grep -v -- -rt- | sort -V | tail -n 1; fi)
 # Every installed Debian kernel with headers: the module is built for each (build/kmod/<release>/).
 KERNELS ?= $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's,.*/linux-headers-,,' | sort -V)
 
@@ -57,7 +57,7 @@ HELPER    := $(B)/bootseal
 FUZZ_SECONDS ?= 15
 VM_KERNELS   ?= 6.1 6.12
 
-.PHONY: all module modules-all helper tools deps check unit fuzz vmtest vmtest-selftest fresh-clone \
+.PHONY: all module modules-all helper tools deps check unit fuzz vmtest vmtest-selftest fresh-clone check-debug \
 	style sparse clean install uninstall dkms-install dkms-uninstall dkms-source dkms-check demo bench blobs help
 
 # Keep intermediate objects: parallel builds must not delete each other's.
@@ -68,7 +68,7 @@ all: module helper
 help:
 	@sed -n 's/^#   //p' Makefile; echo; \
 	echo "targets: all module modules-all helper tools deps check unit fuzz vmtest"; \
-	echo "         vmtest-selftest fresh-clone style sparse clean install uninstall dkms-install"; \
+	echo "         vmtest-selftest fresh-clone check-debug style sparse clean install uninstall dkms-install"; \
 	echo "         dkms-uninstall demo bench blobs"
 
 # ---- kernel module --------------------------------------------------------
@@ -170,6 +170,12 @@ vmtest: modules-all helper tools
 
 vmtest-selftest: modules-all
 	tests/vm/selftest.sh
+
+# The module's VM cases on a KASAN/lockdep/kmemleak 6.12 built from Debian's
+# linux-source-6.12 (cached in /var/cache/bootseal) and on Debian's PREEMPT_RT
+# 6.12. Not part of check (see README "Debug kernels").
+check-debug:
+	tests/debug/run
 
 # The harness from a fresh clone of HEAD under /root, with scripts under /tmp.
 fresh-clone:

@@ -64,6 +64,7 @@ while read -r case; do
 		shared "$f" || rm -rf "$f" 2>/dev/null
 	done
 	dmesg -C
+	[ "${KMEMLEAK:-0}" = 1 ] && echo clear > /sys/kernel/debug/kmemleak 2>/dev/null
 	start=$(date +%s)
 	(cd /tmp && exec timeout -k 10 "$CASE_TIMEOUT" bash "$case") > "$log" 2>&1 < /dev/null
 	rc=$?
@@ -89,6 +90,25 @@ while read -r case; do
 	for m in brd null_blk scsi_debug; do
 		grep -q "^$m " /proc/modules && { rmmod "$m" 2>/dev/null || { sleep 1; rmmod "$m"; }; } 2>/dev/null
 	done
+	# With --kmemleak: after the case and the unloads, anything unreferenced
+	# that was allocated during the case is a leak (objects younger than
+	# 5 s are not reported yet, hence the wait; two scans, as the kernel's
+	# documentation advises against transient false positives).
+	if [ "${KMEMLEAK:-0}" = 1 ]; then
+		if [ -w /sys/kernel/debug/kmemleak ]; then
+			sleep 6
+			echo scan > /sys/kernel/debug/kmemleak; echo scan > /sys/kernel/debug/kmemleak
+			cat /sys/kernel/debug/kmemleak > "$OUT/$name.kmemleak"
+			if [ -s "$OUT/$name.kmemleak" ]; then
+				echo "kmemleak: $(grep -c '^unreferenced object' "$OUT/$name.kmemleak") leaks:" >> "$log"
+				head -n 40 "$OUT/$name.kmemleak" >> "$log"
+				[ "$verdict" = pass ] && verdict=fail rc=kmemleak
+			fi
+		else
+			echo "kmemleak: not available in this kernel" >> "$log"
+			[ "$verdict" = pass ] && verdict=fail rc=no-kmemleak
+		fi
+	fi
 	report "RESULT $name $verdict $rc $secs"
 done < "$OUT/cases"
 report "DONE"
