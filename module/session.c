@@ -57,7 +57,10 @@ struct bs_session {
 	u32 state;			/* enum bootseal_state */
 	int error;			/* positive errno of the first error */
 	u64 error_sector;		/* 512-byte sector, or BOOTSEAL_SECTOR_NONE */
-	bool fail_event_pending;	/* FAILED not multicast yet */
+	bool fail_event_pending;	/* FAILED/UNCLEAN not multicast yet */
+	u32 cleanup;			/* BOOTSEAL_CLEANUP_* after a failed seal */
+	int cleanup_error;		/* positive errno of the cleanup, 0 if none */
+	u64 cleanup_sector;		/* its 512-byte sector, or BOOTSEAL_SECTOR_NONE */
 	u64 inflight;			/* data bytes reserved or in flight */
 	wait_queue_head_t wq;		/* inflight went down */
 
@@ -96,7 +99,7 @@ static u64 bs_last_id;			/* under bs_sessions_lock */
 static bool bs_final(u32 state)
 {
 	return state == BOOTSEAL_STATE_SEALED || state == BOOTSEAL_STATE_FAILED ||
-	       state == BOOTSEAL_STATE_ABORTED;
+	       state == BOOTSEAL_STATE_ABORTED || state == BOOTSEAL_STATE_UNCLEAN;
 }
 
 void bs_session_snapshot(struct bs_session *s, struct bs_snapshot *snap)
@@ -109,6 +112,9 @@ void bs_session_snapshot(struct bs_session *s, struct bs_snapshot *snap)
 	snap->state = s->state;
 	snap->error = s->error;
 	snap->error_sector = s->error ? s->error_sector : BOOTSEAL_SECTOR_NONE;
+	snap->cleanup = s->cleanup;
+	snap->cleanup_error = s->cleanup_error;
+	snap->cleanup_sector = s->cleanup_error ? s->cleanup_sector : BOOTSEAL_SECTOR_NONE;
 	snap->bytes_expected = s->expected;
 	snap->head_len = s->head_len;
 	snap->dev_size = s->dev_size;
@@ -134,7 +140,10 @@ static bool bs_set_state(struct bs_session *s, u32 state)
 	return ok;
 }
 
-/* Records the first error; any context, s->slock held. */
+/*
+ * Records the first error; any context, s->slock held. The session ends
+ * FAILED, or UNCLEAN if a failed seal could not be erased (bs_unseal()).
+ */
 static bool __bs_fail(struct bs_session *s, int err, u64 sector)
 {
 	if (s->error)
@@ -142,13 +151,13 @@ static bool __bs_fail(struct bs_session *s, int err, u64 sector)
 	s->error = err;
 	s->error_sector = sector;
 	if (!bs_final(s->state)) {
-		s->state = BOOTSEAL_STATE_FAILED;
+		s->state = s->cleanup_error ? BOOTSEAL_STATE_UNCLEAN : BOOTSEAL_STATE_FAILED;
 		s->fail_event_pending = true;
 	}
 	return true;
 }
 
-/* Multicasts FAILED once; call only when no data bio is in flight. */
+/* Multicasts FAILED/UNCLEAN once; call only when no data bio is in flight. */
 static void bs_emit_failed(struct bs_session *s)
 {
 	bool pending;
@@ -517,17 +526,24 @@ static void bs_detach(struct bs_session *s)
 	s->head_buf = NULL;
 }
 
+/* Start of the tail region (backup GPT) zeroed besides the head. */
+static u64 bs_tail_start(struct bs_session *s)
+{
+	u64 tail = s->dev_size > BS_TAIL_LEN ? s->dev_size - BS_TAIL_LEN : 0;
+
+	return max(round_down(tail, s->lbs), s->head_len);
+}
+
 /* Zeroes the head and the last MiB, then flushes: nothing is in flight. */
 static int bs_invalidate(struct bs_session *s, sector_t *bad)
 {
 	struct block_device *bdev = s->bdh.bdev;
-	u64 tail = s->dev_size > BS_TAIL_LEN ? s->dev_size - BS_TAIL_LEN : 0;
+	u64 tail = bs_tail_start(s);
 	int ret;
 
-	tail = max(round_down(tail, s->lbs), s->head_len);
-	ret = bs_io_zero(bdev, 0, s->head_len, bad);
+	ret = bs_io_zero(bdev, 0, 0, s->head_len, bad);
 	if (!ret && tail < s->dev_size)
-		ret = bs_io_zero(bdev, tail, s->dev_size - tail, bad);
+		ret = bs_io_zero(bdev, 0, tail, s->dev_size - tail, bad);
 	if (ret)
 		return ret;
 	*bad = BOOTSEAL_SECTOR_NONE;
@@ -624,7 +640,7 @@ static long bs_attach(struct bs_session *s, void __user *uarg)
  * prefix of the device's write history shows a partition table before the
  * data is complete. Then reads it back and compares.
  */
-static int bs_seal_head(struct bs_session *s, sector_t *bad)
+static int bs_seal_head(struct bs_session *s, sector_t *bad, bool *issued)
 {
 	struct block_device *bdev = s->bdh.bdev;
 	blk_opf_t opf = REQ_OP_WRITE | REQ_SYNC | REQ_FUA;
@@ -632,6 +648,8 @@ static int bs_seal_head(struct bs_session *s, sector_t *bad)
 	u64 i;
 	int ret = 0;
 
+	/* From here on a failure may leave part of the head on the medium. */
+	*issued = true;
 	if (s->head_len > s->lbs)
 		ret = bs_io_kbuf(bdev, opf, s->lbs, s->head_buf + s->lbs,
 				 s->head_len - s->lbs, bad);
@@ -657,9 +675,74 @@ static int bs_seal_head(struct bs_session *s, sector_t *bad)
 	return ret;
 }
 
+/*
+ * Zeroes [@pos, @pos + @len) with FUA and reads it back through the head
+ * buffer. Returns 0 if it reads back as zeros; else the errno, with the
+ * first failed (or non-zero) 512-byte sector in *@bad.
+ */
+static int bs_erase(struct bs_session *s, u64 pos, u64 len, sector_t *bad)
+{
+	int ret;
+
+	ret = bs_io_zero(s->bdh.bdev, REQ_FUA, pos, len, bad);
+	if (!ret)
+		ret = bs_io_check_zero(s->bdh.bdev, pos, len, s->head_buf, s->head_len, bad);
+	return ret;
+}
+
+/*
+ * A seal failed after its first head write was issued, so LBA 0 may hold
+ * the image's MBR / protective MBR over data that is not the image (a
+ * device that acknowledged writes and lost them, a failed write that
+ * landed partly). Rewrites the head (the first block first) and the tail
+ * with zeros, FUA, and reads both back. Records what was erased; if any
+ * part of it failed, the session will end UNCLEAN instead of FAILED, and
+ * the kernel log says so. Called before the seal's error is recorded, so
+ * that the one final event carries the outcome; the head buffer's
+ * contents are no longer needed.
+ */
+static void bs_unseal(struct bs_session *s, int err, sector_t sector)
+{
+	sector_t bad = BOOTSEAL_SECTOR_NONE, tbad = BOOTSEAL_SECTOR_NONE;
+	u64 tail = bs_tail_start(s);
+	u32 done = BOOTSEAL_CLEANUP_RAN;
+	int ret, tret = 0;
+
+	ret = bs_erase(s, 0, s->head_len, &bad);
+	if (!ret)
+		done |= BOOTSEAL_CLEANUP_HEAD;
+	if (tail < s->dev_size)
+		tret = bs_erase(s, tail, s->dev_size - tail, &tbad);
+	if (!tret)
+		done |= BOOTSEAL_CLEANUP_TAIL;
+	if (!ret && tret) {
+		ret = tret;
+		bad = tbad;
+	}
+
+	spin_lock_irq(&s->slock);
+	s->cleanup = done;
+	s->cleanup_error = -ret;
+	s->cleanup_sector = bad;
+	spin_unlock_irq(&s->slock);
+
+	if (ret)
+		pr_err("%s: seal failed (errno %d, sector %lld) and erasing its partition table failed too (errno %d, sector %lld; head %s, tail %s): the device may show a partition table over data that is not the image\n",
+		       s->disk_name, -err,
+		       sector == BOOTSEAL_SECTOR_NONE ? -1LL : (long long)sector, -ret,
+		       bad == BOOTSEAL_SECTOR_NONE ? -1LL : (long long)bad,
+		       done & BOOTSEAL_CLEANUP_HEAD ? "erased" : "NOT erased",
+		       done & BOOTSEAL_CLEANUP_TAIL ? "erased" : "NOT erased");
+	else
+		pr_warn("%s: seal failed (errno %d, sector %lld); head and tail rewritten with zeros and read back: no partition table left\n",
+			s->disk_name, -err,
+			sector == BOOTSEAL_SECTOR_NONE ? -1LL : (long long)sector);
+}
+
 static long bs_commit(struct bs_session *s)
 {
 	sector_t bad = BOOTSEAL_SECTOR_NONE;
+	bool issued = false;
 	int ret;
 
 	ret = bs_check_io_state(s);
@@ -682,8 +765,10 @@ static long bs_commit(struct bs_session *s)
 	}
 	if (!bs_set_state(s, BOOTSEAL_STATE_SEALING))
 		goto out_err;
-	ret = bs_seal_head(s, &bad);
+	ret = bs_seal_head(s, &bad, &issued);
 	if (ret) {
+		if (issued)
+			bs_unseal(s, ret, bad);
 		bs_fail_sync(s, -ret, bad);
 		goto out;
 	}
@@ -728,6 +813,9 @@ static long bs_status(struct bs_session *s, void __user *uarg)
 	st.head_len = snap.head_len;
 	st.dev_size = snap.dev_size;
 	st.dev = snap.dev;
+	st.cleanup = snap.cleanup;
+	st.cleanup_error = snap.cleanup_error;
+	st.cleanup_sector = snap.cleanup_sector;
 	memcpy(st.disk_name, snap.disk_name, sizeof(st.disk_name));
 	return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
 }

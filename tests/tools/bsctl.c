@@ -50,7 +50,7 @@
 
 static const char *const state_names[] = {
 	"NONE", "ATTACHED", "INVALIDATED", "WRITING", "FLUSHING",
-	"SEALING", "SEALED", "FAILED", "ABORTED",
+	"SEALING", "SEALED", "FAILED", "ABORTED", "UNCLEAN",
 };
 
 static int fd = -1;
@@ -312,6 +312,14 @@ static int do_status(const struct opts *o)
 		       (unsigned long long)st.bytes_submitted,
 		       (unsigned long long)st.bytes_completed, (unsigned long long)st.head_len,
 		       (unsigned long long)st.dev_size, st.dev, BOOTSEAL_DISK_NAME_LEN, st.disk_name);
+		if (st.cleanup)
+			printf("status: cleanup=%s%s%s error=%d sector=%lld\n",
+			       st.cleanup & BOOTSEAL_CLEANUP_RAN ? "ran" : "-",
+			       st.cleanup & BOOTSEAL_CLEANUP_HEAD ? ",head" : "",
+			       st.cleanup & BOOTSEAL_CLEANUP_TAIL ? ",tail" : "",
+			       st.cleanup_error,
+			       st.cleanup_sector == BOOTSEAL_SECTOR_NONE ? -1LL :
+			       (long long)st.cleanup_sector);
 		if (want && strcmp(want, name)) {
 			fprintf(stderr, "bsctl: state %s, expected %s\n", name, want);
 			return 1;
