@@ -134,8 +134,12 @@ static const struct genl_small_ops bs_ops[] = {
 	},
 };
 
+/*
+ * Events name every session's process, disk and counters: subscribing
+ * needs CAP_NET_ADMIN, like GET (genl_bind() checks the flag).
+ */
 static const struct genl_multicast_group bs_mcgrps[] = {
-	{ .name = BOOTSEAL_GENL_MCGRP_PROGRESS },
+	{ .name = BOOTSEAL_GENL_MCGRP_PROGRESS, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 static struct genl_family bs_family __ro_after_init = {

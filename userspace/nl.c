@@ -371,8 +371,9 @@ struct bs_nl *bs_nl_open(bool subscribe, char *err, size_t errlen)
 	nl_socket_set_buffer_size(nl->ev, 1 << 20, 0);
 	r = nl_socket_add_membership(nl->ev, nl->group);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot join the \"%s\" multicast group: %s",
-			 BOOTSEAL_GENL_MCGRP_PROGRESS, nl_geterror(r));
+		snprintf(err, errlen, "cannot join the \"%s\" multicast group: %s%s",
+			 BOOTSEAL_GENL_MCGRP_PROGRESS, nl_geterror(r),
+			 r == -NLE_PERM ? " (it needs CAP_NET_ADMIN: run as root)" : "");
 		goto err_ev;
 	}
 	r = nl_socket_set_nonblocking(nl->ev);

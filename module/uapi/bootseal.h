@@ -121,6 +121,9 @@
  *   message.
  *
  * BOOTSEAL_CMD_EVENT (kernel -> multicast group "progress")
+ *   Joining the group requires CAP_NET_ADMIN (in the initial user
+ *   namespace), like GET: without it NETLINK_ADD_MEMBERSHIP fails with
+ *   EPERM.
  *   Sent on every state change (BOOTSEAL_A_EVENT = BOOTSEAL_EVENT_STATE) and,
  *   at most about ten times a second per session, on progress
  *   (BOOTSEAL_EVENT_PROGRESS). Every message carries:
