@@ -19,6 +19,7 @@
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -34,9 +35,41 @@
 #include "compat.h"
 #include "io.h"
 
+/*
+ * Every session holds its head in kernel memory (charged to the caller's
+ * memory cgroup), so the parameter is bounded: a multiple of 512 in
+ * [512, BS_HEAD_LEN_CAP]. A primary GPT is 17 KiB; 64 MiB is ample.
+ */
+#define BS_HEAD_LEN_CAP		(64U << 20)
+
 static unsigned int max_head_len = 4 << 20;
-module_param(max_head_len, uint, 0644);
-MODULE_PARM_DESC(max_head_len, "Largest head a session may hold back, bytes (default 4 MiB)");
+
+static int bs_set_max_head_len(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint(val, 0, &v);
+	if (ret) {
+		pr_warn_ratelimited("max_head_len: not a number of bytes\n");
+		return ret;
+	}
+	if (v < SECTOR_SIZE || v > BS_HEAD_LEN_CAP || v % SECTOR_SIZE) {
+		pr_warn_ratelimited("max_head_len: %u is not a multiple of 512 in [512, %u]\n",
+				    v, BS_HEAD_LEN_CAP);
+		return -EINVAL;
+	}
+	WRITE_ONCE(*(unsigned int *)kp->arg, v);
+	return 0;
+}
+
+static const struct kernel_param_ops bs_max_head_len_ops = {
+	.set	= bs_set_max_head_len,
+	.get	= param_get_uint,
+};
+module_param_cb(max_head_len, &bs_max_head_len_ops, &max_head_len, 0644);
+MODULE_PARM_DESC(max_head_len,
+		 "Largest head a session may hold back, bytes: a multiple of 512, at most 64 MiB (default 4 MiB)");
 
 static unsigned int max_inflight_mb = 64;
 module_param(max_inflight_mb, uint, 0644);
@@ -304,20 +337,26 @@ static void bs_unreserve(struct bs_session *s, u64 bytes)
 	spin_unlock_irq(&s->slock);
 }
 
+/*
+ * Fills the zeroed array @pages with @nr pages, charged to the caller's
+ * memory cgroup. The bulk allocator may hand out a single page per call
+ * for accounted allocations, so each call only looks at the empty rest.
+ */
 static int bs_alloc_pages(struct page **pages, unsigned long nr)
 {
 	unsigned long have = 0;
 
 	while (have < nr) {
-		unsigned long got = alloc_pages_bulk_array(GFP_KERNEL, nr, pages);
+		unsigned long got = alloc_pages_bulk_array(GFP_KERNEL_ACCOUNT, nr - have,
+							   pages + have);
 
-		if (got == have) {
-			pages[have] = alloc_page(GFP_KERNEL);
+		if (!got) {
+			pages[have] = alloc_page(GFP_KERNEL_ACCOUNT);
 			if (!pages[have])
 				return -ENOMEM;
-			got++;
+			got = 1;
 		}
-		have = got;
+		have += got;
 	}
 	return 0;
 }
@@ -468,7 +507,7 @@ static long bs_write(struct bs_session *s, void __user *uarg)
 	if (pin)
 		pofs = offset_in_page(w.buf);
 	nr = DIV_ROUND_UP(pofs + w.length, PAGE_SIZE);
-	pages = kvcalloc(nr, sizeof(*pages), GFP_KERNEL);
+	pages = kvcalloc(nr, sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	if (!pages)
 		ret = -ENOMEM;
 	else if (pin)
@@ -582,7 +621,7 @@ static long bs_attach(struct bs_session *s, void __user *uarg)
 		ret = -EROFS;
 	else if (a.head_len % bdev_logical_block_size(bdev) || a.head_len > bdev_nr_bytes(bdev))
 		ret = -EINVAL;
-	head_buf = ret ? NULL : kvzalloc(a.head_len, GFP_KERNEL);
+	head_buf = ret ? NULL : kvzalloc(a.head_len, GFP_KERNEL_ACCOUNT);
 	if (!ret && !head_buf)
 		ret = -ENOMEM;
 	if (ret) {
@@ -658,7 +697,7 @@ static int bs_seal_head(struct bs_session *s, sector_t *bad, bool *issued)
 	if (ret)
 		return ret;
 
-	check = kvmalloc(s->head_len, GFP_KERNEL);
+	check = kvmalloc(s->head_len, GFP_KERNEL_ACCOUNT);
 	if (!check)
 		return -ENOMEM;
 	ret = bs_io_kbuf(bdev, REQ_OP_READ | REQ_SYNC, 0, check, s->head_len, bad);
@@ -862,7 +901,7 @@ long bs_session_ioctl(struct bs_session *s, unsigned int cmd, void __user *arg)
 
 struct bs_session *bs_session_create(void)
 {
-	struct bs_session *s = kzalloc(sizeof(*s), GFP_KERNEL);
+	struct bs_session *s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
 
 	if (!s)
 		return NULL;

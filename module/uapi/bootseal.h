@@ -38,9 +38,13 @@
  *     EBADFD      this session is already attached
  *     EIO etc.    the invalidation writes failed (session FAILED)
  *   Other errors of the path lookup (ENOTDIR, ELOOP, ...) pass through.
- *   Module parameters: max_head_len (bytes, default 4 MiB) bounds @head_len;
+ *   Module parameters: max_head_len (bytes, default 4 MiB; a multiple of
+ *   512 in [512, 64 MiB], other values are refused with EINVAL when written
+ *   to /sys/module/bootseal/parameters/max_head_len or given at load)
+ *   bounds @head_len;
  *   max_inflight_mb (MiB, default 64, at least 16) bounds the data bytes a
- *   session has in flight.
+ *   session has in flight. The head buffer, the data pages and the session are
+ *   charged to the memory cgroup of the process that allocates them.
  *
  * BOOTSEAL_IOC_WRITE (struct bootseal_write, in)
  *   Queues @length bytes from user memory @buf for device offset @offset.
