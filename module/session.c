@@ -386,7 +386,8 @@ static int bs_pin_pages(unsigned long uaddr, unsigned long nr, struct page **pag
 		if (n <= 0) {
 			unpin_user_pages(pages, got);
 			memset(pages, 0, got * sizeof(*pages));
-			return n ? n : -EFAULT;
+			/* 0, -EFAULT, -EOVERFLOW (a wrapping range): unreadable */
+			return n == -ENOMEM ? n : -EFAULT;
 		}
 		got += n;
 	}
@@ -484,6 +485,9 @@ static long bs_write(struct bs_session *s, void __user *uarg)
 		return -EINVAL;
 	if ((w.flags & BOOTSEAL_WRITE_F_PIN) && (w.buf & (s->lbs - 1)))
 		return -EINVAL;
+	/* A range that wraps or leaves user space is unreadable: EFAULT, not EOVERFLOW. */
+	if (!access_ok(u64_to_user_ptr(w.buf), w.length))
+		return -EFAULT;
 	/*
 	 * Zero-copy only for pure data writes whose buffer the device can DMA
 	 * from directly; the head is always copied into the head buffer.
@@ -617,6 +621,8 @@ static long bs_attach(struct bs_session *s, void __user *uarg)
 	bdev = s->bdh.bdev;
 	if (bdev_is_partition(bdev))
 		ret = -EMEDIUMTYPE;
+	else if (bdev_is_zoned(bdev))
+		ret = -EOPNOTSUPP;	/* sequential-write zones: no random writes */
 	else if (bdev_read_only(bdev))
 		ret = -EROFS;
 	else if (a.head_len % bdev_logical_block_size(bdev) || a.head_len > bdev_nr_bytes(bdev))

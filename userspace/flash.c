@@ -415,6 +415,8 @@ static const char *attach_reason(int e)
 		return "not a block device";
 	case EMEDIUMTYPE:
 		return "it is a partition, not a whole disk";
+	case EOPNOTSUPP:
+		return "it is a zoned device (its sequential-write zones cannot take an image)";
 	case EBUSY:
 		return "device is busy (a partition is mounted, used as swap, held by dm/md, or "
 		       "another flash is running)";

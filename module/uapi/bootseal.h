@@ -28,6 +28,9 @@
  *     ENOENT      @path does not exist
  *     ENOTBLK     @path is not a block device
  *     EMEDIUMTYPE @path is a partition, not a whole disk
+ *     EOPNOTSUPP  @path is a zoned block device (host-managed or
+ *                 host-aware): its sequential-write zones cannot take an
+ *                 image written in any order
  *     EBUSY       a partition is mounted, used as swap, held by dm/md, or
  *                 another exclusive opener (another session) holds the disk
  *     EROFS       the device is read-only
@@ -62,7 +65,10 @@
  *                 or above BOOTSEAL_WRITE_MAX, range past the end of the
  *                 device; with BOOTSEAL_WRITE_F_PIN also @buf not aligned
  *                 to the logical block size
- *     EFAULT      @buf is not readable (nothing of this WRITE was queued)
+ *     EFAULT      @buf is not readable, or [@buf, @buf + @length) wraps
+ *                 around or leaves user space (nothing of this WRITE was
+ *                 queued)
+ *     ENOMEM      no memory for the copy or for pinning
  *     EBADFD      not attached, or already committed/aborted
  *     <errno>     the session FAILED earlier; the first I/O error is
  *                 returned again

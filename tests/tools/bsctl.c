@@ -10,8 +10,9 @@
  *   open                      re-open /dev/bootseal (a new session)
  *   close                     close the session
  *   attach PATH [head=N] [total=N] [flags=N] [reserved0=N] [reserved=N] [path=unterminated]
- *   write OFFSET LENGTH [fill=BYTE] [flags=N] [reserved=N] [buf=bad] [misalign=N]
- *                             the buffer is page-aligned, plus misalign bytes
+ *   write OFFSET LENGTH [fill=BYTE] [flags=N] [reserved=N] [buf=bad|ADDR] [misalign=N]
+ *                             the buffer is page-aligned, plus misalign bytes;
+ *                             buf=ADDR passes that user address as is
  *   flash IMAGE [chunk=N] [kill-after=N] [stop-after=N] [pause=MS] [pin=1]
  *                             WRITE the image from offset 0 in chunks (last
  *                             one padded with zeros to the logical block
@@ -191,6 +192,8 @@ static int do_write(char **pos, int npos, const struct opts *o)
 	w.reserved = opt_num(o, "reserved", 0);
 	if (opt(o, "buf") && !strcmp(opt(o, "buf"), "bad")) {
 		w.buf = (uintptr_t)bad_ptr;
+	} else if (opt(o, "buf")) {
+		w.buf = parse_size(opt(o, "buf"));
 	} else {
 		size_t alloc = len ? len : 1;
 		uint64_t mis = opt_num(o, "misalign", 0);
