@@ -10,6 +10,8 @@
  *  - s->slock (irq-safe spinlock) guards state, error and in-flight bytes,
  *    which bio completions update; completions also wake s->wq under it, so
  *    taking it once after the last completion is enough to free the session.
+ *    A completion puts its bio (back into bs_bioset) before it takes the
+ *    lock, so a released session never has a bio on its way back.
  *  - bs_sessions_lock (mutex) guards the list of attached sessions that
  *    netlink GET walks; it nests outside s->slock.
  */
@@ -276,24 +278,31 @@ static void bs_end_io(struct bio *bio)
 	struct bs_bio *b = container_of(bio, struct bs_bio, bio);
 	struct bs_session *s = b->s;
 	int err = blk_status_to_errno(bio->bi_status);
+	sector_t sector = b->sector;
+	u32 bytes = b->bytes;
 	struct bvec_iter_all iter;
 	struct bio_vec *bv;
 	unsigned long flags;
 
 	bio_for_each_segment_all(bv, bio, iter)
 		bs_release_page(bv->bv_page, b->pinned);
+	/*
+	 * Back to bs_bioset before inflight drops below: once it reaches 0,
+	 * release may return and rmmod run bioset_exit(). Nothing of the bio
+	 * may be touched after this.
+	 */
+	bio_put(bio);
 
 	spin_lock_irqsave(&s->slock, flags);
 	if (err) {
-		if (__bs_fail(s, -err, b->sector))
+		if (__bs_fail(s, -err, sector))
 			queue_work(system_wq, &s->fail_work);
 	} else {
-		atomic64_add(b->bytes, &s->completed);
+		atomic64_add(bytes, &s->completed);
 	}
-	s->inflight -= b->bytes;
+	s->inflight -= bytes;
 	wake_up(&s->wq);
 	spin_unlock_irqrestore(&s->slock, flags);
-	bio_put(bio);
 }
 
 static bool bs_budget_ok(struct bs_session *s, u64 bytes)
