@@ -253,15 +253,24 @@ static int bs_drain(struct bs_session *s, bool killable)
 	return 0;
 }
 
+/*
+ * Multicasts FAILED after a data bio failed. Queued on the shared system
+ * workqueue only once nothing is in flight any more (the counters are
+ * final), so it never waits for the device: a write that stalls after
+ * another failed must not block a kworker.
+ */
 static void bs_fail_work(struct work_struct *work)
 {
 	struct bs_session *s = container_of(work, struct bs_session, fail_work);
 
-	/* Final counters: wait until the last bio has completed. */
-	wait_event(s->wq, bs_idle(s));
-	spin_lock_irq(&s->slock);
-	spin_unlock_irq(&s->slock);
 	bs_emit_failed(s);
+}
+
+/* s->slock held, inflight just went down: the FAILED event may go out now. */
+static void bs_fail_event_if_idle(struct bs_session *s)
+{
+	if (!s->inflight && s->fail_event_pending)
+		queue_work(system_wq, &s->fail_work);
 }
 
 /* Frees a page of ours, or unpins a page of the caller's (@pinned). */
@@ -294,13 +303,12 @@ static void bs_end_io(struct bio *bio)
 	bio_put(bio);
 
 	spin_lock_irqsave(&s->slock, flags);
-	if (err) {
-		if (__bs_fail(s, -err, sector))
-			queue_work(system_wq, &s->fail_work);
-	} else {
+	if (err)
+		__bs_fail(s, -err, sector);
+	else
 		atomic64_add(bytes, &s->completed);
-	}
 	s->inflight -= bytes;
+	bs_fail_event_if_idle(s);
 	wake_up(&s->wq);
 	spin_unlock_irqrestore(&s->slock, flags);
 }
@@ -342,6 +350,7 @@ static void bs_unreserve(struct bs_session *s, u64 bytes)
 {
 	spin_lock_irq(&s->slock);
 	s->inflight -= bytes;
+	bs_fail_event_if_idle(s);
 	wake_up(&s->wq);
 	spin_unlock_irq(&s->slock);
 }
