@@ -698,26 +698,30 @@ static long bs_attach(struct bs_session *s, void __user *uarg)
 }
 
 /*
- * Writes the head: everything but the first logical block first, the first
- * block (which holds the MBR / protective MBR) last, each with FUA, so no
- * prefix of the device's write history shows a partition table before the
- * data is complete. Then reads it back and compares.
+ * Writes the head: everything but the first physical block first, the
+ * first physical block (the MBR / protective MBR, and on a 512e disk the
+ * GPT header beside it) last and in one write, each with FUA, so no prefix
+ * of the device's write history shows a partition table before the data
+ * is complete, and a 512e disk never has to read-modify-write a physical
+ * block 0 whose other sectors were just written (a torn RMW could lose
+ * them). A head shorter than a physical block is one write. Then reads
+ * the head back and compares.
  */
 static int bs_seal_head(struct bs_session *s, sector_t *bad, bool *issued)
 {
 	struct block_device *bdev = s->bdh.bdev;
 	blk_opf_t opf = REQ_OP_WRITE | REQ_SYNC | REQ_FUA;
+	u64 first = min_t(u64, s->pbs, s->head_len);
 	u8 *check;
 	u64 i;
 	int ret = 0;
 
 	/* From here on a failure may leave part of the head on the medium. */
 	*issued = true;
-	if (s->head_len > s->lbs)
-		ret = bs_io_kbuf(bdev, opf, s->lbs, s->head_buf + s->lbs,
-				 s->head_len - s->lbs, bad);
+	if (s->head_len > first)
+		ret = bs_io_kbuf(bdev, opf, first, s->head_buf + first, s->head_len - first, bad);
 	if (!ret)
-		ret = bs_io_kbuf(bdev, opf, 0, s->head_buf, s->lbs, bad);
+		ret = bs_io_kbuf(bdev, opf, 0, s->head_buf, first, bad);
 	if (ret)
 		return ret;
 

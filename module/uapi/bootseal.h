@@ -76,10 +76,13 @@
  *
  * BOOTSEAL_IOC_COMMIT (no argument)
  *   Waits for every data write, flushes the device cache, writes the head
- *   buffer with FUA -- everything after the first logical block first, the
- *   first logical block (MBR / protective MBR) last, so no prefix of the
- *   write history shows a partition table before all data is durable --
- *   then reads the head back and compares it. Returns 0 once the session is
+ *   buffer with FUA -- everything after the first physical block first, the
+ *   first physical block (MBR / protective MBR; on a disk with 4 KiB
+ *   physical and 512-byte logical blocks also the GPT header) last, in one
+ *   write, so no prefix of the write history shows a partition table before
+ *   all data is durable and the disk never read-modify-writes a partly
+ *   written physical block 0; a head shorter than one physical block is a
+ *   single write -- then reads the head back and compares it. Returns 0 once the session is
  *   SEALED. Errors: EBADFD (not attached / SEALED / ABORTED), EINTR (fatal
  *   signal while waiting; the session stays as it was), the first data I/O
  *   error, EIO when the head read back differs (the session is then FAILED;
