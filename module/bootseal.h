@@ -12,6 +12,9 @@ struct bs_snapshot {
 	u32 state;			/* enum bootseal_state */
 	u32 error;			/* positive errno, 0 if none */
 	u64 error_sector;		/* 512-byte sector or BOOTSEAL_SECTOR_NONE */
+	u32 cleanup;			/* BOOTSEAL_CLEANUP_* */
+	u32 cleanup_error;		/* positive errno, 0 if none */
+	u64 cleanup_sector;		/* 512-byte sector or BOOTSEAL_SECTOR_NONE */
 	u64 bytes_expected;		/* bytes */
 	u64 bytes_submitted;		/* bytes */
 	u64 bytes_completed;		/* bytes */

@@ -3,6 +3,7 @@
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/mm.h>
+#include <linux/string.h>
 #include <linux/vmalloc.h>
 
 #include "io.h"
@@ -19,11 +20,14 @@ static int bs_io_wait(struct bio *bio, sector_t *bad)
 	return ret;
 }
 
-/* Writes zeros to [@pos, @pos + @len); both multiples of 512. */
-int bs_io_zero(struct block_device *bdev, u64 pos, u64 len, sector_t *bad)
+/*
+ * Writes zeros to [@pos, @pos + @len); both multiples of 512. @flags are
+ * added to REQ_OP_WRITE | REQ_SYNC (e.g. REQ_FUA).
+ */
+int bs_io_zero(struct block_device *bdev, blk_opf_t flags, u64 pos, u64 len, sector_t *bad)
 {
 	while (len) {
-		struct bio *bio = bio_alloc(bdev, BIO_MAX_VECS, REQ_OP_WRITE | REQ_SYNC,
+		struct bio *bio = bio_alloc(bdev, BIO_MAX_VECS, REQ_OP_WRITE | REQ_SYNC | flags,
 					    GFP_KERNEL);
 		int ret;
 
@@ -72,6 +76,33 @@ int bs_io_kbuf(struct block_device *bdev, blk_opf_t opf, u64 pos, void *buf,
 		ret = bs_io_wait(bio, bad);
 		if (ret)
 			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Reads [@pos, @pos + @len) through @buf (@buf_len bytes, a multiple of
+ * 512, from kvmalloc) and checks that every byte is zero. Returns -EIO with
+ * the first non-zero 512-byte sector in *@bad, or the read's error.
+ */
+int bs_io_check_zero(struct block_device *bdev, u64 pos, u64 len, void *buf, u64 buf_len,
+		     sector_t *bad)
+{
+	while (len) {
+		u64 n = min(len, buf_len), i;
+		int ret;
+
+		ret = bs_io_kbuf(bdev, REQ_OP_READ | REQ_SYNC, pos, buf, n, bad);
+		if (ret)
+			return ret;
+		for (i = 0; i < n; i += SECTOR_SIZE) {
+			if (memchr_inv((u8 *)buf + i, 0, SECTOR_SIZE)) {
+				*bad = (pos + i) >> SECTOR_SHIFT;
+				return -EIO;
+			}
+		}
+		pos += n;
+		len -= n;
 	}
 	return 0;
 }

@@ -19,8 +19,8 @@ static struct genl_family bs_family __ro_after_init;
 
 static size_t bs_nl_size(void)
 {
-	return nla_total_size_64bit(sizeof(u64)) * 8 +	/* id, sizes, counters, sector */
-	       nla_total_size(sizeof(u32)) * 5 +	/* event, state, dev, errno, pid */
+	return nla_total_size_64bit(sizeof(u64)) * 9 +	/* id, sizes, counters, sectors */
+	       nla_total_size(sizeof(u32)) * 7 +	/* event, state, dev, errnos, pid, cleanup */
 	       nla_total_size(BOOTSEAL_DISK_NAME_LEN);
 }
 
@@ -47,9 +47,15 @@ static int bs_nl_fill(struct sk_buff *skb, const struct bs_snapshot *snap, u32 e
 			      BOOTSEAL_A_PAD) ||
 	    nla_put_u32(skb, BOOTSEAL_A_PID, snap->pid))
 		goto cancel;
-	if (snap->state == BOOTSEAL_STATE_FAILED &&
+	if ((snap->state == BOOTSEAL_STATE_FAILED || snap->state == BOOTSEAL_STATE_UNCLEAN) &&
 	    (nla_put_u32(skb, BOOTSEAL_A_ERRNO, snap->error) ||
 	     nla_put_u64_64bit(skb, BOOTSEAL_A_ERROR_SECTOR, snap->error_sector,
+			       BOOTSEAL_A_PAD)))
+		goto cancel;
+	if (snap->cleanup &&
+	    (nla_put_u32(skb, BOOTSEAL_A_CLEANUP, snap->cleanup) ||
+	     nla_put_u32(skb, BOOTSEAL_A_CLEANUP_ERRNO, snap->cleanup_error) ||
+	     nla_put_u64_64bit(skb, BOOTSEAL_A_CLEANUP_SECTOR, snap->cleanup_sector,
 			       BOOTSEAL_A_PAD)))
 		goto cancel;
 	genlmsg_end(skb, hdr);
@@ -128,8 +134,12 @@ static const struct genl_small_ops bs_ops[] = {
 	},
 };
 
+/*
+ * Events name every session's process, disk and counters: subscribing
+ * needs CAP_NET_ADMIN, like GET (genl_bind() checks the flag).
+ */
 static const struct genl_multicast_group bs_mcgrps[] = {
-	{ .name = BOOTSEAL_GENL_MCGRP_PROGRESS },
+	{ .name = BOOTSEAL_GENL_MCGRP_PROGRESS, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 static struct genl_family bs_family __ro_after_init = {

@@ -10,6 +10,8 @@
  *  - s->slock (irq-safe spinlock) guards state, error and in-flight bytes,
  *    which bio completions update; completions also wake s->wq under it, so
  *    taking it once after the last completion is enough to free the session.
+ *    A completion puts its bio (back into bs_bioset) before it takes the
+ *    lock, so a released session never has a bio on its way back.
  *  - bs_sessions_lock (mutex) guards the list of attached sessions that
  *    netlink GET walks; it nests outside s->slock.
  */
@@ -19,6 +21,7 @@
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -34,9 +37,41 @@
 #include "compat.h"
 #include "io.h"
 
+/*
+ * Every session holds its head in kernel memory (charged to the caller's
+ * memory cgroup), so the parameter is bounded: a multiple of 512 in
+ * [512, BS_HEAD_LEN_CAP]. A primary GPT is 17 KiB; 64 MiB is ample.
+ */
+#define BS_HEAD_LEN_CAP		(64U << 20)
+
 static unsigned int max_head_len = 4 << 20;
-module_param(max_head_len, uint, 0644);
-MODULE_PARM_DESC(max_head_len, "Largest head a session may hold back, bytes (default 4 MiB)");
+
+static int bs_set_max_head_len(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint(val, 0, &v);
+	if (ret) {
+		pr_warn_ratelimited("max_head_len: not a number of bytes\n");
+		return ret;
+	}
+	if (v < SECTOR_SIZE || v > BS_HEAD_LEN_CAP || v % SECTOR_SIZE) {
+		pr_warn_ratelimited("max_head_len: %u is not a multiple of 512 in [512, %u]\n",
+				    v, BS_HEAD_LEN_CAP);
+		return -EINVAL;
+	}
+	WRITE_ONCE(*(unsigned int *)kp->arg, v);
+	return 0;
+}
+
+static const struct kernel_param_ops bs_max_head_len_ops = {
+	.set	= bs_set_max_head_len,
+	.get	= param_get_uint,
+};
+module_param_cb(max_head_len, &bs_max_head_len_ops, &max_head_len, 0644);
+MODULE_PARM_DESC(max_head_len,
+		 "Largest head a session may hold back, bytes: a multiple of 512, at most 64 MiB (default 4 MiB)");
 
 static unsigned int max_inflight_mb = 64;
 module_param(max_inflight_mb, uint, 0644);
@@ -57,7 +92,10 @@ struct bs_session {
 	u32 state;			/* enum bootseal_state */
 	int error;			/* positive errno of the first error */
 	u64 error_sector;		/* 512-byte sector, or BOOTSEAL_SECTOR_NONE */
-	bool fail_event_pending;	/* FAILED not multicast yet */
+	bool fail_event_pending;	/* FAILED/UNCLEAN not multicast yet */
+	u32 cleanup;			/* BOOTSEAL_CLEANUP_* after a failed seal */
+	int cleanup_error;		/* positive errno of the cleanup, 0 if none */
+	u64 cleanup_sector;		/* its 512-byte sector, or BOOTSEAL_SECTOR_NONE */
 	u64 inflight;			/* data bytes reserved or in flight */
 	wait_queue_head_t wq;		/* inflight went down */
 
@@ -96,7 +134,7 @@ static u64 bs_last_id;			/* under bs_sessions_lock */
 static bool bs_final(u32 state)
 {
 	return state == BOOTSEAL_STATE_SEALED || state == BOOTSEAL_STATE_FAILED ||
-	       state == BOOTSEAL_STATE_ABORTED;
+	       state == BOOTSEAL_STATE_ABORTED || state == BOOTSEAL_STATE_UNCLEAN;
 }
 
 void bs_session_snapshot(struct bs_session *s, struct bs_snapshot *snap)
@@ -109,6 +147,9 @@ void bs_session_snapshot(struct bs_session *s, struct bs_snapshot *snap)
 	snap->state = s->state;
 	snap->error = s->error;
 	snap->error_sector = s->error ? s->error_sector : BOOTSEAL_SECTOR_NONE;
+	snap->cleanup = s->cleanup;
+	snap->cleanup_error = s->cleanup_error;
+	snap->cleanup_sector = s->cleanup_error ? s->cleanup_sector : BOOTSEAL_SECTOR_NONE;
 	snap->bytes_expected = s->expected;
 	snap->head_len = s->head_len;
 	snap->dev_size = s->dev_size;
@@ -134,7 +175,10 @@ static bool bs_set_state(struct bs_session *s, u32 state)
 	return ok;
 }
 
-/* Records the first error; any context, s->slock held. */
+/*
+ * Records the first error; any context, s->slock held. The session ends
+ * FAILED, or UNCLEAN if a failed seal could not be erased (bs_unseal()).
+ */
 static bool __bs_fail(struct bs_session *s, int err, u64 sector)
 {
 	if (s->error)
@@ -142,13 +186,13 @@ static bool __bs_fail(struct bs_session *s, int err, u64 sector)
 	s->error = err;
 	s->error_sector = sector;
 	if (!bs_final(s->state)) {
-		s->state = BOOTSEAL_STATE_FAILED;
+		s->state = s->cleanup_error ? BOOTSEAL_STATE_UNCLEAN : BOOTSEAL_STATE_FAILED;
 		s->fail_event_pending = true;
 	}
 	return true;
 }
 
-/* Multicasts FAILED once; call only when no data bio is in flight. */
+/* Multicasts FAILED/UNCLEAN once; call only when no data bio is in flight. */
 static void bs_emit_failed(struct bs_session *s)
 {
 	bool pending;
@@ -209,15 +253,24 @@ static int bs_drain(struct bs_session *s, bool killable)
 	return 0;
 }
 
+/*
+ * Multicasts FAILED after a data bio failed. Queued on the shared system
+ * workqueue only once nothing is in flight any more (the counters are
+ * final), so it never waits for the device: a write that stalls after
+ * another failed must not block a kworker.
+ */
 static void bs_fail_work(struct work_struct *work)
 {
 	struct bs_session *s = container_of(work, struct bs_session, fail_work);
 
-	/* Final counters: wait until the last bio has completed. */
-	wait_event(s->wq, bs_idle(s));
-	spin_lock_irq(&s->slock);
-	spin_unlock_irq(&s->slock);
 	bs_emit_failed(s);
+}
+
+/* s->slock held, inflight just went down: the FAILED event may go out now. */
+static void bs_fail_event_if_idle(struct bs_session *s)
+{
+	if (!s->inflight && s->fail_event_pending)
+		queue_work(system_wq, &s->fail_work);
 }
 
 /* Frees a page of ours, or unpins a page of the caller's (@pinned). */
@@ -234,24 +287,30 @@ static void bs_end_io(struct bio *bio)
 	struct bs_bio *b = container_of(bio, struct bs_bio, bio);
 	struct bs_session *s = b->s;
 	int err = blk_status_to_errno(bio->bi_status);
+	sector_t sector = b->sector;
+	u32 bytes = b->bytes;
 	struct bvec_iter_all iter;
 	struct bio_vec *bv;
 	unsigned long flags;
 
 	bio_for_each_segment_all(bv, bio, iter)
 		bs_release_page(bv->bv_page, b->pinned);
+	/*
+	 * Back to bs_bioset before inflight drops below: once it reaches 0,
+	 * release may return and rmmod run bioset_exit(). Nothing of the bio
+	 * may be touched after this.
+	 */
+	bio_put(bio);
 
 	spin_lock_irqsave(&s->slock, flags);
-	if (err) {
-		if (__bs_fail(s, -err, b->sector))
-			queue_work(system_wq, &s->fail_work);
-	} else {
-		atomic64_add(b->bytes, &s->completed);
-	}
-	s->inflight -= b->bytes;
+	if (err)
+		__bs_fail(s, -err, sector);
+	else
+		atomic64_add(bytes, &s->completed);
+	s->inflight -= bytes;
+	bs_fail_event_if_idle(s);
 	wake_up(&s->wq);
 	spin_unlock_irqrestore(&s->slock, flags);
-	bio_put(bio);
 }
 
 static bool bs_budget_ok(struct bs_session *s, u64 bytes)
@@ -291,24 +350,31 @@ static void bs_unreserve(struct bs_session *s, u64 bytes)
 {
 	spin_lock_irq(&s->slock);
 	s->inflight -= bytes;
+	bs_fail_event_if_idle(s);
 	wake_up(&s->wq);
 	spin_unlock_irq(&s->slock);
 }
 
+/*
+ * Fills the zeroed array @pages with @nr pages, charged to the caller's
+ * memory cgroup. The bulk allocator may hand out a single page per call
+ * for accounted allocations, so each call only looks at the empty rest.
+ */
 static int bs_alloc_pages(struct page **pages, unsigned long nr)
 {
 	unsigned long have = 0;
 
 	while (have < nr) {
-		unsigned long got = alloc_pages_bulk_array(GFP_KERNEL, nr, pages);
+		unsigned long got = alloc_pages_bulk_array(GFP_KERNEL_ACCOUNT, nr - have,
+							   pages + have);
 
-		if (got == have) {
-			pages[have] = alloc_page(GFP_KERNEL);
+		if (!got) {
+			pages[have] = alloc_page(GFP_KERNEL_ACCOUNT);
 			if (!pages[have])
 				return -ENOMEM;
-			got++;
+			got = 1;
 		}
-		have = got;
+		have += got;
 	}
 	return 0;
 }
@@ -338,7 +404,8 @@ static int bs_pin_pages(unsigned long uaddr, unsigned long nr, struct page **pag
 		if (n <= 0) {
 			unpin_user_pages(pages, got);
 			memset(pages, 0, got * sizeof(*pages));
-			return n ? n : -EFAULT;
+			/* 0, -EFAULT, -EOVERFLOW (a wrapping range): unreadable */
+			return n == -ENOMEM ? n : -EFAULT;
 		}
 		got += n;
 	}
@@ -436,6 +503,9 @@ static long bs_write(struct bs_session *s, void __user *uarg)
 		return -EINVAL;
 	if ((w.flags & BOOTSEAL_WRITE_F_PIN) && (w.buf & (s->lbs - 1)))
 		return -EINVAL;
+	/* A range that wraps or leaves user space is unreadable: EFAULT, not EOVERFLOW. */
+	if (!access_ok(u64_to_user_ptr(w.buf), w.length))
+		return -EFAULT;
 	/*
 	 * Zero-copy only for pure data writes whose buffer the device can DMA
 	 * from directly; the head is always copied into the head buffer.
@@ -459,7 +529,7 @@ static long bs_write(struct bs_session *s, void __user *uarg)
 	if (pin)
 		pofs = offset_in_page(w.buf);
 	nr = DIV_ROUND_UP(pofs + w.length, PAGE_SIZE);
-	pages = kvcalloc(nr, sizeof(*pages), GFP_KERNEL);
+	pages = kvcalloc(nr, sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	if (!pages)
 		ret = -ENOMEM;
 	else if (pin)
@@ -517,17 +587,24 @@ static void bs_detach(struct bs_session *s)
 	s->head_buf = NULL;
 }
 
+/* Start of the tail region (backup GPT) zeroed besides the head. */
+static u64 bs_tail_start(struct bs_session *s)
+{
+	u64 tail = s->dev_size > BS_TAIL_LEN ? s->dev_size - BS_TAIL_LEN : 0;
+
+	return max(round_down(tail, s->lbs), s->head_len);
+}
+
 /* Zeroes the head and the last MiB, then flushes: nothing is in flight. */
 static int bs_invalidate(struct bs_session *s, sector_t *bad)
 {
 	struct block_device *bdev = s->bdh.bdev;
-	u64 tail = s->dev_size > BS_TAIL_LEN ? s->dev_size - BS_TAIL_LEN : 0;
+	u64 tail = bs_tail_start(s);
 	int ret;
 
-	tail = max(round_down(tail, s->lbs), s->head_len);
-	ret = bs_io_zero(bdev, 0, s->head_len, bad);
+	ret = bs_io_zero(bdev, 0, 0, s->head_len, bad);
 	if (!ret && tail < s->dev_size)
-		ret = bs_io_zero(bdev, tail, s->dev_size - tail, bad);
+		ret = bs_io_zero(bdev, 0, tail, s->dev_size - tail, bad);
 	if (ret)
 		return ret;
 	*bad = BOOTSEAL_SECTOR_NONE;
@@ -562,11 +639,13 @@ static long bs_attach(struct bs_session *s, void __user *uarg)
 	bdev = s->bdh.bdev;
 	if (bdev_is_partition(bdev))
 		ret = -EMEDIUMTYPE;
+	else if (bdev_is_zoned(bdev))
+		ret = -EOPNOTSUPP;	/* sequential-write zones: no random writes */
 	else if (bdev_read_only(bdev))
 		ret = -EROFS;
 	else if (a.head_len % bdev_logical_block_size(bdev) || a.head_len > bdev_nr_bytes(bdev))
 		ret = -EINVAL;
-	head_buf = ret ? NULL : kvzalloc(a.head_len, GFP_KERNEL);
+	head_buf = ret ? NULL : kvzalloc(a.head_len, GFP_KERNEL_ACCOUNT);
 	if (!ret && !head_buf)
 		ret = -ENOMEM;
 	if (ret) {
@@ -619,28 +698,34 @@ static long bs_attach(struct bs_session *s, void __user *uarg)
 }
 
 /*
- * Writes the head: everything but the first logical block first, the first
- * block (which holds the MBR / protective MBR) last, each with FUA, so no
- * prefix of the device's write history shows a partition table before the
- * data is complete. Then reads it back and compares.
+ * Writes the head: everything but the first physical block first, the
+ * first physical block (the MBR / protective MBR, and on a 512e disk the
+ * GPT header beside it) last and in one write, each with FUA, so no prefix
+ * of the device's write history shows a partition table before the data
+ * is complete, and a 512e disk never has to read-modify-write a physical
+ * block 0 whose other sectors were just written (a torn RMW could lose
+ * them). A head shorter than a physical block is one write. Then reads
+ * the head back and compares.
  */
-static int bs_seal_head(struct bs_session *s, sector_t *bad)
+static int bs_seal_head(struct bs_session *s, sector_t *bad, bool *issued)
 {
 	struct block_device *bdev = s->bdh.bdev;
 	blk_opf_t opf = REQ_OP_WRITE | REQ_SYNC | REQ_FUA;
+	u64 first = min_t(u64, s->pbs, s->head_len);
 	u8 *check;
 	u64 i;
 	int ret = 0;
 
-	if (s->head_len > s->lbs)
-		ret = bs_io_kbuf(bdev, opf, s->lbs, s->head_buf + s->lbs,
-				 s->head_len - s->lbs, bad);
+	/* From here on a failure may leave part of the head on the medium. */
+	*issued = true;
+	if (s->head_len > first)
+		ret = bs_io_kbuf(bdev, opf, first, s->head_buf + first, s->head_len - first, bad);
 	if (!ret)
-		ret = bs_io_kbuf(bdev, opf, 0, s->head_buf, s->lbs, bad);
+		ret = bs_io_kbuf(bdev, opf, 0, s->head_buf, first, bad);
 	if (ret)
 		return ret;
 
-	check = kvmalloc(s->head_len, GFP_KERNEL);
+	check = kvmalloc(s->head_len, GFP_KERNEL_ACCOUNT);
 	if (!check)
 		return -ENOMEM;
 	ret = bs_io_kbuf(bdev, REQ_OP_READ | REQ_SYNC, 0, check, s->head_len, bad);
@@ -657,9 +742,74 @@ static int bs_seal_head(struct bs_session *s, sector_t *bad)
 	return ret;
 }
 
+/*
+ * Zeroes [@pos, @pos + @len) with FUA and reads it back through the head
+ * buffer. Returns 0 if it reads back as zeros; else the errno, with the
+ * first failed (or non-zero) 512-byte sector in *@bad.
+ */
+static int bs_erase(struct bs_session *s, u64 pos, u64 len, sector_t *bad)
+{
+	int ret;
+
+	ret = bs_io_zero(s->bdh.bdev, REQ_FUA, pos, len, bad);
+	if (!ret)
+		ret = bs_io_check_zero(s->bdh.bdev, pos, len, s->head_buf, s->head_len, bad);
+	return ret;
+}
+
+/*
+ * A seal failed after its first head write was issued, so LBA 0 may hold
+ * the image's MBR / protective MBR over data that is not the image (a
+ * device that acknowledged writes and lost them, a failed write that
+ * landed partly). Rewrites the head (the first block first) and the tail
+ * with zeros, FUA, and reads both back. Records what was erased; if any
+ * part of it failed, the session will end UNCLEAN instead of FAILED, and
+ * the kernel log says so. Called before the seal's error is recorded, so
+ * that the one final event carries the outcome; the head buffer's
+ * contents are no longer needed.
+ */
+static void bs_unseal(struct bs_session *s, int err, sector_t sector)
+{
+	sector_t bad = BOOTSEAL_SECTOR_NONE, tbad = BOOTSEAL_SECTOR_NONE;
+	u64 tail = bs_tail_start(s);
+	u32 done = BOOTSEAL_CLEANUP_RAN;
+	int ret, tret = 0;
+
+	ret = bs_erase(s, 0, s->head_len, &bad);
+	if (!ret)
+		done |= BOOTSEAL_CLEANUP_HEAD;
+	if (tail < s->dev_size)
+		tret = bs_erase(s, tail, s->dev_size - tail, &tbad);
+	if (!tret)
+		done |= BOOTSEAL_CLEANUP_TAIL;
+	if (!ret && tret) {
+		ret = tret;
+		bad = tbad;
+	}
+
+	spin_lock_irq(&s->slock);
+	s->cleanup = done;
+	s->cleanup_error = -ret;
+	s->cleanup_sector = bad;
+	spin_unlock_irq(&s->slock);
+
+	if (ret)
+		pr_err("%s: seal failed (errno %d, sector %lld) and erasing its partition table failed too (errno %d, sector %lld; head %s, tail %s): the device may show a partition table over data that is not the image\n",
+		       s->disk_name, -err,
+		       sector == BOOTSEAL_SECTOR_NONE ? -1LL : (long long)sector, -ret,
+		       bad == BOOTSEAL_SECTOR_NONE ? -1LL : (long long)bad,
+		       done & BOOTSEAL_CLEANUP_HEAD ? "erased" : "NOT erased",
+		       done & BOOTSEAL_CLEANUP_TAIL ? "erased" : "NOT erased");
+	else
+		pr_warn("%s: seal failed (errno %d, sector %lld); head and tail rewritten with zeros and read back: no partition table left\n",
+			s->disk_name, -err,
+			sector == BOOTSEAL_SECTOR_NONE ? -1LL : (long long)sector);
+}
+
 static long bs_commit(struct bs_session *s)
 {
 	sector_t bad = BOOTSEAL_SECTOR_NONE;
+	bool issued = false;
 	int ret;
 
 	ret = bs_check_io_state(s);
@@ -682,8 +832,10 @@ static long bs_commit(struct bs_session *s)
 	}
 	if (!bs_set_state(s, BOOTSEAL_STATE_SEALING))
 		goto out_err;
-	ret = bs_seal_head(s, &bad);
+	ret = bs_seal_head(s, &bad, &issued);
 	if (ret) {
+		if (issued)
+			bs_unseal(s, ret, bad);
 		bs_fail_sync(s, -ret, bad);
 		goto out;
 	}
@@ -728,6 +880,9 @@ static long bs_status(struct bs_session *s, void __user *uarg)
 	st.head_len = snap.head_len;
 	st.dev_size = snap.dev_size;
 	st.dev = snap.dev;
+	st.cleanup = snap.cleanup;
+	st.cleanup_error = snap.cleanup_error;
+	st.cleanup_sector = snap.cleanup_sector;
 	memcpy(st.disk_name, snap.disk_name, sizeof(st.disk_name));
 	return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
 }
@@ -774,7 +929,7 @@ long bs_session_ioctl(struct bs_session *s, unsigned int cmd, void __user *arg)
 
 struct bs_session *bs_session_create(void)
 {
-	struct bs_session *s = kzalloc(sizeof(*s), GFP_KERNEL);
+	struct bs_session *s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
 
 	if (!s)
 		return NULL;

@@ -38,13 +38,25 @@ void bs_event_format(const struct bs_event *ev, char *buf, size_t len)
 		if ((size_t)n >= len)
 			return;
 	}
-	if (ev->state == BOOTSEAL_STATE_FAILED && ev->error) {
+	if ((ev->state == BOOTSEAL_STATE_FAILED || ev->state == BOOTSEAL_STATE_UNCLEAN) &&
+	    ev->error) {
 		n += snprintf(buf + n, len - n, ": %s", strerror((int)ev->error));
 		if ((size_t)n >= len)
 			return;
 		if (ev->error_sector != BOOTSEAL_SECTOR_NONE)
+			n += snprintf(buf + n, len - n, " at sector %llu",
+				      (unsigned long long)ev->error_sector);
+		if ((size_t)n >= len)
+			return;
+	}
+	if (ev->cleanup && !ev->cleanup_error) {
+		snprintf(buf + n, len - n, "; partition table erased again");
+	} else if (ev->cleanup) {
+		n += snprintf(buf + n, len - n, "; erasing the partition table failed: %s",
+			      strerror((int)ev->cleanup_error));
+		if ((size_t)n < len && ev->cleanup_sector != BOOTSEAL_SECTOR_NONE)
 			snprintf(buf + n, len - n, " at sector %llu",
-				 (unsigned long long)ev->error_sector);
+				 (unsigned long long)ev->cleanup_sector);
 	}
 }
 
@@ -75,6 +87,17 @@ void bs_event_json(const struct bs_event *ev, struct bs_json *j)
 		bs_json_uint(j, "errno", ev->error);
 		bs_json_str(j, "error", strerror((int)ev->error));
 	}
-	if (ev->error_sector != BOOTSEAL_SECTOR_NONE && ev->state == BOOTSEAL_STATE_FAILED)
+	if (ev->error_sector != BOOTSEAL_SECTOR_NONE &&
+	    (ev->state == BOOTSEAL_STATE_FAILED || ev->state == BOOTSEAL_STATE_UNCLEAN))
 		bs_json_uint(j, "error_sector", ev->error_sector);
+	if (ev->cleanup) {
+		bs_json_bool(j, "head_erased", ev->cleanup & BOOTSEAL_CLEANUP_HEAD);
+		bs_json_bool(j, "tail_erased", ev->cleanup & BOOTSEAL_CLEANUP_TAIL);
+		if (ev->cleanup_error) {
+			bs_json_uint(j, "erase_errno", ev->cleanup_error);
+			bs_json_str(j, "erase_error", strerror((int)ev->cleanup_error));
+		}
+		if (ev->cleanup_sector != BOOTSEAL_SECTOR_NONE)
+			bs_json_uint(j, "erase_sector", ev->cleanup_sector);
+	}
 }

@@ -276,16 +276,33 @@ static void session_status(int fd, struct bootseal_status *st)
 static void writer_fail(struct ftarget *f, int status, const char *what, int err)
 {
 	struct bootseal_status st;
-	char where[64] = "";
+	char where[64] = "", ewhere[64] = "", erase[320] = "";
+	bool failed;
 
 	session_status(f->sfd, &st);
-	if (st.state == BOOTSEAL_STATE_FAILED && st.error)
+	failed = st.state == BOOTSEAL_STATE_FAILED || st.state == BOOTSEAL_STATE_UNCLEAN;
+	if (failed && st.error)
 		err = st.error;
-	if (st.state == BOOTSEAL_STATE_FAILED && st.error_sector != BOOTSEAL_SECTOR_NONE)
+	if (failed && st.error_sector != BOOTSEAL_SECTOR_NONE)
 		snprintf(where, sizeof(where), " at byte %llu",
 			 (unsigned long long)st.error_sector * 512);
-	bs_progress_fail(f->pt, status, "Unable to %s %s%s: %s; the device is left unsealed", what,
-			 f->pt->path, where, strerror(err));
+	if (st.cleanup_error && st.cleanup_sector != BOOTSEAL_SECTOR_NONE)
+		snprintf(ewhere, sizeof(ewhere), " at byte %llu",
+			 (unsigned long long)st.cleanup_sector * 512);
+	if (st.state == BOOTSEAL_STATE_UNCLEAN)
+		snprintf(erase, sizeof(erase),
+			 "; erasing the partition table again failed too%s: %s (head %s, last MiB "
+			 "%s): THE DEVICE MAY SHOW A PARTITION TABLE over data that is not the "
+			 "image; do not use it",
+			 ewhere, strerror(st.cleanup_error ? st.cleanup_error : EIO),
+			 st.cleanup & BOOTSEAL_CLEANUP_HEAD ? "erased" : "NOT erased",
+			 st.cleanup & BOOTSEAL_CLEANUP_TAIL ? "erased" : "NOT erased");
+	else if (st.cleanup & BOOTSEAL_CLEANUP_RAN)
+		snprintf(erase, sizeof(erase),
+			 "; the partition table it had written was erased again (head and last "
+			 "MiB read back as zeros)");
+	bs_progress_fail(f->pt, status, "Unable to %s %s%s: %s%s; the device is left unsealed",
+			 what, f->pt->path, where, strerror(err), erase);
 	bs_pump_drop(f->pump, f->sink);
 	close(f->sfd);
 	f->sfd = -1;
@@ -398,6 +415,8 @@ static const char *attach_reason(int e)
 		return "not a block device";
 	case EMEDIUMTYPE:
 		return "it is a partition, not a whole disk";
+	case EOPNOTSUPP:
+		return "it is a zoned device (its sequential-write zones cannot take an image)";
 	case EBUSY:
 		return "device is busy (a partition is mounted, used as swap, held by dm/md, or "
 		       "another flash is running)";

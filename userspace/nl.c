@@ -61,6 +61,7 @@ static const char *const state_names[] = {
 	[BOOTSEAL_STATE_SEALED] = "sealed",
 	[BOOTSEAL_STATE_FAILED] = "failed",
 	[BOOTSEAL_STATE_ABORTED] = "aborted",
+	[BOOTSEAL_STATE_UNCLEAN] = "unclean",
 };
 
 static const char *const event_names[] = {
@@ -87,7 +88,7 @@ const char *bs_event_name(uint32_t event)
 bool bs_state_final(uint32_t state)
 {
 	return state == BOOTSEAL_STATE_SEALED || state == BOOTSEAL_STATE_FAILED ||
-	       state == BOOTSEAL_STATE_ABORTED;
+	       state == BOOTSEAL_STATE_ABORTED || state == BOOTSEAL_STATE_UNCLEAN;
 }
 
 /* Exact lengths: libnl checks minlen from the type and maxlen from here. */
@@ -106,6 +107,9 @@ static const struct nla_policy event_policy[BOOTSEAL_A_MAX + 1] = {
 	[BOOTSEAL_A_ERRNO]		= { .type = NLA_U32, .maxlen = 4 },
 	[BOOTSEAL_A_ERROR_SECTOR]	= { .type = NLA_U64, .maxlen = 8 },
 	[BOOTSEAL_A_PID]		= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSEAL_A_CLEANUP]		= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSEAL_A_CLEANUP_ERRNO]	= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSEAL_A_CLEANUP_SECTOR]	= { .type = NLA_U64, .maxlen = 8 },
 };
 
 static uint64_t get_u64(struct nlattr **tb, int type, uint64_t dflt)
@@ -193,8 +197,12 @@ int bs_event_parse(struct nlmsghdr *nlh, struct bs_event *ev, char *err, size_t 
 	ev->error = get_u32(tb, BOOTSEAL_A_ERRNO, 0);
 	ev->error_sector = get_u64(tb, BOOTSEAL_A_ERROR_SECTOR, BOOTSEAL_SECTOR_NONE);
 	ev->pid = get_u32(tb, BOOTSEAL_A_PID, 0);
-	if (ev->error > 4095) {
-		snprintf(err, errlen, "errno %u out of range", ev->error);
+	ev->cleanup = get_u32(tb, BOOTSEAL_A_CLEANUP, 0);
+	ev->cleanup_error = get_u32(tb, BOOTSEAL_A_CLEANUP_ERRNO, 0);
+	ev->cleanup_sector = get_u64(tb, BOOTSEAL_A_CLEANUP_SECTOR, BOOTSEAL_SECTOR_NONE);
+	if (ev->error > 4095 || ev->cleanup_error > 4095) {
+		snprintf(err, errlen, "errno %u out of range",
+			 ev->error > 4095 ? ev->error : ev->cleanup_error);
 		return -1;
 	}
 	return 0;
@@ -363,8 +371,9 @@ struct bs_nl *bs_nl_open(bool subscribe, char *err, size_t errlen)
 	nl_socket_set_buffer_size(nl->ev, 1 << 20, 0);
 	r = nl_socket_add_membership(nl->ev, nl->group);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot join the \"%s\" multicast group: %s",
-			 BOOTSEAL_GENL_MCGRP_PROGRESS, nl_geterror(r));
+		snprintf(err, errlen, "cannot join the \"%s\" multicast group: %s%s",
+			 BOOTSEAL_GENL_MCGRP_PROGRESS, nl_geterror(r),
+			 r == -NLE_PERM ? " (it needs CAP_NET_ADMIN: run as root)" : "");
 		goto err_ev;
 	}
 	r = nl_socket_set_nonblocking(nl->ev);

@@ -27,6 +27,9 @@ struct bs_event {
 	uint32_t error;			/* positive errno, 0 if none */
 	uint64_t error_sector;		/* BOOTSEAL_SECTOR_NONE if none */
 	uint32_t pid;
+	uint32_t cleanup;		/* BOOTSEAL_CLEANUP_*, 0 if nothing was erased */
+	uint32_t cleanup_error;		/* positive errno of the erase, 0 if none */
+	uint64_t cleanup_sector;	/* BOOTSEAL_SECTOR_NONE if none */
 };
 
 typedef void (*bs_event_cb)(const struct bs_event *ev, void *arg);

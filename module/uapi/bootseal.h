@@ -28,6 +28,9 @@
  *     ENOENT      @path does not exist
  *     ENOTBLK     @path is not a block device
  *     EMEDIUMTYPE @path is a partition, not a whole disk
+ *     EOPNOTSUPP  @path is a zoned block device (host-managed or
+ *                 host-aware): its sequential-write zones cannot take an
+ *                 image written in any order
  *     EBUSY       a partition is mounted, used as swap, held by dm/md, or
  *                 another exclusive opener (another session) holds the disk
  *     EROFS       the device is read-only
@@ -38,9 +41,13 @@
  *     EBADFD      this session is already attached
  *     EIO etc.    the invalidation writes failed (session FAILED)
  *   Other errors of the path lookup (ENOTDIR, ELOOP, ...) pass through.
- *   Module parameters: max_head_len (bytes, default 4 MiB) bounds @head_len;
+ *   Module parameters: max_head_len (bytes, default 4 MiB; a multiple of
+ *   512 in [512, 64 MiB], other values are refused with EINVAL when written
+ *   to /sys/module/bootseal/parameters/max_head_len or given at load)
+ *   bounds @head_len;
  *   max_inflight_mb (MiB, default 64, at least 16) bounds the data bytes a
- *   session has in flight.
+ *   session has in flight. The head buffer, the data pages and the session are
+ *   charged to the memory cgroup of the process that allocates them.
  *
  * BOOTSEAL_IOC_WRITE (struct bootseal_write, in)
  *   Queues @length bytes from user memory @buf for device offset @offset.
@@ -58,7 +65,10 @@
  *                 or above BOOTSEAL_WRITE_MAX, range past the end of the
  *                 device; with BOOTSEAL_WRITE_F_PIN also @buf not aligned
  *                 to the logical block size
- *     EFAULT      @buf is not readable (nothing of this WRITE was queued)
+ *     EFAULT      @buf is not readable, or [@buf, @buf + @length) wraps
+ *                 around or leaves user space (nothing of this WRITE was
+ *                 queued)
+ *     ENOMEM      no memory for the copy or for pinning
  *     EBADFD      not attached, or already committed/aborted
  *     <errno>     the session FAILED earlier; the first I/O error is
  *                 returned again
@@ -66,14 +76,30 @@
  *
  * BOOTSEAL_IOC_COMMIT (no argument)
  *   Waits for every data write, flushes the device cache, writes the head
- *   buffer with FUA -- everything after the first logical block first, the
- *   first logical block (MBR / protective MBR) last, so no prefix of the
- *   write history shows a partition table before all data is durable --
- *   then reads the head back and compares it. Returns 0 once the session is
+ *   buffer with FUA -- everything after the first physical block first, the
+ *   first physical block (MBR / protective MBR; on a disk with 4 KiB
+ *   physical and 512-byte logical blocks also the GPT header) last, in one
+ *   write, so no prefix of the write history shows a partition table before
+ *   all data is durable and the disk never read-modify-writes a partly
+ *   written physical block 0; a head shorter than one physical block is a
+ *   single write -- then reads the head back and compares it. Returns 0 once the session is
  *   SEALED. Errors: EBADFD (not attached / SEALED / ABORTED), EINTR (fatal
  *   signal while waiting; the session stays as it was), the first data I/O
  *   error, EIO when the head read back differs (the session is then FAILED;
  *   see BOOTSEAL_IOC_STATUS for the errno and the sector).
+ *   A seal that fails once a head write has been issued (a head write or
+ *   the read-back fails, or the read-back differs: the device may have
+ *   acknowledged writes it lost) may have put the image's partition table
+ *   on the medium. Before COMMIT returns, the module then rewrites the head
+ *   region (the first block first) and the last MiB with zeros, with FUA,
+ *   and reads both back: BOOTSEAL_IOC_STATUS.cleanup says what was erased
+ *   (BOOTSEAL_CLEANUP_*). If all of it reads back as zeros the session is
+ *   FAILED: FAILED always means "no partition table on the medium". If any
+ *   of it fails, the session ends UNCLEAN instead, with the erase's errno
+ *   and sector in cleanup_error / cleanup_sector (error / error_sector stay
+ *   those of the seal), and the kernel log names the device: the device
+ *   may show a partition table over data that is not the image. COMMIT
+ *   returns the seal's error in both cases.
  *   When COMMIT returns (success or failure) the device's page cache has
  *   been invalidated and the exclusive claim released, so userspace can
  *   re-read the partition table at once; the fd stays usable for STATUS.
@@ -86,7 +112,9 @@
  *
  * BOOTSEAL_IOC_STATUS (struct bootseal_status, out)
  *   Never fails on a valid fd and buffer (EFAULT otherwise). A session that
- *   is not attached reports BOOTSEAL_STATE_NONE.
+ *   is not attached reports BOOTSEAL_STATE_NONE. @cleanup, @cleanup_error
+ *   and @cleanup_sector are 0, 0 and BOOTSEAL_SECTOR_NONE unless a failed
+ *   seal had to be erased (see BOOTSEAL_IOC_COMMIT).
  *
  * Unknown ioctl numbers return ENOTTY.
  *
@@ -106,6 +134,9 @@
  *   message.
  *
  * BOOTSEAL_CMD_EVENT (kernel -> multicast group "progress")
+ *   Joining the group requires CAP_NET_ADMIN (in the initial user
+ *   namespace), like GET: without it NETLINK_ADD_MEMBERSHIP fails with
+ *   EPERM.
  *   Sent on every state change (BOOTSEAL_A_EVENT = BOOTSEAL_EVENT_STATE) and,
  *   at most about ten times a second per session, on progress
  *   (BOOTSEAL_EVENT_PROGRESS). Every message carries:
@@ -121,15 +152,22 @@
  *     BOOTSEAL_A_BYTES_COMPLETED  u64  bytes durably handled: data writes
  *                                      completed, plus the head once sealed
  *     BOOTSEAL_A_PID              u32  tgid of the process that attached
- *   and when the state is FAILED:
+ *   and when the state is FAILED or UNCLEAN:
  *     BOOTSEAL_A_ERRNO            u32  positive errno of the first error
  *     BOOTSEAL_A_ERROR_SECTOR     u64  first 512-byte sector of the failed
  *                                      write request (BOOTSEAL_SECTOR_NONE
  *                                      if none, e.g. a failed flush; the
  *                                      first mismatching sector for a
  *                                      head read-back mismatch)
- *   The FAILED state event is sent once no data write is in flight any
- *   more, so its counters are final, like those of SEALED and ABORTED.
+ *   and when a failed seal had to be erased (see BOOTSEAL_IOC_COMMIT):
+ *     BOOTSEAL_A_CLEANUP          u32  BOOTSEAL_CLEANUP_* flags
+ *     BOOTSEAL_A_CLEANUP_ERRNO    u32  positive errno of the erase, 0 if it
+ *                                      succeeded
+ *     BOOTSEAL_A_CLEANUP_SECTOR   u64  first failed or non-zero sector of
+ *                                      the erase (BOOTSEAL_SECTOR_NONE)
+ *   The FAILED (UNCLEAN) state event is sent once no data write is in
+ *   flight any more, so its counters are final, like those of SEALED and
+ *   ABORTED.
  *   No kernel pointers are ever sent.
  */
 #ifndef _UAPI_LINUX_BOOTSEAL_H
@@ -162,11 +200,23 @@ enum bootseal_state {
 	BOOTSEAL_STATE_FLUSHING,	/* COMMIT: data done, cache flush */
 	BOOTSEAL_STATE_SEALING,		/* COMMIT: head write + read-back */
 	BOOTSEAL_STATE_SEALED,		/* final: complete and durable */
-	BOOTSEAL_STATE_FAILED,		/* final: an error; head not written */
+	BOOTSEAL_STATE_FAILED,		/* final: an error; no partition table (head zero) */
 	BOOTSEAL_STATE_ABORTED,		/* final: closed/aborted; head zero */
+	BOOTSEAL_STATE_UNCLEAN,		/* final: a seal failed and erasing it failed too:
+					 * the device may show a partition table */
 	__BOOTSEAL_STATE_LAST
 };
 #define BOOTSEAL_STATE_MAX (__BOOTSEAL_STATE_LAST - 1)
+
+/*
+ * What a failed seal erased (struct bootseal_status.cleanup,
+ * BOOTSEAL_A_CLEANUP). 0: nothing needed erasing (no head write issued).
+ */
+enum bootseal_cleanup_flag {
+	BOOTSEAL_CLEANUP_RAN	= 1U << 0,	/* the head and the tail were rewritten with zeros */
+	BOOTSEAL_CLEANUP_HEAD	= 1U << 1,	/* [0, head_len) reads back as zeros */
+	BOOTSEAL_CLEANUP_TAIL	= 1U << 2,	/* the last MiB reads back as zeros */
+};
 
 /* BOOTSEAL_IOC_ATTACH flags. No flag is defined yet; any bit is EINVAL. */
 enum bootseal_attach_flag {
@@ -213,9 +263,12 @@ struct bootseal_status {
 	__u64 head_len;			/* bytes */
 	__u64 dev_size;			/* bytes */
 	__u32 dev;			/* dev_t, new_encode_dev() layout */
-	__u32 reserved0;
+	__u32 cleanup;			/* BOOTSEAL_CLEANUP_*: a failed seal was erased */
 	char  disk_name[BOOTSEAL_DISK_NAME_LEN];	/* e.g. "sdb" */
-	__u64 reserved[4];
+	__s32 cleanup_error;		/* positive errno of the erase, 0 if none */
+	__u32 reserved1;
+	__u64 cleanup_sector;		/* its 512-byte sector, or BOOTSEAL_SECTOR_NONE */
+	__u64 reserved[2];
 };
 
 #define BOOTSEAL_IOC_MAGIC	0xB5
@@ -258,6 +311,9 @@ enum bootseal_attr {
 	BOOTSEAL_A_ERRNO,		/* u32, positive errno */
 	BOOTSEAL_A_ERROR_SECTOR,	/* u64, 512-byte sector */
 	BOOTSEAL_A_PID,			/* u32, tgid of the attaching process */
+	BOOTSEAL_A_CLEANUP,		/* u32, BOOTSEAL_CLEANUP_* */
+	BOOTSEAL_A_CLEANUP_ERRNO,	/* u32, positive errno of the erase, 0 if none */
+	BOOTSEAL_A_CLEANUP_SECTOR,	/* u64, 512-byte sector */
 	__BOOTSEAL_A_LAST
 };
 #define BOOTSEAL_A_MAX (__BOOTSEAL_A_LAST - 1)

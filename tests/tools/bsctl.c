@@ -10,8 +10,9 @@
  *   open                      re-open /dev/bootseal (a new session)
  *   close                     close the session
  *   attach PATH [head=N] [total=N] [flags=N] [reserved0=N] [reserved=N] [path=unterminated]
- *   write OFFSET LENGTH [fill=BYTE] [flags=N] [reserved=N] [buf=bad] [misalign=N]
- *                             the buffer is page-aligned, plus misalign bytes
+ *   write OFFSET LENGTH [fill=BYTE] [flags=N] [reserved=N] [buf=bad|ADDR] [misalign=N]
+ *                             the buffer is page-aligned, plus misalign bytes;
+ *                             buf=ADDR passes that user address as is
  *   flash IMAGE [chunk=N] [kill-after=N] [stop-after=N] [pause=MS] [pin=1]
  *                             WRITE the image from offset 0 in chunks (last
  *                             one padded with zeros to the logical block
@@ -50,7 +51,7 @@
 
 static const char *const state_names[] = {
 	"NONE", "ATTACHED", "INVALIDATED", "WRITING", "FLUSHING",
-	"SEALING", "SEALED", "FAILED", "ABORTED",
+	"SEALING", "SEALED", "FAILED", "ABORTED", "UNCLEAN",
 };
 
 static int fd = -1;
@@ -191,6 +192,8 @@ static int do_write(char **pos, int npos, const struct opts *o)
 	w.reserved = opt_num(o, "reserved", 0);
 	if (opt(o, "buf") && !strcmp(opt(o, "buf"), "bad")) {
 		w.buf = (uintptr_t)bad_ptr;
+	} else if (opt(o, "buf")) {
+		w.buf = parse_size(opt(o, "buf"));
 	} else {
 		size_t alloc = len ? len : 1;
 		uint64_t mis = opt_num(o, "misalign", 0);
@@ -312,6 +315,14 @@ static int do_status(const struct opts *o)
 		       (unsigned long long)st.bytes_submitted,
 		       (unsigned long long)st.bytes_completed, (unsigned long long)st.head_len,
 		       (unsigned long long)st.dev_size, st.dev, BOOTSEAL_DISK_NAME_LEN, st.disk_name);
+		if (st.cleanup)
+			printf("status: cleanup=%s%s%s error=%d sector=%lld\n",
+			       st.cleanup & BOOTSEAL_CLEANUP_RAN ? "ran" : "-",
+			       st.cleanup & BOOTSEAL_CLEANUP_HEAD ? ",head" : "",
+			       st.cleanup & BOOTSEAL_CLEANUP_TAIL ? ",tail" : "",
+			       st.cleanup_error,
+			       st.cleanup_sector == BOOTSEAL_SECTOR_NONE ? -1LL :
+			       (long long)st.cleanup_sector);
 		if (want && strcmp(want, name)) {
 			fprintf(stderr, "bsctl: state %s, expected %s\n", name, want);
 			return 1;

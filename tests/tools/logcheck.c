@@ -12,14 +12,18 @@
  *  4. replaying the log onto a zeroed device, after every entry: the head is
  *     zero, or all non-head image data is present (and once the first
  *     logical block carries the image, the whole image is present);
- *  5. at the end the device holds the image.
+ *  5. at the end the device holds the image;
+ *  6. with PBS: the first physical block [0, PBS) is written by the last
+ *     head write only, and that write covers it whole (no read-modify-write
+ *     of a partly written physical block 0 after the rest of the head).
  *
- * Usage: logcheck [-v] LOG IMAGE HEAD_LEN DEV_SIZE [LBS]
+ * Usage: logcheck [-v] LOG IMAGE HEAD_LEN DEV_SIZE [LBS [PBS]]
  *   LOG       the log device (or a copy of it)
  *   IMAGE     the image that was flashed (padded with zeros to a block)
  *   HEAD_LEN  bytes held back by the session
  *   DEV_SIZE  size of the flashed device, bytes
  *   LBS       logical block size of the flashed device (default 512)
+ *   PBS       physical block size of the flashed device (default: no check 6)
  * Exits 0 when every invariant holds, 1 on a violation (each is printed),
  * 2 on bad input.
  *
@@ -154,7 +158,8 @@ static void replay_update(struct replay *r, uint64_t b)
 
 int main(int argc, char **argv)
 {
-	uint64_t head_len, dev_size, lbs = 512, tail, img_len, pos, i;
+	uint64_t head_len, dev_size, lbs = 512, pbs = 0, tail, img_len, pos, i;
+	uint64_t first_pb = UINT64_MAX;	/* entry that wrote into [0, pbs) */
 	uint64_t dev_blocks, tail_block, flushes = 0, data_writes = 0, head_writes = 0;
 	uint64_t last_data = UINT64_MAX, last_flush = UINT64_MAX, head_start = UINT64_MAX;
 	uint64_t pending_head = UINT64_MAX;	/* a non-FUA head write awaiting a flush */
@@ -168,14 +173,16 @@ int main(int argc, char **argv)
 		verbose = 1;
 		argi++;
 	}
-	if (argc - argi < 4 || argc - argi > 5) {
-		fprintf(stderr, "Usage: logcheck [-v] LOG IMAGE HEAD_LEN DEV_SIZE [LBS]\n");
+	if (argc - argi < 4 || argc - argi > 6) {
+		fprintf(stderr, "Usage: logcheck [-v] LOG IMAGE HEAD_LEN DEV_SIZE [LBS [PBS]]\n");
 		return 2;
 	}
 	head_len = parse_u64(argv[argi + 2], "HEAD_LEN");
 	dev_size = parse_u64(argv[argi + 3], "DEV_SIZE");
-	if (argc - argi == 5)
+	if (argc - argi >= 5)
 		lbs = parse_u64(argv[argi + 4], "LBS");
+	if (argc - argi == 6)
+		pbs = parse_u64(argv[argi + 5], "PBS");
 	logfd = open(argv[argi], O_RDONLY | O_CLOEXEC);
 	imgfd = open(argv[argi + 1], O_RDONLY | O_CLOEXEC);
 	if (logfd < 0 || imgfd < 0 || fstat(imgfd, &st)) {
@@ -194,6 +201,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!lbs || lbs % r.ss || head_len % lbs || !head_len || dev_size % lbs ||
+	    (pbs && (pbs % lbs || pbs > head_len)) ||
 	    head_len > dev_size || (uint64_t)st.st_size > dev_size) {
 		fprintf(stderr, "logcheck: Unable to check: inconsistent sizes\n");
 		return 2;
@@ -295,6 +303,15 @@ int main(int argc, char **argv)
 			head_writes++;
 			if (!(flags & LW_FUA))
 				pending_head = i;
+			if (pbs && first_pb != UINT64_MAX)
+				violation(i, "head write at block %" PRIu64 " after the first physical "
+					  "block was written (entry %" PRIu64 ")", sec, first_pb);
+			if (pbs && sec * r.ss < pbs) {
+				first_pb = i;
+				if (sec || nr * r.ss < pbs)
+					violation(i, "first physical block written in part: [%" PRIu64
+						  ", +%" PRIu64 ") of %" PRIu64 " bytes", sec, nr, pbs);
+			}
 		}
 		for (b = sec; b < sec + nr; b++)
 			replay_update(&r, b);

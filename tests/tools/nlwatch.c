@@ -15,7 +15,8 @@
  *             dump-unknown-attr.
  *
  * Event lines: "<EVENT> id=N state=S dev_name=D dev=N dev_size=N head_len=N
- * expected=N submitted=N completed=N pid=N [errno=N sector=N]".
+ * expected=N submitted=N completed=N pid=N [errno=N sector=N]
+ * [cleanup=FLAGS cleanup_errno=N cleanup_sector=N]".
  * The family and the group are resolved by name with libnl-genl; requests
  * are built by hand so that they can be wrong on purpose.
  */
@@ -43,7 +44,7 @@
 
 static const char *const state_names[] = {
 	"NONE", "ATTACHED", "INVALIDATED", "WRITING", "FLUSHING",
-	"SEALING", "SEALED", "FAILED", "ABORTED",
+	"SEALING", "SEALED", "FAILED", "ABORTED", "UNCLEAN",
 };
 static const char *const event_names[] = { "UNSPEC", "STATE", "PROGRESS", "DUMP" };
 
@@ -123,6 +124,11 @@ static void print_event(const struct nlmsghdr *nlh)
 	if (tb[BOOTSEAL_A_ERRNO])
 		printf(" errno=%llu sector=%lld", U(BOOTSEAL_A_ERRNO),
 		       (long long)get_u64(tb[BOOTSEAL_A_ERROR_SECTOR]));
+	if (tb[BOOTSEAL_A_CLEANUP])
+		printf(" cleanup=%llu cleanup_errno=%llu cleanup_sector=%lld", U(BOOTSEAL_A_CLEANUP),
+		       U(BOOTSEAL_A_CLEANUP_ERRNO),
+		       tb[BOOTSEAL_A_CLEANUP_SECTOR] ?
+		       (long long)get_u64(tb[BOOTSEAL_A_CLEANUP_SECTOR]) : -2LL);
 	printf("\n");
 	fflush(stdout);
 #undef U
@@ -147,7 +153,8 @@ static int is_final_event(const struct nlmsghdr *nlh)
 		len -= NLA_ALIGN(a->nla_len);
 	}
 	return ev == BOOTSEAL_EVENT_STATE && (st == BOOTSEAL_STATE_SEALED ||
-		st == BOOTSEAL_STATE_FAILED || st == BOOTSEAL_STATE_ABORTED);
+		st == BOOTSEAL_STATE_FAILED || st == BOOTSEAL_STATE_ABORTED ||
+		st == BOOTSEAL_STATE_UNCLEAN);
 }
 
 /* Prints an NLMSG_ERROR; returns the positive errno (0 = ACK). */
