@@ -28,6 +28,8 @@ static const struct bs_opt flash_opts[] = {
 	OPT("yes", BS_OPT_FLAG, yes, NULL, "Do not ask for confirmation"),
 	OPT("json", BS_OPT_FLAG, json, NULL, "One JSON object per line: events and a summary"),
 	OPT("strict", BS_OPT_FLAG, strict, NULL, "Refuse images without a valid partition table"),
+	OPT("force-raw", BS_OPT_FLAG, force_raw, NULL,
+	    "Write IMAGE even if it does not look like a disk image"),
 	OPT("power-off", BS_OPT_FLAG, power_off, NULL,
 	    "Power USB targets off after success (SCSI delete, then USB remove)"),
 	OPT("threads", BS_OPT_UINT, threads, "N", "Decoder threads for xz (default: CPUs)"),
@@ -49,7 +51,8 @@ static void usage(FILE *f)
 		bs_prog, bs_prog);
 	bs_opts_help(f, flash_opts, sizeof(flash_opts) / sizeof(flash_opts[0]));
 	fprintf(f, "\nExit status: 0 every target sealed and verified, 1 other failure, 2 usage,\n"
-		   "3 image (unreadable, corrupt, bmap or checksum mismatch), 4 device (refused,\n"
+		   "3 image (unreadable, corrupt, not a disk image, bmap or checksum mismatch),\n"
+		   "4 device (refused, "
 		   "busy, missing, too small), 5 write or seal failed, 6 verification failed.\n"
 		   "With several targets the most severe wins (usage > image > device > write > "
 		   "verify).\n");

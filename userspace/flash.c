@@ -23,6 +23,7 @@
 #include "bootseal.h"
 #include "device.h"
 #include "flash.h"
+#include "imagecheck.h"
 #include "json.h"
 #include "module/uapi/bootseal.h"
 #include "progress.h"
@@ -568,6 +569,31 @@ static struct bs_ptable *table_of(const unsigned char *buf, size_t len, const ch
 	return pt;
 }
 
+/*
+ * Refuse what is not a disk image (imagecheck.h) before any device is
+ * touched, unless --force-raw says the bytes are wanted as they are.
+ */
+static int check_content(struct job *j)
+{
+	enum bs_format fmt = bs_source_format(j->src), want = bs_format_from_name(j->image);
+	char why[256];
+
+	if (want != BS_FMT_RAW && fmt != BS_FMT_RAW && want != fmt)
+		bs_warn("%s is named like a %s file but holds %s data; decoding it as %s", j->image,
+			bs_format_name(want), bs_format_name(fmt), bs_format_name(fmt));
+	if (bs_image_check(j->image, fmt, j->peek, j->peek_len, j->img_pt != NULL, why,
+			   sizeof(why)) == BS_IMG_OK)
+		return 0;
+	if (j->o->force_raw) {
+		bs_warn("writing %s as it is (--force-raw): %s", j->image, why);
+		return 0;
+	}
+	bs_error("Unable to flash %s: %s; no device was touched (pass --force-raw to write "
+		 "these bytes as they are)",
+		 j->image, why);
+	return -1;
+}
+
 /* Open the image, load its bmap, read its first bytes. 0 or -1 (reported). */
 static int open_image(struct job *j)
 {
@@ -640,15 +666,16 @@ static int open_image(struct job *j)
 	if ((size_t)r < BS_PUMP_CHUNK && j->image_size < 0)
 		j->image_size = r;
 	j->img_pt = table_of(j->peek, j->peek_len, j->image, err, sizeof(err));
-	if (!j->img_pt) {
-		if (j->o->strict) {
-			bs_error("Unable to flash %s: the image has no valid partition table (%s; "
-				 "--strict)",
-				 j->image, err);
-			return BS_EXIT_IMAGE;
-		}
-		bs_warn("the image %s has no valid partition table (%s)", j->image, err);
+	if (!j->img_pt && j->o->strict) {
+		bs_error("Unable to flash %s: the image has no valid partition table (%s; "
+			 "--strict)",
+			 j->image, err);
+		return BS_EXIT_IMAGE;
 	}
+	if (check_content(j))
+		return BS_EXIT_IMAGE;
+	if (!j->img_pt)
+		bs_warn("the image %s has no valid partition table (%s)", j->image, err);
 	return BS_EXIT_OK;
 }
 

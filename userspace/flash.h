@@ -24,6 +24,7 @@ struct bs_flash_opts {
 	bool yes;	      /* --yes */
 	bool json;	      /* --json */
 	bool strict;	      /* --strict: refuse images without a partition table */
+	bool force_raw;	      /* --force-raw: write data that does not look like an image */
 	bool power_off;	      /* --power-off */
 	unsigned int threads; /* --threads: decoder threads, 0 = CPUs */
 	bool usbboot;	      /* --usbboot: targets are booted Compute Modules */

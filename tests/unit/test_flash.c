@@ -21,6 +21,7 @@
 #include "bmap.h"
 #include "bootseal.h"
 #include "flash.h"
+#include "imagecheck.h"
 #include "mapguard.h"
 #include "opts.h"
 #include "progress.h"
@@ -96,8 +97,9 @@ static void test_options(void)
 
 	CHECK_EQ_INT(parse(&o, &np, pos, "--yes", "--json", "--head", "16K", "--bmap=x.bmap",
 			   "--threads", "3", "--allow-fixed", "--unmount", "--strict", "--power-off",
-			   "--no-verify", "img.xz", "usb:1-1.2", "/dev/sdc", NULL), 0);
+			   "--no-verify", "--force-raw", "img.xz", "usb:1-1.2", "/dev/sdc", NULL), 0);
 	CHECK(o.yes && o.json && o.allow_fixed && o.unmount && o.strict && o.power_off && o.no_verify);
+	CHECK(o.force_raw);
 	CHECK_EQ_INT(o.head_len, 16384);
 	CHECK_EQ_STR(o.bmap, "x.bmap");
 	CHECK_EQ_INT(o.threads, 3);
@@ -729,6 +731,114 @@ static void test_format(void)
 	CHECK_EQ_INT(bs_pump_plan_bytes(NULL, -1, 512), 0);
 }
 
+/* ---- not an image: refused before any device is touched ------------------------ */
+
+/* Run bs_flash_run() with stderr captured into @err. */
+static int flash_capture(const struct bs_flash_opts *o, const char *image, const char *target,
+			 char *err, size_t errlen)
+{
+	char path[128];
+	char *targets[1] = {(char *)target};
+	int fd, se, rc;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	REQUIRE(fd >= 0);
+	fflush(stderr);
+	se = dup(2);
+	REQUIRE(se >= 0);
+	dup2(fd, 2);
+	rc = bs_flash_run(o, image, targets, 1);
+	fflush(stderr);
+	dup2(se, 2);
+	close(se);
+	n = pread(fd, err, errlen - 1, 0);
+	err[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return rc;
+}
+
+static void test_not_an_image(void)
+{
+	static const char html[] = "<html><body>404 Not Found</body></html>\n";
+	unsigned char rnd[3072], *img;
+	struct bs_flash_opts o;
+	char path[160], why[256], err[4096], target[160];
+	bool is_html;
+
+	CHECK_EQ_INT(sizeof(html) - 1, 40);
+	fill(rnd, sizeof(rnd), 77);
+	CHECK_EQ_INT(bs_format_from_name("os.img.gz"), BS_FMT_GZIP);
+	CHECK_EQ_INT(bs_format_from_name("OS.IMG.XZ"), BS_FMT_XZ);
+	CHECK_EQ_INT(bs_format_from_name("a.zst"), BS_FMT_ZSTD);
+	CHECK_EQ_INT(bs_format_from_name("a.img"), BS_FMT_RAW);
+	CHECK_EQ_INT(bs_format_from_name("-"), BS_FMT_RAW);
+	CHECK(bs_looks_like_text((const unsigned char *)html, 40, &is_html) && is_html);
+	CHECK(!bs_looks_like_text(rnd, sizeof(rnd), &is_html) && !is_html);
+
+	/* the verdicts */
+	CHECK_EQ_INT(bs_image_check("os.img.gz", BS_FMT_RAW, (const unsigned char *)html, 40,
+				    false, why, sizeof(why)), BS_IMG_SUFFIX);
+	CHECK(strstr(why, "named like a gzip file") && strstr(why, "HTML"));
+	CHECK_EQ_INT(bs_image_check("os.img.gz", BS_FMT_RAW, rnd, sizeof(rnd), false, why,
+				    sizeof(why)), BS_IMG_SUFFIX);
+	CHECK_EQ_INT(bs_image_check("os.img", BS_FMT_RAW, rnd, sizeof(rnd), false, why,
+				    sizeof(why)), BS_IMG_UNKNOWN);
+	CHECK(strstr(why, "neither a partition table nor a file system") != NULL);
+	CHECK_EQ_INT(bs_image_check("-", BS_FMT_RAW, (const unsigned char *)html, 40, false, why,
+				    sizeof(why)), BS_IMG_TEXT);
+	CHECK_EQ_INT(bs_image_check("os.img.xz", BS_FMT_XZ, (const unsigned char *)"hello\n", 6,
+				    false, why, sizeof(why)), BS_IMG_TEXT);
+	CHECK_EQ_INT(bs_image_check("os.img", BS_FMT_RAW, rnd, sizeof(rnd), true, why,
+				    sizeof(why)), BS_IMG_OK);
+	/* a file system without a partition table is an image */
+	img = calloc(1, 1 << 20);
+	REQUIRE(img);
+	memcpy(img, "\xeb\x58\x90mkfs.fat", 11);
+	memcpy(img + 82, "FAT32   ", 8);
+	img[510] = 0x55;
+	img[511] = 0xaa;
+	CHECK_EQ_STR(bs_fs_signature(img, 1 << 20), "FAT32");
+	CHECK_EQ_INT(bs_image_check("fs.img.gz", BS_FMT_GZIP, img, 1 << 20, false, why,
+				    sizeof(why)), BS_IMG_OK);
+	memset(img, 0, 1 << 20);
+	img[1024 + 56] = 0x53;
+	img[1024 + 57] = 0xef;
+	img[1024 + 24] = 2;
+	CHECK_EQ_STR(bs_fs_signature(img, 1 << 20), "ext2/3/4");
+	img[1024 + 24] = 200;
+	CHECK(bs_fs_signature(img, 1 << 20) == NULL);
+	memset(img, 0, 1 << 20);
+	memcpy(img + 32769, "CD001", 5);
+	CHECK_EQ_STR(bs_fs_signature(img, 1 << 20), "ISO 9660");
+	CHECK(bs_fs_signature(img, 4096) == NULL);
+	free(img);
+
+	/* bs_flash_run refuses with exit 3 before looking at the target */
+	snprintf(target, sizeof(target), "%s/no-such-target", dir);
+	snprintf(path, sizeof(path), "%s/os.img.gz", dir);
+	write_file(path, html, 40);
+	memset(&o, 0, sizeof(o));
+	o.yes = true;
+	CHECK_EQ_INT(flash_capture(&o, path, target, err, sizeof(err)), BS_EXIT_IMAGE);
+	CHECK(strstr(err, "named like a gzip file") && strstr(err, "no device was touched") &&
+	      strstr(err, "--force-raw"));
+	snprintf(path, sizeof(path), "%s/rnd.img.gz", dir);
+	write_file(path, rnd, sizeof(rnd));
+	CHECK_EQ_INT(flash_capture(&o, path, target, err, sizeof(err)), BS_EXIT_IMAGE);
+	snprintf(path, sizeof(path), "%s/rnd.img", dir);
+	write_file(path, rnd, sizeof(rnd));
+	CHECK_EQ_INT(flash_capture(&o, path, target, err, sizeof(err)), BS_EXIT_IMAGE);
+	CHECK(strstr(err, "neither a partition table") != NULL);
+	/* --force-raw: on to the target (which does not exist) */
+	o.force_raw = true;
+	CHECK_EQ_INT(flash_capture(&o, path, target, err, sizeof(err)), BS_EXIT_DEVICE);
+	CHECK(strstr(err, "--force-raw") != NULL);
+	snprintf(path, sizeof(path), "%s/os.img.gz", dir);
+	CHECK_EQ_INT(flash_capture(&o, path, target, err, sizeof(err)), BS_EXIT_DEVICE);
+}
+
 int main(void)
 {
 	REQUIRE(mkdtemp(dir));
@@ -742,6 +852,7 @@ int main(void)
 	test_pump_shrink();
 	test_mapguard();
 	test_verify();
+	test_not_an_image();
 	run("rm -rf %s", dir);
 	return unit_done();
 }
