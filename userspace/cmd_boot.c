@@ -68,8 +68,9 @@ int cmd_boot(int argc, char **argv)
 	long v;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:p:ln:jt:vh", opts, NULL)) != -1) {
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:f:p:ln:jt:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o.firmware_dir = optarg;
@@ -116,20 +117,14 @@ int cmd_boot(int argc, char **argv)
 			usage(stdout);
 			return BS_EXIT_OK;
 		default:
-			usage(stderr);
-			return BS_EXIT_USAGE;
+			return bs_getopt_fail(c, argv, opts);
 		}
 	}
-	if (optind < argc) {
-		bs_error("Unable to parse the command line: unexpected argument '%s'",
-			 argv[optind]);
-		usage(stderr);
-		return BS_EXIT_USAGE;
-	}
-	if (o.loop && o.count) {
-		bs_error("Unable to parse the command line: --loop and --count exclude each other");
-		return BS_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return bs_extra_args(argv);
+	if (o.loop && o.count)
+		return bs_usage_error("boot", "Unable to parse the command line: --loop and --count "
+					      "exclude each other");
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

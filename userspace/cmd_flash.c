@@ -12,7 +12,11 @@
 
 #define OPT(name, kind, field, arg, help)                                                          \
 	{                                                                                          \
-		name, kind, offsetof(struct bs_flash_opts, field), arg, help                       \
+		name, kind, offsetof(struct bs_flash_opts, field), arg, help, 0                    \
+	}
+#define OPTS(name, sh, kind, field, arg, help)                                                     \
+	{                                                                                          \
+		name, kind, offsetof(struct bs_flash_opts, field), arg, help, sh                   \
 	}
 
 static const struct bs_opt flash_opts[] = {
@@ -25,7 +29,9 @@ static const struct bs_opt flash_opts[] = {
 	    "Do not read the targets back after sealing"),
 	OPT("allow-fixed", BS_OPT_FLAG, allow_fixed, NULL, "Allow non-removable disks"),
 	OPT("unmount", BS_OPT_FLAG, unmount, NULL, "Unmount the targets' mounted partitions first"),
-	OPT("yes", BS_OPT_FLAG, yes, NULL, "Do not ask for confirmation"),
+	OPTS("yes", 'y', BS_OPT_FLAG, yes, NULL, "Do not ask for confirmation"),
+	OPTS("quiet", 'q', BS_OPT_FLAG, quiet, NULL,
+	     "No progress: only errors, warnings and the summary"),
 	OPT("json", BS_OPT_FLAG, json, NULL, "One JSON object per line: events and a summary"),
 	OPT("strict", BS_OPT_FLAG, strict, NULL, "Refuse images without a valid partition table"),
 	OPT("force-raw", BS_OPT_FLAG, force_raw, NULL,
@@ -111,7 +117,7 @@ int cmd_flash(int argc, char **argv)
 		return BS_EXIT_OK;
 	}
 	if (r) {
-		usage(stderr);
+		bs_try_help("flash");
 		return BS_EXIT_USAGE;
 	}
 	if (o.usbboot)

@@ -300,7 +300,7 @@ int cmd_inspect(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -309,17 +309,13 @@ int cmd_inspect(int argc, char **argv)
 			usage(stdout);
 			return BS_EXIT_OK;
 		default:
-			bs_error("Unable to parse the command line: unknown option '%s'",
-				 argv[optind - 1]);
-			usage(stderr);
-			return BS_EXIT_USAGE;
+			return bs_getopt_fail(c, argv, opts);
 		}
 	}
-	if (argc - optind != 1) {
-		bs_error("Unable to inspect: expected one IMAGE or DEVICE, got %d", argc - optind);
-		usage(stderr);
-		return BS_EXIT_USAGE;
-	}
+	if (argc - optind != 1)
+		return bs_usage_error("inspect", "Unable to inspect: expected one IMAGE or DEVICE, "
+						 "got %d",
+				      argc - optind);
 	stdin_image = !strcmp(argv[optind], "-");
 	in = calloc(1, sizeof(*in));
 	if (!in) {

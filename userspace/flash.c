@@ -632,7 +632,7 @@ static int open_image(struct job *j)
 			free(bpath);
 			return BS_EXIT_IMAGE;
 		}
-		if (!j->o->json)
+		if (!j->o->json && !j->o->quiet)
 			fprintf(stderr, "%s: using bmap %s (%llu of %llu blocks mapped)\n", bs_prog,
 				bpath, (unsigned long long)j->bmap.blocks_mapped,
 				(unsigned long long)j->bmap.blocks_total);
@@ -1123,7 +1123,7 @@ int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *
 		snprintf(j.pt[i].path, sizeof(j.pt[i].path), "%s", targets[i]);
 		snprintf(j.pt[i].label, sizeof(j.pt[i].label), "%s", targets[i]);
 	}
-	bs_progress_init(&j.prog, bs_progress_pick_mode(o->json), j.pt, n);
+	bs_progress_init(&j.prog, bs_progress_pick_mode(o->json, o->quiet), j.pt, n);
 	rc = open_image(&j);
 	if (rc)
 		goto out;

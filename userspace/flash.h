@@ -21,7 +21,8 @@ struct bs_flash_opts {
 	bool no_verify;	      /* --no-verify */
 	bool allow_fixed;     /* --allow-fixed */
 	bool unmount;	      /* --unmount */
-	bool yes;	      /* --yes */
+	bool yes;	      /* --yes, -y */
+	bool quiet;	      /* --quiet, -q: no progress output */
 	bool json;	      /* --json */
 	bool strict;	      /* --strict: refuse images without a partition table */
 	bool force_raw;	      /* --force-raw: write data that does not look like an image */

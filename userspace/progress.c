@@ -110,10 +110,12 @@ int bs_fmt_bar(char *buf, size_t len, const char *label, int phase, double fract
 			(int)(fraction * 100), bar, rs, es);
 }
 
-enum bs_progress_mode bs_progress_pick_mode(bool json)
+enum bs_progress_mode bs_progress_pick_mode(bool json, bool quiet)
 {
 	if (json)
 		return BS_PROGRESS_JSON;
+	if (quiet)
+		return BS_PROGRESS_QUIET;
 	return isatty(STDERR_FILENO) ? BS_PROGRESS_TTY : BS_PROGRESS_PLAIN;
 }
 

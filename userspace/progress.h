@@ -31,7 +31,8 @@ enum bs_phase {
 	BS_PH__COUNT
 };
 
-enum bs_progress_mode { BS_PROGRESS_TTY, BS_PROGRESS_PLAIN, BS_PROGRESS_JSON };
+/* QUIET: errors only (--quiet); the summary is printed by the caller */
+enum bs_progress_mode { BS_PROGRESS_TTY, BS_PROGRESS_PLAIN, BS_PROGRESS_JSON, BS_PROGRESS_QUIET };
 
 struct bs_ptarget {
 	char label[96];		     /* what the user named: /dev/sdb (usb:1-1.2) */
@@ -73,8 +74,8 @@ struct bs_progress {
 /* Seconds from a monotonic clock. */
 double bs_now(void);
 
-/* Mode from --json and whether stderr is a terminal. */
-enum bs_progress_mode bs_progress_pick_mode(bool json);
+/* Mode from --json, --quiet and whether stderr is a terminal. */
+enum bs_progress_mode bs_progress_pick_mode(bool json, bool quiet);
 
 void bs_progress_init(struct bs_progress *p, enum bs_progress_mode mode, struct bs_ptarget *t,
 		      size_t n);

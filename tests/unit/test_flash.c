@@ -105,6 +105,16 @@ static void test_options(void)
 	CHECK_EQ_INT(o.threads, 3);
 	CHECK_EQ_INT(np, 3);
 	CHECK_EQ_STR(pos[1], "usb:1-1.2");
+	CHECK_EQ_INT(parse(&o, &np, pos, "-y", "-q", "img", "/dev/sdb", NULL), 0);
+	CHECK(o.yes && o.quiet);
+	CHECK_EQ_INT(parse(&o, &np, pos, "-yq", "img", "/dev/sdb", NULL), 0);
+	CHECK(o.yes && o.quiet && np == 2);
+	CHECK_EQ_INT(parse(&o, &np, pos, "--quiet", "img", "/dev/sdb", NULL), 0);
+	CHECK(o.quiet && !o.yes);
+	CHECK_EQ_INT(parse(&o, &np, pos, "-yx", "img", "/dev/sdb", NULL), -1);
+	CHECK_EQ_INT(parse(&o, &np, pos, "-h", NULL), BS_OPTS_HELP);
+	CHECK_EQ_INT(bs_progress_pick_mode(false, true), BS_PROGRESS_QUIET);
+	CHECK_EQ_INT(bs_progress_pick_mode(true, true), BS_PROGRESS_JSON);
 
 	/* "-" is the image on standard input, "--" ends options */
 	CHECK_EQ_INT(parse(&o, &np, pos, "--yes", "-", "--", "--weird-name", NULL), 0);
