@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -510,10 +511,58 @@ static int choose_head(struct job *j, struct ftarget *f)
 	return 0;
 }
 
+bool bs_confirm_answer(const char *line)
+{
+	size_t n;
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	n = strcspn(line, " \t\r\n");
+	if (line[n + strspn(line + n, " \t\r\n")])
+		return false; /* more than one word */
+	return (n == 1 && (*line == 'y' || *line == 'Y')) ||
+	       (n == 3 && !strncasecmp(line, "yes", 3));
+}
+
+bool bs_flash_prompt(FILE *in, FILE *out, const char *image, const char *format,
+		     int64_t image_size, int64_t file_size, const struct bs_drive *const *drives,
+		     size_t n)
+{
+	char line[128], isz[32] = "size unknown", fsz[48] = "";
+	size_t i;
+
+	if (image_size >= 0)
+		bs_human_size((uint64_t)image_size, isz, sizeof(isz));
+	if (file_size >= 0 && strcmp(format, "raw")) {
+		char t[32];
+
+		bs_human_size((uint64_t)file_size, t, sizeof(t));
+		snprintf(fsz, sizeof(fsz), ", %s file", t);
+	}
+	fprintf(out, "%s: about to write %s (%s, %s%s) to:\n", bs_prog, image, format, isz, fsz);
+	for (i = 0; i < n; i++) {
+		char sz[32];
+
+		bs_human_size(drives[i]->size, sz, sizeof(sz));
+		fprintf(out, "  %-12s %10s  %s%s%s%s\n", drives[i]->path, sz,
+			drives[i]->model[0] ? drives[i]->model : "(no model)",
+			drives[i]->transport[0] ? " (" : "", drives[i]->transport,
+			drives[i]->transport[0] ? ")" : "");
+	}
+	fprintf(out, "Everything on %s will be erased. Continue? [y/N] ",
+		n == 1 ? "it" : "them");
+	fflush(out);
+	if (!fgets(line, sizeof(line), in)) {
+		fputc('\n', out);
+		return false;
+	}
+	return bs_confirm_answer(line);
+}
+
 static bool confirm(struct job *j)
 {
-	char line[32];
-	size_t i;
+	const struct bs_drive *d[BS_MAX_TARGETS];
+	size_t i, n = 0;
 
 	if (j->o->yes)
 		return true;
@@ -522,23 +571,15 @@ static bool confirm(struct job *j)
 			 "--yes");
 		return false;
 	}
-	fprintf(stderr, "This erases everything on:\n");
-	for (i = 0; i < j->n; i++) {
-		char sz[32];
-
-		if (bs_progress_final(&j->pt[i]))
-			continue;
-		bs_human_size(j->ft[i].drive.size, sz, sizeof(sz));
-		fprintf(stderr, "  %-12s %10s  %s%s%s\n", j->ft[i].drive.path, sz,
-			j->ft[i].drive.model, j->ft[i].drive.transport[0] ? "  " : "",
-			j->ft[i].drive.transport);
-	}
-	fprintf(stderr, "Type 'yes' to continue: ");
-	fflush(stderr);
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	line[strcspn(line, "\r\n")] = '\0';
-	return !strcmp(line, "yes");
+	for (i = 0; i < j->n; i++)
+		if (!bs_progress_final(&j->pt[i]))
+			d[n++] = &j->ft[i].drive;
+	if (bs_flash_prompt(stdin, stderr, j->image, bs_format_name(bs_source_format(j->src)),
+			    j->image_size, bs_source_in_size(j->src), d, n))
+		return true;
+	bs_error("Unable to flash: not confirmed (answer y or yes to go on); nothing was "
+		 "written");
+	return false;
 }
 
 /*
@@ -1130,7 +1171,7 @@ int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *
 	for (i = 0; i < n; i++)
 		if (!prepare_target(&j, &j.ft[i]) && !choose_head(&j, &j.ft[i]))
 			ok++;
-	bs_progress_tick(&j.prog, 0);
+	bs_progress_report(&j.prog); /* refused targets, but no bars above the prompt */
 	if (ok && !confirm(&j)) {
 		rc = BS_EXIT_USAGE;
 		goto out;

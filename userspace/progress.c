@@ -391,6 +391,12 @@ void bs_progress_tick(struct bs_progress *p, int ms)
 	render(p, false);
 }
 
+void bs_progress_report(struct bs_progress *p)
+{
+	report_changes(p, bs_now());
+	fflush(p->out);
+}
+
 void bs_progress_flush(struct bs_progress *p)
 {
 	render(p, true);

@@ -92,6 +92,8 @@ bool bs_progress_final(const struct bs_ptarget *t);
 
 /* Main thread: wait up to @ms for events, apply them, redraw as needed. */
 void bs_progress_tick(struct bs_progress *p, int ms);
+/* Main thread: print errors and phase changes only, never bars (before a prompt). */
+void bs_progress_report(struct bs_progress *p);
 /* Main thread: final redraw (bars stay on screen). */
 void bs_progress_flush(struct bs_progress *p);
 

@@ -20,6 +20,7 @@
 
 #include "bmap.h"
 #include "bootseal.h"
+#include "device.h"
 #include "flash.h"
 #include "imagecheck.h"
 #include "mapguard.h"
@@ -849,6 +850,64 @@ static void test_not_an_image(void)
 	CHECK_EQ_INT(flash_capture(&o, path, target, err, sizeof(err)), BS_EXIT_DEVICE);
 }
 
+/* ---- the confirmation prompt -------------------------------------------------- */
+
+static void test_prompt(void)
+{
+	struct bs_drive d1, d2;
+	const struct bs_drive *d[2] = {&d1, &d2};
+	char outbuf[2048];
+	FILE *in, *out;
+	bool ok;
+
+	CHECK(bs_confirm_answer("y\n"));
+	CHECK(bs_confirm_answer("Y\n"));
+	CHECK(bs_confirm_answer("yes\n"));
+	CHECK(bs_confirm_answer("  YES \r\n"));
+	CHECK(!bs_confirm_answer("\n"));
+	CHECK(!bs_confirm_answer("n\n"));
+	CHECK(!bs_confirm_answer("no\n"));
+	CHECK(!bs_confirm_answer("yes please\n"));
+	CHECK(!bs_confirm_answer("yess\n"));
+
+	memset(&d1, 0, sizeof(d1));
+	memset(&d2, 0, sizeof(d2));
+	snprintf(d1.path, sizeof(d1.path), "/dev/sdb");
+	d1.size = 31914983424ULL;
+	snprintf(d1.model, sizeof(d1.model), "SanDisk Ultra");
+	snprintf(d1.transport, sizeof(d1.transport), "usb");
+	snprintf(d2.path, sizeof(d2.path), "/dev/mmcblk0");
+	d2.size = 7948206080ULL;
+
+	in = fmemopen((char *)"y\n", 2, "r");
+	out = fmemopen(outbuf, sizeof(outbuf), "w");
+	REQUIRE(in && out);
+	ok = bs_flash_prompt(in, out, "raspios.img.xz", "xz", 2147483648LL, 512000000LL, d, 2);
+	fclose(in);
+	fclose(out);
+	CHECK(ok);
+	CHECK(strstr(outbuf, "about to write raspios.img.xz (xz, 2.1 GB, 512.0 MB file)") != NULL);
+	CHECK(strstr(outbuf, "/dev/sdb") && strstr(outbuf, "31.9 GB") &&
+	      strstr(outbuf, "SanDisk Ultra (usb)"));
+	CHECK(strstr(outbuf, "/dev/mmcblk0") && strstr(outbuf, "7.9 GB"));
+	CHECK(strstr(outbuf, "Continue? [y/N]") != NULL);
+
+	in = fmemopen((char *)"nope\n", 5, "r");
+	out = fmemopen(outbuf, sizeof(outbuf), "w");
+	REQUIRE(in && out);
+	CHECK(!bs_flash_prompt(in, out, "os.img", "raw", -1, 100, d, 1));
+	fclose(in);
+	fclose(out);
+	CHECK(strstr(outbuf, "(raw, size unknown)") != NULL);
+	in = fmemopen((char *)"", 1, "r");
+	out = fmemopen(outbuf, sizeof(outbuf), "w");
+	REQUIRE(in && out);
+	fgetc(in); /* at the end: no answer at all */
+	CHECK(!bs_flash_prompt(in, out, "os.img", "raw", 4096, 4096, d, 1));
+	fclose(in);
+	fclose(out);
+}
+
 int main(void)
 {
 	REQUIRE(mkdtemp(dir));
@@ -863,6 +922,7 @@ int main(void)
 	test_mapguard();
 	test_verify();
 	test_not_an_image();
+	test_prompt();
 	run("rm -rf %s", dir);
 	return unit_done();
 }
