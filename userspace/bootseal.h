@@ -20,6 +20,8 @@ enum bs_exit {
 	BS_EXIT_WRITE = 5,	/* a write, flush or seal failed */
 	BS_EXIT_VERIFY = 6,	/* read-back differs from the image */
 	BS_EXIT_USB = 7,	/* usbboot failed */
+	BS_EXIT_SIGNAL = 128,	/* + the signal: interrupted (129 SIGHUP, 130 SIGINT,
+				   143 SIGTERM) */
 };
 
 struct bs_command {

@@ -61,7 +61,9 @@ static void usage(FILE *f)
 		   "4 device (refused, "
 		   "busy, missing, too small), 5 write or seal failed, 6 verification failed.\n"
 		   "With several targets the most severe wins (usage > image > device > write > "
-		   "verify).\n");
+		   "verify).\n"
+		   "Interrupted (SIGHUP, SIGINT, SIGTERM): every session is aborted, then 129,\n"
+		   "130 or 143.\n");
 }
 
 int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, size_t *npos,

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -235,6 +236,42 @@ uint64_t bs_module_max_head(void)
 
 /* ---- bs_flash_run: targets, sessions, writers ----------------------------- */
 
+/*
+ * SIGINT, SIGTERM, SIGHUP: the first one is stored here and every session
+ * is aborted (each writer stops at its next step); later ones only say
+ * what is being waited for.
+ */
+static _Atomic int flash_sig;
+
+static void on_flash_signal(int sig)
+{
+	static const char msg[] =
+		"\nbootseal: still stopping: waiting for the writes already in flight to "
+		"complete, so that every unsealed device is left without a partition table "
+		"(not half written); this takes as long as the device needs for them\n";
+	int none = 0;
+
+	if (!atomic_compare_exchange_strong(&flash_sig, &none, sig)) {
+		ssize_t r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+
+		(void)r;
+	}
+}
+
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGHUP:
+		return "SIGHUP";
+	default:
+		return "a signal";
+	}
+}
+
 struct ftarget {
 	struct bs_ptarget *pt;
 	const char *spec; /* as given on the command line */
@@ -265,6 +302,7 @@ struct job {
 	struct bs_ptarget *pt;
 	size_t n;
 	struct bs_progress prog;
+	bool stop_said; /* "interrupted by ..." was printed */
 };
 
 static void session_status(int fd, struct bootseal_status *st)
@@ -293,6 +331,17 @@ static void writer_fail(struct ftarget *f, int status, const char *what, int err
 	f->sfd = -1;
 }
 
+/* Interrupted: abort the session, so that the device has no partition table. */
+static void writer_interrupted(struct ftarget *f)
+{
+	ioctl(f->sfd, BOOTSEAL_IOC_ABORT);
+	close(f->sfd);
+	f->sfd = -1;
+	bs_pump_drop(f->pump, f->sink);
+	bs_progress_fail(f->pt, BS_EXIT_SIGNAL + atomic_load(&flash_sig),
+			 "interrupted: %s has no partition table now; flash it again", f->pt->path);
+}
+
 static void *writer(void *arg)
 {
 	struct ftarget *f = arg;
@@ -306,6 +355,12 @@ static void *writer(void *arg)
 		struct bootseal_write w = {0};
 		size_t len = c.len;
 		int rc;
+
+		if (atomic_load(&flash_sig)) {
+			bs_pump_release(f->pump, f->sink);
+			writer_interrupted(f);
+			goto out;
+		}
 
 		/* padding to another target's larger block may not fit: pad to ours */
 		if (c.off + len > f->dev_size)
@@ -364,6 +419,11 @@ static void *writer(void *arg)
 		written += len;
 		session_status(f->sfd, &st);
 		bs_progress_set_done(f->pt, st.bytes_completed);
+	}
+	if (atomic_load(&flash_sig)) {
+		/* interrupted (also when the image was all written): no seal */
+		writer_interrupted(f);
+		goto out;
 	}
 	if (r < 0) {
 		/* the image failed: abort, the head stays zero */
@@ -730,6 +790,24 @@ static double pump_fraction(void *arg)
 	return (double)pos / (double)in;
 }
 
+/* Once, when a signal was noticed: what happens now. */
+static void say_stopping(struct job *j)
+{
+	if (j->stop_said)
+		return;
+	j->stop_said = true;
+	bs_progress_report(&j->prog);
+	if (j->prog.mode == BS_PROGRESS_TTY && j->prog.lines) {
+		fprintf(stderr, "\033[%dA\033[J", j->prog.lines);
+		j->prog.lines = 0;
+	}
+	if (j->prog.mode != BS_PROGRESS_JSON)
+		fprintf(stderr,
+			"%s: interrupted by %s: aborting every session and waiting for them to "
+			"stop\n",
+			bs_prog, signal_name(atomic_load(&flash_sig)));
+}
+
 /* Write phase: attach every target, run the pump and the writers. */
 static void write_all(struct job *j)
 {
@@ -755,6 +833,8 @@ static void write_all(struct job *j)
 		if (bs_progress_final(f->pt))
 			continue;
 		bs_progress_tick(&j->prog, 0);
+		if (atomic_load(&flash_sig))
+			break;
 		if (attach(j, f, total))
 			continue;
 		f->active = true;
@@ -802,8 +882,13 @@ static void write_all(struct job *j)
 		return;
 	j->prog.fraction = total ? NULL : pump_fraction;
 	j->prog.fraction_arg = j;
-	while (atomic_load(&running) > 0)
+	while (atomic_load(&running) > 0) {
 		bs_progress_tick(&j->prog, 20); /* short: the end is not signalled */
+		if (atomic_load(&flash_sig)) {
+			say_stopping(j);
+			bs_pump_cancel(pump); /* writers blocked on the image see the end */
+		}
+	}
 	for (i = 0; i < j->n; i++)
 		if (started[i])
 			pthread_join(th[i], NULL);
@@ -964,6 +1049,8 @@ static void after_seal(struct job *j, struct ftarget *f, struct bs_json *js)
 
 static const char *result_name(int status)
 {
+	if (status > BS_EXIT_SIGNAL)
+		return "interrupted";
 	switch (status) {
 	case BS_EXIT_OK:
 		return "ok";
@@ -1113,6 +1200,13 @@ static void verify_all(struct job *j)
 
 		if (atomic_load(&t->phase) != BS_PH_SEALED)
 			continue;
+		if (atomic_load(&flash_sig)) {
+			bs_progress_fail(t, BS_EXIT_SIGNAL + atomic_load(&flash_sig),
+					 "interrupted: %s is written and sealed, but was not "
+					 "verified (bootseal verify %s %s)",
+					 t->path, j->image, t->path);
+			continue;
+		}
 		if (j->o->no_verify || !strcmp(j->image, "-")) {
 			bs_progress_phase(t, BS_PH_DONE, 0);
 			continue;
@@ -1128,7 +1222,10 @@ static void verify_all(struct job *j)
 	bs_progress_flush(&j->prog);
 }
 
-int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *targets, size_t n)
+static void signals_restart(void);
+
+static int flash_run(const struct bs_flash_opts *o, const char *image, char *const *targets,
+		     size_t n, bool handle_signals)
 {
 	struct job j;
 	uint64_t image_bytes = 0;
@@ -1172,10 +1269,19 @@ int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *
 		if (!prepare_target(&j, &j.ft[i]) && !choose_head(&j, &j.ft[i]))
 			ok++;
 	bs_progress_report(&j.prog); /* refused targets, but no bars above the prompt */
-	if (ok && !confirm(&j)) {
+	if (ok && !atomic_load(&flash_sig) && !confirm(&j) && !atomic_load(&flash_sig)) {
 		rc = BS_EXIT_USAGE;
 		goto out;
 	}
+	if (atomic_load(&flash_sig)) {
+		bs_error("interrupted by %s: nothing was written",
+			 signal_name(atomic_load(&flash_sig)));
+		rc = BS_EXIT_SIGNAL + atomic_load(&flash_sig);
+		goto out;
+	}
+	if (handle_signals)
+		signals_restart();
+	j.prog.stop = handle_signals ? &flash_sig : NULL;
 	/* two targets may be the same disk under two names */
 	for (i = 0; i < n; i++)
 		for (k = 0; k < i; k++)
@@ -1189,8 +1295,17 @@ int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *
 	check_tables(&j);
 	image_bytes = j.image_size > 0 ? (uint64_t)j.image_size : 0;
 	verify_all(&j);
+	if (atomic_load(&flash_sig)) {
+		for (i = 0; i < n; i++)
+			bs_progress_fail(&j.pt[i], BS_EXIT_SIGNAL + atomic_load(&flash_sig),
+					 "interrupted: %s was not touched", j.pt[i].path);
+		say_stopping(&j);
+	}
+	bs_progress_flush(&j.prog);
 	bs_progress_close(&j.prog);
 	rc = finish(&j, image_bytes);
+	if (atomic_load(&flash_sig))
+		rc = BS_EXIT_SIGNAL + atomic_load(&flash_sig);
 out:
 	if (j.ft)
 		for (i = 0; i < n; i++)
@@ -1204,5 +1319,56 @@ out:
 	free(j.img_pt);
 	free(j.ft);
 	free(j.pt);
+	return rc;
+}
+
+static const int flash_signals[] = {SIGINT, SIGTERM, SIGHUP};
+static bool sig_ignored[3]; /* ignored when we started (nohup, a background job) */
+
+/* Install on_flash_signal; with @restart, system calls resume after it. */
+static void signals_install(bool restart)
+{
+	struct sigaction sa = {.sa_handler = on_flash_signal, .sa_flags = restart ? SA_RESTART : 0};
+	size_t i;
+
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(flash_signals) / sizeof(flash_signals[0]); i++)
+		if (!sig_ignored[i])
+			sigaction(flash_signals[i], &sa, NULL);
+}
+
+/* After the prompt: workers must not see EINTR. */
+static void signals_restart(void)
+{
+	signals_install(true);
+}
+
+int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *targets, size_t n)
+{
+	struct sigaction old[sizeof(flash_signals) / sizeof(flash_signals[0])];
+	bool handle = true;
+	size_t i;
+	int rc;
+
+	/*
+	 * Only when nobody else handles them (flash --usbboot has its own
+	 * handlers and calls this from several threads); a signal that was
+	 * ignored when we started (nohup, a background job) stays ignored.
+	 */
+	for (i = 0; i < sizeof(flash_signals) / sizeof(flash_signals[0]); i++) {
+		sigaction(flash_signals[i], NULL, &old[i]);
+		if (old[i].sa_handler != SIG_DFL && old[i].sa_handler != SIG_IGN)
+			handle = false;
+	}
+	if (handle) {
+		atomic_store(&flash_sig, 0);
+		for (i = 0; i < sizeof(flash_signals) / sizeof(flash_signals[0]); i++)
+			sig_ignored[i] = old[i].sa_handler == SIG_IGN;
+		signals_install(false); /* the prompt's read returns at Ctrl-C */
+	}
+	rc = flash_run(o, image, targets, n, handle);
+	if (handle)
+		for (i = 0; i < sizeof(flash_signals) / sizeof(flash_signals[0]); i++)
+			sigaction(flash_signals[i], &old[i], NULL);
 	return rc;
 }

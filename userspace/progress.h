@@ -66,6 +66,12 @@ struct bs_progress {
 	struct bs_nl *nl; /* NULL: no netlink (fall back to STATUS) */
 	int lines;	  /* bar lines currently on screen */
 	double last_draw;
+	/*
+	 * Optional: a signal number stored by a handler (0 = none). Once it is
+	 * set, the running phase is abandoned: the write and verify loops cancel
+	 * their pump and every worker stops at its next step.
+	 */
+	_Atomic int *stop;
 	/* Optional: fraction [0,1] of the image read, when sizes are unknown. */
 	double (*fraction)(void *arg);
 	void *fraction_arg;

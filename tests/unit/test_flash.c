@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <signal.h>
 
 #include "bmap.h"
 #include "bootseal.h"
@@ -908,6 +909,62 @@ static void test_prompt(void)
 	fclose(out);
 }
 
+/* ---- interrupted before anything is written ---------------------------------- */
+
+struct feeder {
+	char path[160];
+	int sig;
+};
+
+/* Open the FIFO, send the signal while the helper waits for the image, then feed it. */
+static void *feed(void *arg)
+{
+	struct feeder *f = arg;
+	unsigned char img[4096];
+	int fd = open(f->path, O_WRONLY);
+
+	if (fd < 0)
+		return NULL;
+	usleep(200000);
+	kill(getpid(), f->sig);
+	usleep(100000);
+	fill(img, sizeof(img), 5);
+	if (write(fd, img, sizeof(img)) != (ssize_t)sizeof(img))
+		perror("write");
+	close(fd);
+	return NULL;
+}
+
+static void test_interrupted(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct bs_flash_opts o;
+	struct feeder f;
+	struct sigaction sa;
+	char err[4096], target[160];
+	pthread_t th;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	o.yes = true;
+	o.force_raw = true;
+	snprintf(target, sizeof(target), "%s/no-such-target", dir);
+	snprintf(f.path, sizeof(f.path), "%s/fifo", dir);
+	REQUIRE(mkfifo(f.path, 0600) == 0);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		f.sig = sigs[i];
+		REQUIRE(pthread_create(&th, NULL, feed, &f) == 0);
+		CHECK_EQ_INT(flash_capture(&o, f.path, target, err, sizeof(err)),
+			     128 + sigs[i]);
+		pthread_join(th, NULL);
+		CHECK(strstr(err, "interrupted by SIG") && strstr(err, "nothing was written"));
+		/* the default disposition is back */
+		REQUIRE(sigaction(sigs[i], NULL, &sa) == 0);
+		CHECK(sa.sa_handler == SIG_DFL);
+	}
+	unlink(f.path);
+}
+
 int main(void)
 {
 	REQUIRE(mkdtemp(dir));
@@ -923,6 +980,7 @@ int main(void)
 	test_verify();
 	test_not_an_image();
 	test_prompt();
+	test_interrupted();
 	run("rm -rf %s", dir);
 	return unit_done();
 }
