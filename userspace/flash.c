@@ -865,6 +865,7 @@ static void write_all(struct job *j)
 			continue;
 		}
 		f->pump = pump;
+		atomic_store(&f->pt->verify_next, !j->o->no_verify && strcmp(j->image, "-"));
 		bs_progress_phase(f->pt, BS_PH_WRITING, total);
 		atomic_fetch_add(&running, 1);
 		if (pthread_create(&th[i], NULL, writer, f)) {

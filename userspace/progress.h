@@ -18,6 +18,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/*
+ * The rate is measured over a window of seconds, not ticks: progress
+ * arrives in bursts (netlink events, STATUS after each 4 MiB write), and a
+ * rate over the last fraction of a second jumps with them.
+ */
+#define BS_RATE_WINDOW	5.0  /* seconds */
+#define BS_RATE_SAMPLES 24   /* one per BS_RATE_WINDOW / 20 seconds at most */
+
 enum bs_phase {
 	BS_PH_WAITING = 0,
 	BS_PH_ATTACHING,
@@ -47,10 +55,14 @@ struct bs_ptarget {
 	/* main thread only */
 	int shown_phase;
 	bool error_shown;
-	double phase_t0;     /* when the shown phase started */
-	double rate_t, rate; /* EMA of bytes/s */
-	uint64_t rate_done;
+	double phase_t0; /* when the shown phase started */
+	double rate;	 /* bytes/s over the last BS_RATE_WINDOW seconds */
+	double rate_t[BS_RATE_SAMPLES];	  /* samples (time, done) of the current phase */
+	uint64_t rate_d[BS_RATE_SAMPLES]; /* ring: oldest at rate_first */
+	unsigned int rate_first, rate_n;
 	double json_t; /* last JSON progress line */
+	/* set by the worker with the phase: a verify pass of about as many bytes follows */
+	_Atomic bool verify_next;
 	/* set by the worker before it stores the next phase */
 	double write_secs, verify_secs; /* duration of the write (to SEALED) and verify phases */
 	uint64_t written;		/* bytes handed to the module */
@@ -102,6 +114,19 @@ void bs_progress_tick(struct bs_progress *p, int ms);
 void bs_progress_report(struct bs_progress *p);
 /* Main thread: final redraw (bars stay on screen). */
 void bs_progress_flush(struct bs_progress *p);
+
+/*
+ * Rate and ETA, exposed for tests. bs_rate_sample() records @t's progress
+ * at @now (seconds) and updates t->rate: bytes per second over the last
+ * BS_RATE_WINDOW seconds of the current phase. bs_job_eta() is the time
+ * left for the whole job of @t, not just the current phase: the rest of
+ * the write and, when t->verify_next says one follows, the verify pass
+ * (at the same rate until it is measured); -1 when unknown. @fraction is
+ * the current phase's, used when the byte total is unknown.
+ */
+void bs_rate_sample(struct bs_ptarget *t, double now);
+void bs_rate_reset(struct bs_ptarget *t, double now);
+double bs_job_eta(const struct bs_ptarget *t, int phase, double fraction, double now);
 
 /* Formatting, exposed for tests. */
 const char *bs_phase_name(int phase);

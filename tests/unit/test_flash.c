@@ -7,6 +7,7 @@
  * byte named, and progress formatting.
  */
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -965,6 +966,53 @@ static void test_interrupted(void)
 	unlink(f.path);
 }
 
+/* ---- rate and ETA ----------------------------------------- */
+
+static void test_rate_eta(void)
+{
+	const double mib = 1024 * 1024;
+	struct bs_ptarget t;
+	double now, lo = 1e18, hi = 0;
+
+	/*
+	 * A device at a steady 8 MiB/s whose progress arrives in bursts: 4 MiB
+	 * every 0.5 s, sampled every 20 ms like the main loop does.
+	 */
+	memset(&t, 0, sizeof(t));
+	bs_progress_phase(&t, BS_PH_WRITING, 400 * (uint64_t)mib);
+	atomic_store(&t.verify_next, true);
+	t.phase_t0 = 0;
+	bs_rate_reset(&t, 0);
+	for (now = 0.02; now < 30; now += 0.02) {
+		bs_progress_set_done(&t, (uint64_t)(now / 0.5) * 4 * (uint64_t)mib);
+		bs_rate_sample(&t, now);
+		if (now >= 6) {
+			if (t.rate < lo)
+				lo = t.rate;
+			if (t.rate > hi)
+				hi = t.rate;
+		}
+	}
+	CHECK(lo > 7.0 * mib && hi < 9.0 * mib);
+	/* the whole job: 160 MiB of writing left, then 400 MiB to verify */
+	atomic_store(&t.done, 240 * (uint64_t)mib);
+	t.rate = 8 * mib;
+	CHECK(fabs(bs_job_eta(&t, BS_PH_WRITING, 0.6, 30) - (160 + 400) / 8.0) < 0.01);
+	atomic_store(&t.verify_next, false);
+	CHECK(fabs(bs_job_eta(&t, BS_PH_WRITING, 0.6, 30) - 160 / 8.0) < 0.01);
+	CHECK(fabs(bs_job_eta(&t, BS_PH_VERIFYING, 0.6, 30) - 160 / 8.0) < 0.01);
+	CHECK(bs_job_eta(&t, BS_PH_SEALED, 1, 30) < 0);
+	/* unknown total: from the fraction, plus a verify pass as long as the write */
+	atomic_store(&t.total, 0);
+	atomic_store(&t.verify_next, true);
+	t.phase_t0 = 0;
+	CHECK(fabs(bs_job_eta(&t, BS_PH_WRITING, 0.25, 10) - (30 + 40)) < 0.01);
+	/* a new phase starts the window again */
+	bs_progress_phase(&t, BS_PH_VERIFYING, 400 * (uint64_t)mib);
+	bs_rate_sample(&t, 31);
+	CHECK(t.rate == 0);
+}
+
 int main(void)
 {
 	REQUIRE(mkdtemp(dir));
@@ -981,6 +1029,7 @@ int main(void)
 	test_not_an_image();
 	test_prompt();
 	test_interrupted();
+	test_rate_eta();
 	run("rm -rf %s", dir);
 	return unit_done();
 }
