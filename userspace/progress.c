@@ -129,6 +129,7 @@ void bs_progress_init(struct bs_progress *p, enum bs_progress_mode mode, struct 
 	p->out = mode == BS_PROGRESS_JSON ? stdout : stderr;
 	p->t = t;
 	p->n = n;
+	p->plain_interval = BS_PLAIN_INTERVAL;
 	for (i = 0; i < n; i++) {
 		t[i].shown_phase = -1;
 		t[i].phase_t0 = bs_now();
@@ -293,6 +294,30 @@ double bs_job_eta(const struct bs_ptarget *t, int phase, double fraction, double
 	return rest;
 }
 
+int bs_fmt_plain(char *buf, size_t len, double wall, const char *label, int phase,
+		 double fraction, uint64_t done, uint64_t total, double rate, double eta)
+{
+	char ts[32] = "", ds[32], tots[48] = "", rs[32], es[32], pct[8] = "";
+	time_t w = (time_t)wall;
+	struct tm tm;
+
+	if (localtime_r(&w, &tm))
+		strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
+	bs_fmt_bytes(done, ds, sizeof(ds));
+	if (total) {
+		char t2[32];
+
+		bs_fmt_bytes(total, t2, sizeof(t2));
+		snprintf(tots, sizeof(tots), " of %s", t2);
+	}
+	if (fraction >= 0 && isfinite(fraction))
+		snprintf(pct, sizeof(pct), " %d%%", (int)((fraction > 1 ? 1 : fraction) * 100));
+	bs_fmt_rate(rate, rs, sizeof(rs));
+	bs_fmt_eta(eta, es, sizeof(es));
+	return snprintf(buf, len, "%s %s: %s%s %s%s, %s, ETA %s", ts, label, bs_phase_name(phase),
+			pct, ds, tots, rate > 0 ? rs : "-- MB/s", es);
+}
+
 static void json_target(struct bs_json *j, const char *type, struct bs_ptarget *t, int ph)
 {
 	bs_json_begin(j);
@@ -318,6 +343,7 @@ static void report_changes(struct bs_progress *p, double now)
 			continue;
 		t->shown_phase = ph;
 		t->phase_t0 = now;
+		t->plain_t = now;
 		bs_rate_reset(t, now);
 		if (p->mode == BS_PROGRESS_JSON) {
 			struct bs_json j;
@@ -383,6 +409,31 @@ static void json_progress(struct bs_progress *p, double now)
 	}
 }
 
+/* No terminal: a progress line per moving target every plain_interval seconds. */
+static void plain_progress(struct bs_progress *p, double now)
+{
+	struct timespec ts;
+	char line[256];
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		struct bs_ptarget *t = &p->t[i];
+		int ph = atomic_load(&t->phase);
+		double f;
+
+		if ((ph != BS_PH_WRITING && ph != BS_PH_VERIFYING) ||
+		    now - t->plain_t < p->plain_interval || ph != t->shown_phase)
+			continue;
+		t->plain_t = now;
+		f = target_fraction(p, t, ph);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		bs_fmt_plain(line, sizeof(line), (double)ts.tv_sec, t->path, ph, f,
+			     atomic_load(&t->done), atomic_load(&t->total), t->rate,
+			     bs_job_eta(t, ph, f, now));
+		fprintf(p->out, "%s\n", line);
+	}
+}
+
 static void render(struct bs_progress *p, bool force)
 {
 	double now = bs_now();
@@ -404,6 +455,8 @@ static void render(struct bs_progress *p, bool force)
 	report_changes(p, now);
 	if (p->mode == BS_PROGRESS_JSON)
 		json_progress(p, now);
+	else if (p->mode == BS_PROGRESS_PLAIN)
+		plain_progress(p, now);
 	else if (p->mode == BS_PROGRESS_TTY && (force || now - p->last_draw >= 0.2)) {
 		draw_bars(p, now);
 		p->last_draw = now;

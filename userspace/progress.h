@@ -25,6 +25,8 @@
  */
 #define BS_RATE_WINDOW	5.0  /* seconds */
 #define BS_RATE_SAMPLES 24   /* one per BS_RATE_WINDOW / 20 seconds at most */
+/* Plain mode (no terminal): one progress line per target this often. */
+#define BS_PLAIN_INTERVAL 5.0 /* seconds */
 
 enum bs_phase {
 	BS_PH_WAITING = 0,
@@ -60,7 +62,8 @@ struct bs_ptarget {
 	double rate_t[BS_RATE_SAMPLES];	  /* samples (time, done) of the current phase */
 	uint64_t rate_d[BS_RATE_SAMPLES]; /* ring: oldest at rate_first */
 	unsigned int rate_first, rate_n;
-	double json_t; /* last JSON progress line */
+	double json_t;	/* last JSON progress line */
+	double plain_t; /* last plain progress line */
 	/* set by the worker with the phase: a verify pass of about as many bytes follows */
 	_Atomic bool verify_next;
 	/* set by the worker before it stores the next phase */
@@ -78,6 +81,7 @@ struct bs_progress {
 	struct bs_nl *nl; /* NULL: no netlink (fall back to STATUS) */
 	int lines;	  /* bar lines currently on screen */
 	double last_draw;
+	double plain_interval; /* seconds between plain progress lines (BS_PLAIN_INTERVAL) */
 	/*
 	 * Optional: a signal number stored by a handler (0 = none). Once it is
 	 * set, the running phase is abandoned: the write and verify loops cancel
@@ -127,6 +131,13 @@ void bs_progress_flush(struct bs_progress *p);
 void bs_rate_sample(struct bs_ptarget *t, double now);
 void bs_rate_reset(struct bs_ptarget *t, double now);
 double bs_job_eta(const struct bs_ptarget *t, int phase, double fraction, double now);
+
+/*
+ * One plain progress line (no terminal): "HH:MM:SS <label> <phase> <pct>%
+ * <done> of <total> <rate> ETA <eta>" (what is unknown is left out).
+ */
+int bs_fmt_plain(char *buf, size_t len, double wall, const char *label, int phase,
+		 double fraction, uint64_t done, uint64_t total, double rate, double eta);
 
 /* Formatting, exposed for tests. */
 const char *bs_phase_name(int phase);

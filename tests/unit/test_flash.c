@@ -966,13 +966,14 @@ static void test_interrupted(void)
 	unlink(f.path);
 }
 
-/* ---- rate and ETA ----------------------------------------- */
+/* ---- rate, ETA and plain progress lines ----------------------------------------- */
 
 static void test_rate_eta(void)
 {
 	const double mib = 1024 * 1024;
 	struct bs_ptarget t;
 	double now, lo = 1e18, hi = 0;
+	char b[256];
 
 	/*
 	 * A device at a steady 8 MiB/s whose progress arrives in bursts: 4 MiB
@@ -1011,6 +1012,50 @@ static void test_rate_eta(void)
 	bs_progress_phase(&t, BS_PH_VERIFYING, 400 * (uint64_t)mib);
 	bs_rate_sample(&t, 31);
 	CHECK(t.rate == 0);
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	bs_fmt_plain(b, sizeof(b), 3723, "/dev/sdb", BS_PH_WRITING, 0.42, 210000000, 500000000,
+		     8.4e6, 35);
+	CHECK_EQ_STR(b, "01:02:03 /dev/sdb: writing 42% 210.0 MB of 500.0 MB, 8.4 MB/s, ETA 0:35");
+	bs_fmt_plain(b, sizeof(b), 0, "/dev/sdc", BS_PH_VERIFYING, -1, 5000000, 0, 0, -1);
+	CHECK_EQ_STR(b, "00:00:00 /dev/sdc: verifying 5.0 MB, -- MB/s, ETA --:--");
+}
+
+/* No terminal: a progress line per target at a steady interval, not only phases. */
+static void test_plain_lines(void)
+{
+	struct bs_ptarget t[2];
+	struct bs_progress p;
+	char *buf = NULL, *s;
+	size_t len = 0;
+	int n = 0, k;
+	double t0;
+	FILE *f;
+
+	memset(t, 0, sizeof(t));
+	snprintf(t[0].path, sizeof(t[0].path), "/dev/sdb");
+	snprintf(t[1].path, sizeof(t[1].path), "/dev/sdc");
+	bs_progress_init(&p, BS_PROGRESS_PLAIN, t, 2);
+	f = open_memstream(&buf, &len);
+	REQUIRE(f);
+	p.out = f;
+	p.plain_interval = 0.3;
+	bs_progress_phase(&t[0], BS_PH_WRITING, 100000000);
+	bs_progress_phase(&t[1], BS_PH_WRITING, 100000000);
+	t0 = bs_now();
+	for (k = 1; bs_now() - t0 < 1.5; k++) {
+		bs_progress_set_done(&t[0], (uint64_t)k * 100000);
+		bs_progress_set_done(&t[1], (uint64_t)k * 50000);
+		bs_progress_tick(&p, 20);
+	}
+	fclose(f);
+	for (s = buf; (s = strstr(s, "/dev/sdb: writing ")); s++)
+		n++;
+	CHECK(n >= 3 && n <= 6);
+	CHECK(strstr(buf, "/dev/sdc: writing ") != NULL);
+	CHECK(strstr(buf, "% ") && strstr(buf, " of 100.0 MB, ") && strstr(buf, "ETA "));
+	free(buf);
 }
 
 int main(void)
@@ -1030,6 +1075,7 @@ int main(void)
 	test_prompt();
 	test_interrupted();
 	test_rate_eta();
+	test_plain_lines();
 	run("rm -rf %s", dir);
 	return unit_done();
 }

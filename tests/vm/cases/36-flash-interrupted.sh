@@ -4,6 +4,7 @@
 # table now; flash it again" and exit 128 + the signal (130, 143, 129); the
 # device's head is zero. A second SIGINT while aborting says what it waits
 # for. SIGTERM while verifying says the device is sealed but not verified.
+# With stderr in a file, progress lines come every 5 seconds.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 nb=/sys/kernel/config/nullb/bsint
 cleanup() {
@@ -69,6 +70,9 @@ interrupt verifying TERM
 grep -q "interrupted: $dev is written and sealed, but was not verified" /tmp/err ||
 	die "SIGTERM while verifying: the target's state is not said"
 sfdisk --dump $dev >/dev/null 2>&1 || die "SIGTERM while verifying: the sealed table is gone"
+# no terminal: steady progress lines with time of day, percent, rate and ETA
+grep -Eq "^[0-9]{2}:[0-9]{2}:[0-9]{2} $dev: writing [0-9]+% .* of .*, [0-9.]+ MB/s, ETA [0-9]+:[0-9]{2}" /tmp/err ||
+	die "no progress line while writing to a file"
 
 note "--json: the summary says interrupted"
 "${bs_bg[@]}" flash --yes --allow-fixed --no-bmap --json $img $dev >/tmp/out 2>/tmp/err &
