@@ -180,8 +180,12 @@ static void json_part(struct bs_json *j, const struct bs_ptable *pt, const struc
 			bs_json_str(j, "name", p->name);
 		bs_json_str(j, "typename", bs_gpt_type_name(p->type_guid));
 		bs_json_uint(j, "number", p->num);
-		if (p->attrs)
+		if (p->attrs) {
+			bs_gpt_attrs_str(p->attrs, buf, sizeof(buf));
+			if (buf[0])
+				bs_json_str(j, "attrs", buf); /* sfdisk's key and form */
 			bs_json_uint(j, "attributes", p->attrs);
+		}
 	}
 	bs_json_object_end(j);
 }
@@ -205,6 +209,11 @@ static void json_ptable(struct bs_json *j, const struct bs_ptable *pt, const cha
 	if (pt->label == BS_PT_GPT && pt->gpt.header_crc_ok) {
 		bs_json_uint(j, "firstlba", pt->gpt.first_usable);
 		bs_json_uint(j, "lastlba", pt->gpt.last_usable);
+		/* sfdisk names a non-default entry count, as a string */
+		if (pt->gpt.nentries != 128) {
+			snprintf(buf, sizeof(buf), "%" PRIu32, pt->gpt.nentries);
+			bs_json_str(j, "table-length", buf);
+		}
 	}
 	bs_json_uint(j, "sectorsize", pt->sector_size);
 	bs_json_bool(j, "valid", bs_ptable_valid(pt));
