@@ -188,6 +188,9 @@ static void test_no_module(void)
 	CHECK_EQ_STR(out, "");
 	CHECK_EQ_INT(RUN(cmd_monitor, "monitor", "--json"), BS_EXIT_FAILURE);
 	CHECK(strstr(errtext, "bootseal: Unable to monitor the sessions: bootseal module is not loaded"));
+	CHECK(strstr(errtext, "load it with 'sudo modprobe bootseal'"));
+	CHECK_EQ_INT(RUN(cmd_status, "status", "--json"), BS_EXIT_FAILURE);
+	CHECK(strstr(errtext, "load it with 'sudo modprobe bootseal'"));
 }
 
 int main(void)
