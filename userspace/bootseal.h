@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * Exit status, documented in bootseal(8). With several targets the most
@@ -19,6 +20,8 @@ enum bs_exit {
 	BS_EXIT_WRITE = 5,	/* a write, flush or seal failed */
 	BS_EXIT_VERIFY = 6,	/* read-back differs from the image */
 	BS_EXIT_USB = 7,	/* usbboot failed */
+	BS_EXIT_SIGNAL = 128,	/* + the signal: interrupted (129 SIGHUP, 130 SIGINT,
+				   143 SIGTERM) */
 };
 
 struct bs_command {
@@ -42,11 +45,24 @@ int cmd_monitor(int argc, char **argv);
 void bs_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void bs_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+struct option;
+
 /*
  * getopt_long() (optstring starting "+:", opterr = 0) returned @c, ':' or
- * '?': say what was wrong with argv[optind - 1]. Returns BS_EXIT_USAGE.
+ * '?': say what was wrong with argv[optind - 1] in one line (with "did you
+ * mean --X?" when one of @opts is close), then "Try 'bootseal CMD --help'."
+ * Returns BS_EXIT_USAGE.
  */
-int bs_getopt_fail(int c, char **argv);
+int bs_getopt_fail(int c, char **argv, const struct option *opts);
+/* A usage error: "bootseal: <message>" and "Try 'bootseal CMD --help'." */
+int bs_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "Try 'bootseal CMD --help'." (@cmd NULL: "Try 'bootseal --help'.") */
+void bs_try_help(const char *cmd);
+/*
+ * The candidate closest to @word: the only one it is a prefix of, or one
+ * at most two edits away (fewer than @word has letters). NULL if none.
+ */
+const char *bs_suggest(const char *word, const char *const *cands, size_t n);
 /* Operands left at argv[optind] that the subcommand does not take. */
 int bs_extra_args(char **argv);
 

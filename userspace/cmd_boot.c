@@ -23,17 +23,21 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: %s boot [--firmware DIR] [--port PATH] [--loop | --count N] [--json]\n"
 		"                    [--timeout SEC] [--verbose]\n"
-		"  Boot Raspberry Pi Compute Modules (0a5c:2763/2764/2711) attached with\n"
+		"  Boot Raspberry Pi Compute Modules (0a5c:2763/2764/2711/2712) attached with\n"
 		"  nRPIBOOT/EMMC_DISABLE set until each is a USB mass-storage device, then\n"
 		"  print one line per device: usb PORT -> /dev/sdX (SIZE).\n"
-		"  --firmware DIR  firmware set (default %s/blobs, or the source tree's blobs/)\n"
-		"  --port PATH     only the device at this USB port path (e.g. 1-1.3)\n"
-		"  --loop          keep booting devices as they appear, until interrupted\n"
-		"  --count N       stop after N devices have finished (booted or failed)\n"
-		"  --json          one JSON object per device on stdout\n"
-		"  --timeout SEC   longest wait for any one step of a device (default %d)\n"
-		"  --verbose       log every file the device asks for\n"
-		"Exit status: 0 when every device became mass storage, 7 when any failed.\n",
+		"\n"
+		"  -f, --firmware DIR  firmware set (default %s/blobs, or the source tree's blobs/)\n"
+		"  -p, --port PATH     only the device at this USB port path (e.g. 1-1.3)\n"
+		"  -l, --loop          keep booting devices as they appear, until interrupted\n"
+		"  -n, --count N       stop after N devices have finished (booted or failed)\n"
+		"  -j, --json          one JSON object per device on stdout\n"
+		"  -t, --timeout SEC   longest wait for any one step of a device (default %d)\n"
+		"  -v, --verbose       log every file the device asks for\n"
+		"  -h, --help          show this help\n"
+		"\n"
+		"Exit status: 0 when every device became mass storage, 2 usage, 7 when any\n"
+		"failed.\n",
 		bs_prog, BOOTSEAL_DATADIR, BS_USBBOOT_STEP_TIMEOUT);
 }
 
@@ -68,8 +72,9 @@ int cmd_boot(int argc, char **argv)
 	long v;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:p:ln:jt:vh", opts, NULL)) != -1) {
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:f:p:ln:jt:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o.firmware_dir = optarg;
@@ -116,20 +121,14 @@ int cmd_boot(int argc, char **argv)
 			usage(stdout);
 			return BS_EXIT_OK;
 		default:
-			usage(stderr);
-			return BS_EXIT_USAGE;
+			return bs_getopt_fail(c, argv, opts);
 		}
 	}
-	if (optind < argc) {
-		bs_error("Unable to parse the command line: unexpected argument '%s'",
-			 argv[optind]);
-		usage(stderr);
-		return BS_EXIT_USAGE;
-	}
-	if (o.loop && o.count) {
-		bs_error("Unable to parse the command line: --loop and --count exclude each other");
-		return BS_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return bs_extra_args(argv);
+	if (o.loop && o.count)
+		return bs_usage_error("boot", "Unable to parse the command line: --loop and --count "
+					      "exclude each other");
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

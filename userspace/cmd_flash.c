@@ -12,7 +12,11 @@
 
 #define OPT(name, kind, field, arg, help)                                                          \
 	{                                                                                          \
-		name, kind, offsetof(struct bs_flash_opts, field), arg, help                       \
+		name, kind, offsetof(struct bs_flash_opts, field), arg, help, 0                    \
+	}
+#define OPTS(name, sh, kind, field, arg, help)                                                     \
+	{                                                                                          \
+		name, kind, offsetof(struct bs_flash_opts, field), arg, help, sh                   \
 	}
 
 static const struct bs_opt flash_opts[] = {
@@ -25,9 +29,13 @@ static const struct bs_opt flash_opts[] = {
 	    "Do not read the targets back after sealing"),
 	OPT("allow-fixed", BS_OPT_FLAG, allow_fixed, NULL, "Allow non-removable disks"),
 	OPT("unmount", BS_OPT_FLAG, unmount, NULL, "Unmount the targets' mounted partitions first"),
-	OPT("yes", BS_OPT_FLAG, yes, NULL, "Do not ask for confirmation"),
+	OPTS("yes", 'y', BS_OPT_FLAG, yes, NULL, "Do not ask for confirmation"),
+	OPTS("quiet", 'q', BS_OPT_FLAG, quiet, NULL,
+	     "No progress: only errors, warnings and the summary"),
 	OPT("json", BS_OPT_FLAG, json, NULL, "One JSON object per line: events and a summary"),
 	OPT("strict", BS_OPT_FLAG, strict, NULL, "Refuse images without a valid partition table"),
+	OPT("force-raw", BS_OPT_FLAG, force_raw, NULL,
+	    "Write IMAGE even if it does not look like a disk image"),
 	OPT("power-off", BS_OPT_FLAG, power_off, NULL,
 	    "Power USB targets off after success (SCSI delete, then USB remove)"),
 	OPT("threads", BS_OPT_UINT, threads, "N", "Decoder threads for xz (default: CPUs)"),
@@ -49,10 +57,14 @@ static void usage(FILE *f)
 		bs_prog, bs_prog);
 	bs_opts_help(f, flash_opts, sizeof(flash_opts) / sizeof(flash_opts[0]));
 	fprintf(f, "\nExit status: 0 every target sealed and verified, 1 other failure, 2 usage,\n"
-		   "3 image (unreadable, corrupt, bmap or checksum mismatch), 4 device (refused,\n"
-		   "busy, missing, too small), 5 write or seal failed, 6 verification failed.\n"
+		   "3 image (unreadable, corrupt, not a disk image, bmap or checksum mismatch),\n"
+		   "4 device (refused, "
+		   "busy, missing, too small), 5 write or seal failed, 6 verification failed,\n"
+		   "7 USB boot failed (--usbboot).\n"
 		   "With several targets the most severe wins (usage > image > device > write > "
-		   "verify).\n");
+		   "verify).\n"
+		   "Interrupted (SIGHUP, SIGINT, SIGTERM): every session is aborted, then 129,\n"
+		   "130 or 143.\n");
 }
 
 int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, size_t *npos,
@@ -108,7 +120,7 @@ int cmd_flash(int argc, char **argv)
 		return BS_EXIT_OK;
 	}
 	if (r) {
-		usage(stderr);
+		bs_try_help("flash");
 		return BS_EXIT_USAGE;
 	}
 	if (o.usbboot)

@@ -180,8 +180,12 @@ static void json_part(struct bs_json *j, const struct bs_ptable *pt, const struc
 			bs_json_str(j, "name", p->name);
 		bs_json_str(j, "typename", bs_gpt_type_name(p->type_guid));
 		bs_json_uint(j, "number", p->num);
-		if (p->attrs)
+		if (p->attrs) {
+			bs_gpt_attrs_str(p->attrs, buf, sizeof(buf));
+			if (buf[0])
+				bs_json_str(j, "attrs", buf); /* sfdisk's key and form */
 			bs_json_uint(j, "attributes", p->attrs);
+		}
 	}
 	bs_json_object_end(j);
 }
@@ -205,6 +209,11 @@ static void json_ptable(struct bs_json *j, const struct bs_ptable *pt, const cha
 	if (pt->label == BS_PT_GPT && pt->gpt.header_crc_ok) {
 		bs_json_uint(j, "firstlba", pt->gpt.first_usable);
 		bs_json_uint(j, "lastlba", pt->gpt.last_usable);
+		/* sfdisk names a non-default entry count, as a string */
+		if (pt->gpt.nentries != 128) {
+			snprintf(buf, sizeof(buf), "%" PRIu32, pt->gpt.nentries);
+			bs_json_str(j, "table-length", buf);
+		}
 	}
 	bs_json_uint(j, "sectorsize", pt->sector_size);
 	bs_json_bool(j, "valid", bs_ptable_valid(pt));
@@ -300,7 +309,7 @@ int cmd_inspect(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -309,17 +318,13 @@ int cmd_inspect(int argc, char **argv)
 			usage(stdout);
 			return BS_EXIT_OK;
 		default:
-			bs_error("Unable to parse the command line: unknown option '%s'",
-				 argv[optind - 1]);
-			usage(stderr);
-			return BS_EXIT_USAGE;
+			return bs_getopt_fail(c, argv, opts);
 		}
 	}
-	if (argc - optind != 1) {
-		bs_error("Unable to inspect: expected one IMAGE or DEVICE, got %d", argc - optind);
-		usage(stderr);
-		return BS_EXIT_USAGE;
-	}
+	if (argc - optind != 1)
+		return bs_usage_error("inspect", "Unable to inspect: expected one IMAGE or DEVICE, "
+						 "got %d",
+				      argc - optind);
 	stdin_image = !strcmp(argv[optind], "-");
 	in = calloc(1, sizeof(*in));
 	if (!in) {

@@ -152,7 +152,7 @@ int cmd_list(int argc, char **argv)
 			usage(stdout);
 			return BS_EXIT_OK;
 		default:
-			return bs_getopt_fail(c, argv);
+			return bs_getopt_fail(c, argv, opts);
 		}
 	}
 	if (optind < argc)

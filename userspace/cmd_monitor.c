@@ -141,7 +141,7 @@ int cmd_monitor(int argc, char **argv)
 			usage(stdout);
 			return BS_EXIT_OK;
 		default:
-			return bs_getopt_fail(c, argv);
+			return bs_getopt_fail(c, argv, opts);
 		}
 	}
 	if (optind < argc)

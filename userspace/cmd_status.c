@@ -118,7 +118,7 @@ int cmd_status(int argc, char **argv)
 			usage(stdout);
 			return BS_EXIT_OK;
 		default:
-			return bs_getopt_fail(c, argv);
+			return bs_getopt_fail(c, argv, opts);
 		}
 	}
 	if (optind < argc)

@@ -23,11 +23,12 @@ struct verify_opts {
 	bool no_bmap;
 	bool json;
 	unsigned int threads;
+	bool quiet;
 };
 
 #define OPT(name, kind, field, arg, help)                                                          \
 	{                                                                                          \
-		name, kind, offsetof(struct verify_opts, field), arg, help                         \
+		name, kind, offsetof(struct verify_opts, field), arg, help, 0                      \
 	}
 
 static const struct bs_opt verify_opts[] = {
@@ -35,6 +36,8 @@ static const struct bs_opt verify_opts[] = {
 	OPT("no-bmap", BS_OPT_FLAG, no_bmap, NULL, "Compare the whole image even if a bmap exists"),
 	OPT("json", BS_OPT_FLAG, json, NULL, "One JSON object per line: events and a summary"),
 	OPT("threads", BS_OPT_UINT, threads, "N", "Decoder threads for xz (default: CPUs)"),
+	{"quiet", BS_OPT_FLAG, offsetof(struct verify_opts, quiet), NULL,
+	 "No progress: only errors and the result", 'q'},
 };
 
 static void usage(FILE *f)
@@ -73,7 +76,7 @@ int cmd_verify(int argc, char **argv)
 		if (!r)
 			bs_error("Unable to run 'verify': give an IMAGE and a DEVICE%s",
 				 o.bmap && o.no_bmap ? " (and not both --bmap and --no-bmap)" : "");
-		usage(stderr);
+		bs_try_help("verify");
 		return BS_EXIT_USAGE;
 	}
 	if (!o.no_bmap)
@@ -91,7 +94,7 @@ int cmd_verify(int argc, char **argv)
 	snprintf(pt.path, sizeof(pt.path), "%s", pos[1]);
 	snprintf(pt.label, sizeof(pt.label), "%s", pos[1]);
 	vt.pt = &pt;
-	bs_progress_init(&p, bs_progress_pick_mode(o.json), &pt, 1);
+	bs_progress_init(&p, bs_progress_pick_mode(o.json, o.quiet), &pt, 1);
 	r = bs_verify_targets(&p, pos[0], o.threads, have_bmap ? &bmap : NULL, &vt, 1);
 	if (o.json) {
 		struct bs_json j;

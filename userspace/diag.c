@@ -2,6 +2,7 @@
 /* Diagnostics: data goes to stdout, every diagnostic to stderr. */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "bootseal.h"
 
@@ -32,24 +33,121 @@ void bs_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-int bs_getopt_fail(int c, char **argv)
+/* Optimal string alignment distance (edits and swaps of neighbours), capped. */
+static size_t distance(const char *a, const char *b)
 {
-	if (c == ':')
+	size_t la = strlen(a), lb = strlen(b), i, k;
+	size_t d[33][33];
+
+	if (la > 32 || lb > 32)
+		return 99;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (k = 0; k <= lb; k++)
+		d[0][k] = k;
+	for (i = 1; i <= la; i++)
+		for (k = 1; k <= lb; k++) {
+			size_t v = d[i - 1][k - 1] + (a[i - 1] != b[k - 1]);
+
+			if (d[i - 1][k] + 1 < v)
+				v = d[i - 1][k] + 1;
+			if (d[i][k - 1] + 1 < v)
+				v = d[i][k - 1] + 1;
+			if (i > 1 && k > 1 && a[i - 1] == b[k - 2] && a[i - 2] == b[k - 1] &&
+			    d[i - 2][k - 2] + 1 < v)
+				v = d[i - 2][k - 2] + 1;
+			d[i][k] = v;
+		}
+	return d[la][lb];
+}
+
+const char *bs_suggest(const char *word, const char *const *cands, size_t n)
+{
+	const char *best = NULL, *prefix = NULL;
+	size_t i, bd = 99, len = strlen(word), nprefix = 0;
+
+	if (!len)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		size_t d;
+
+		if (!cands[i])
+			continue;
+		if (!strncmp(cands[i], word, len)) {
+			prefix = cands[i];
+			nprefix++;
+		}
+		d = distance(word, cands[i]);
+		if (d < bd) {
+			bd = d;
+			best = cands[i];
+		}
+	}
+	if (nprefix == 1)
+		return prefix;
+	/* at most two edits, and fewer than the word has letters */
+	return bd <= 2 && bd < len ? best : NULL;
+}
+
+void bs_try_help(const char *cmd)
+{
+	if (cmd)
+		fprintf(stderr, "Try '%s %s --help'.\n", bs_prog, cmd);
+	else
+		fprintf(stderr, "Try '%s --help'.\n", bs_prog);
+}
+
+int bs_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay("", fmt, ap);
+	va_end(ap);
+	bs_try_help(cmd);
+	return BS_EXIT_USAGE;
+}
+
+/* " (did you mean --json?)" for an unknown long option, else "". */
+static void option_hint(const char *arg, const struct option *opts, char *buf, size_t len)
+{
+	const char *names[64];
+	char word[40];
+	const char *s;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (!opts || strncmp(arg, "--", 2))
+		return;
+	snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+	for (; opts->name && n < sizeof(names) / sizeof(names[0]); opts++)
+		names[n++] = opts->name;
+	s = bs_suggest(word, names, n);
+	if (s)
+		snprintf(buf, len, "; did you mean --%s?", s);
+}
+
+int bs_getopt_fail(int c, char **argv, const struct option *opts)
+{
+	char hint[64];
+
+	if (c == ':') {
 		bs_error("Unable to parse the command line: %s needs an argument",
 			 argv[optind - 1]);
-	else if (optopt)
+	} else if (optopt) {
 		bs_error("Unable to parse the command line: unknown option '-%c'", optopt);
-	else
-		bs_error("Unable to parse the command line: unknown option '%s'",
-			 argv[optind - 1]);
-	if (c != ':')
-		fprintf(stderr, "Try '%s %s --help'.\n", bs_prog, argv[0]);
+	} else {
+		option_hint(argv[optind - 1], opts, hint, sizeof(hint));
+		bs_error("Unable to parse the command line: unknown option '%s'%s",
+			 argv[optind - 1], hint);
+	}
+	bs_try_help(argv[0]);
 	return BS_EXIT_USAGE;
 }
 
 int bs_extra_args(char **argv)
 {
 	bs_error("Unable to parse the command line: unexpected argument '%s'", argv[optind]);
-	fprintf(stderr, "Try '%s %s --help'.\n", bs_prog, argv[0]);
+	bs_try_help(argv[0]);
 	return BS_EXIT_USAGE;
 }

@@ -11,11 +11,13 @@
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -23,6 +25,7 @@
 #include "bootseal.h"
 #include "device.h"
 #include "flash.h"
+#include "imagecheck.h"
 #include "json.h"
 #include "module/uapi/bootseal.h"
 #include "progress.h"
@@ -233,6 +236,42 @@ uint64_t bs_module_max_head(void)
 
 /* ---- bs_flash_run: targets, sessions, writers ----------------------------- */
 
+/*
+ * SIGINT, SIGTERM, SIGHUP: the first one is stored here and every session
+ * is aborted (each writer stops at its next step); later ones only say
+ * what is being waited for.
+ */
+static _Atomic int flash_sig;
+
+static void on_flash_signal(int sig)
+{
+	static const char msg[] =
+		"\nbootseal: still stopping: waiting for the writes already in flight to "
+		"complete, so that every unsealed device is left without a partition table "
+		"(not half written); this takes as long as the device needs for them\n";
+	int none = 0;
+
+	if (!atomic_compare_exchange_strong(&flash_sig, &none, sig)) {
+		ssize_t r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+
+		(void)r;
+	}
+}
+
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGHUP:
+		return "SIGHUP";
+	default:
+		return "a signal";
+	}
+}
+
 struct ftarget {
 	struct bs_ptarget *pt;
 	const char *spec; /* as given on the command line */
@@ -263,6 +302,7 @@ struct job {
 	struct bs_ptarget *pt;
 	size_t n;
 	struct bs_progress prog;
+	bool stop_said; /* "interrupted by ..." was printed */
 };
 
 static void session_status(int fd, struct bootseal_status *st)
@@ -308,6 +348,17 @@ static void writer_fail(struct ftarget *f, int status, const char *what, int err
 	f->sfd = -1;
 }
 
+/* Interrupted: abort the session, so that the device has no partition table. */
+static void writer_interrupted(struct ftarget *f)
+{
+	ioctl(f->sfd, BOOTSEAL_IOC_ABORT);
+	close(f->sfd);
+	f->sfd = -1;
+	bs_pump_drop(f->pump, f->sink);
+	bs_progress_fail(f->pt, BS_EXIT_SIGNAL + atomic_load(&flash_sig),
+			 "interrupted: %s has no partition table now; flash it again", f->pt->path);
+}
+
 static void *writer(void *arg)
 {
 	struct ftarget *f = arg;
@@ -321,6 +372,12 @@ static void *writer(void *arg)
 		struct bootseal_write w = {0};
 		size_t len = c.len;
 		int rc;
+
+		if (atomic_load(&flash_sig)) {
+			bs_pump_release(f->pump, f->sink);
+			writer_interrupted(f);
+			goto out;
+		}
 
 		/* padding to another target's larger block may not fit: pad to ours */
 		if (c.off + len > f->dev_size)
@@ -379,6 +436,11 @@ static void *writer(void *arg)
 		written += len;
 		session_status(f->sfd, &st);
 		bs_progress_set_done(f->pt, st.bytes_completed);
+	}
+	if (atomic_load(&flash_sig)) {
+		/* interrupted (also when the image was all written): no seal */
+		writer_interrupted(f);
+		goto out;
 	}
 	if (r < 0) {
 		/* the image failed: abort, the head stays zero */
@@ -528,10 +590,58 @@ static int choose_head(struct job *j, struct ftarget *f)
 	return 0;
 }
 
+bool bs_confirm_answer(const char *line)
+{
+	size_t n;
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	n = strcspn(line, " \t\r\n");
+	if (line[n + strspn(line + n, " \t\r\n")])
+		return false; /* more than one word */
+	return (n == 1 && (*line == 'y' || *line == 'Y')) ||
+	       (n == 3 && !strncasecmp(line, "yes", 3));
+}
+
+bool bs_flash_prompt(FILE *in, FILE *out, const char *image, const char *format,
+		     int64_t image_size, int64_t file_size, const struct bs_drive *const *drives,
+		     size_t n)
+{
+	char line[128], isz[32] = "size unknown", fsz[48] = "";
+	size_t i;
+
+	if (image_size >= 0)
+		bs_human_size((uint64_t)image_size, isz, sizeof(isz));
+	if (file_size >= 0 && strcmp(format, "raw")) {
+		char t[32];
+
+		bs_human_size((uint64_t)file_size, t, sizeof(t));
+		snprintf(fsz, sizeof(fsz), ", %s file", t);
+	}
+	fprintf(out, "%s: about to write %s (%s, %s%s) to:\n", bs_prog, image, format, isz, fsz);
+	for (i = 0; i < n; i++) {
+		char sz[32];
+
+		bs_human_size(drives[i]->size, sz, sizeof(sz));
+		fprintf(out, "  %-12s %10s  %s%s%s%s\n", drives[i]->path, sz,
+			drives[i]->model[0] ? drives[i]->model : "(no model)",
+			drives[i]->transport[0] ? " (" : "", drives[i]->transport,
+			drives[i]->transport[0] ? ")" : "");
+	}
+	fprintf(out, "Everything on %s will be erased. Continue? [y/N] ",
+		n == 1 ? "it" : "them");
+	fflush(out);
+	if (!fgets(line, sizeof(line), in)) {
+		fputc('\n', out);
+		return false;
+	}
+	return bs_confirm_answer(line);
+}
+
 static bool confirm(struct job *j)
 {
-	char line[32];
-	size_t i;
+	const struct bs_drive *d[BS_MAX_TARGETS];
+	size_t i, n = 0;
 
 	if (j->o->yes)
 		return true;
@@ -540,23 +650,15 @@ static bool confirm(struct job *j)
 			 "--yes");
 		return false;
 	}
-	fprintf(stderr, "This erases everything on:\n");
-	for (i = 0; i < j->n; i++) {
-		char sz[32];
-
-		if (bs_progress_final(&j->pt[i]))
-			continue;
-		bs_human_size(j->ft[i].drive.size, sz, sizeof(sz));
-		fprintf(stderr, "  %-12s %10s  %s%s%s\n", j->ft[i].drive.path, sz,
-			j->ft[i].drive.model, j->ft[i].drive.transport[0] ? "  " : "",
-			j->ft[i].drive.transport);
-	}
-	fprintf(stderr, "Type 'yes' to continue: ");
-	fflush(stderr);
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	line[strcspn(line, "\r\n")] = '\0';
-	return !strcmp(line, "yes");
+	for (i = 0; i < j->n; i++)
+		if (!bs_progress_final(&j->pt[i]))
+			d[n++] = &j->ft[i].drive;
+	if (bs_flash_prompt(stdin, stderr, j->image, bs_format_name(bs_source_format(j->src)),
+			    j->image_size, bs_source_in_size(j->src), d, n))
+		return true;
+	bs_error("Unable to flash: not confirmed (answer y or yes to go on); nothing was "
+		 "written");
+	return false;
 }
 
 /*
@@ -585,6 +687,31 @@ static struct bs_ptable *table_of(const unsigned char *buf, size_t len, const ch
 		pt = NULL;
 	}
 	return pt;
+}
+
+/*
+ * Refuse what is not a disk image (imagecheck.h) before any device is
+ * touched, unless --force-raw says the bytes are wanted as they are.
+ */
+static int check_content(struct job *j)
+{
+	enum bs_format fmt = bs_source_format(j->src), want = bs_format_from_name(j->image);
+	char why[256];
+
+	if (want != BS_FMT_RAW && fmt != BS_FMT_RAW && want != fmt)
+		bs_warn("%s is named like a %s file but holds %s data; decoding it as %s", j->image,
+			bs_format_name(want), bs_format_name(fmt), bs_format_name(fmt));
+	if (bs_image_check(j->image, fmt, j->peek, j->peek_len, j->img_pt != NULL, why,
+			   sizeof(why)) == BS_IMG_OK)
+		return 0;
+	if (j->o->force_raw) {
+		bs_warn("writing %s as it is (--force-raw): %s", j->image, why);
+		return 0;
+	}
+	bs_error("Unable to flash %s: %s; no device was touched (pass --force-raw to write "
+		 "these bytes as they are)",
+		 j->image, why);
+	return -1;
 }
 
 /* Open the image, load its bmap, read its first bytes. 0 or -1 (reported). */
@@ -625,7 +752,7 @@ static int open_image(struct job *j)
 			free(bpath);
 			return BS_EXIT_IMAGE;
 		}
-		if (!j->o->json)
+		if (!j->o->json && !j->o->quiet)
 			fprintf(stderr, "%s: using bmap %s (%llu of %llu blocks mapped)\n", bs_prog,
 				bpath, (unsigned long long)j->bmap.blocks_mapped,
 				(unsigned long long)j->bmap.blocks_total);
@@ -659,15 +786,16 @@ static int open_image(struct job *j)
 	if ((size_t)r < BS_PUMP_CHUNK && j->image_size < 0)
 		j->image_size = r;
 	j->img_pt = table_of(j->peek, j->peek_len, j->image, err, sizeof(err));
-	if (!j->img_pt) {
-		if (j->o->strict) {
-			bs_error("Unable to flash %s: the image has no valid partition table (%s; "
-				 "--strict)",
-				 j->image, err);
-			return BS_EXIT_IMAGE;
-		}
-		bs_warn("the image %s has no valid partition table (%s)", j->image, err);
+	if (!j->img_pt && j->o->strict) {
+		bs_error("Unable to flash %s: the image has no valid partition table (%s; "
+			 "--strict)",
+			 j->image, err);
+		return BS_EXIT_IMAGE;
 	}
+	if (check_content(j))
+		return BS_EXIT_IMAGE;
+	if (!j->img_pt)
+		bs_warn("the image %s has no valid partition table (%s)", j->image, err);
 	return BS_EXIT_OK;
 }
 
@@ -679,6 +807,24 @@ static double pump_fraction(void *arg)
 	if (in <= 0 || pos < 0)
 		return -1;
 	return (double)pos / (double)in;
+}
+
+/* Once, when a signal was noticed: what happens now. */
+static void say_stopping(struct job *j)
+{
+	if (j->stop_said)
+		return;
+	j->stop_said = true;
+	bs_progress_report(&j->prog);
+	if (j->prog.mode == BS_PROGRESS_TTY && j->prog.lines) {
+		fprintf(stderr, "\033[%dA\033[J", j->prog.lines);
+		j->prog.lines = 0;
+	}
+	if (j->prog.mode != BS_PROGRESS_JSON)
+		fprintf(stderr,
+			"%s: interrupted by %s: aborting every session and waiting for them to "
+			"stop\n",
+			bs_prog, signal_name(atomic_load(&flash_sig)));
 }
 
 /* Write phase: attach every target, run the pump and the writers. */
@@ -706,6 +852,8 @@ static void write_all(struct job *j)
 		if (bs_progress_final(f->pt))
 			continue;
 		bs_progress_tick(&j->prog, 0);
+		if (atomic_load(&flash_sig))
+			break;
 		if (attach(j, f, total))
 			continue;
 		f->active = true;
@@ -736,6 +884,7 @@ static void write_all(struct job *j)
 			continue;
 		}
 		f->pump = pump;
+		atomic_store(&f->pt->verify_next, !j->o->no_verify && strcmp(j->image, "-"));
 		bs_progress_phase(f->pt, BS_PH_WRITING, total);
 		atomic_fetch_add(&running, 1);
 		if (pthread_create(&th[i], NULL, writer, f)) {
@@ -753,8 +902,13 @@ static void write_all(struct job *j)
 		return;
 	j->prog.fraction = total ? NULL : pump_fraction;
 	j->prog.fraction_arg = j;
-	while (atomic_load(&running) > 0)
+	while (atomic_load(&running) > 0) {
 		bs_progress_tick(&j->prog, 20); /* short: the end is not signalled */
+		if (atomic_load(&flash_sig)) {
+			say_stopping(j);
+			bs_pump_cancel(pump); /* writers blocked on the image see the end */
+		}
+	}
 	for (i = 0; i < j->n; i++)
 		if (started[i])
 			pthread_join(th[i], NULL);
@@ -915,6 +1069,8 @@ static void after_seal(struct job *j, struct ftarget *f, struct bs_json *js)
 
 static const char *result_name(int status)
 {
+	if (status > BS_EXIT_SIGNAL)
+		return "interrupted";
 	switch (status) {
 	case BS_EXIT_OK:
 		return "ok";
@@ -1064,6 +1220,13 @@ static void verify_all(struct job *j)
 
 		if (atomic_load(&t->phase) != BS_PH_SEALED)
 			continue;
+		if (atomic_load(&flash_sig)) {
+			bs_progress_fail(t, BS_EXIT_SIGNAL + atomic_load(&flash_sig),
+					 "interrupted: %s is written and sealed, but was not "
+					 "verified (bootseal verify %s %s)",
+					 t->path, j->image, t->path);
+			continue;
+		}
 		if (j->o->no_verify || !strcmp(j->image, "-")) {
 			bs_progress_phase(t, BS_PH_DONE, 0);
 			continue;
@@ -1079,7 +1242,10 @@ static void verify_all(struct job *j)
 	bs_progress_flush(&j->prog);
 }
 
-int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *targets, size_t n)
+static void signals_restart(void);
+
+static int flash_run(const struct bs_flash_opts *o, const char *image, char *const *targets,
+		     size_t n, bool handle_signals)
 {
 	struct job j;
 	uint64_t image_bytes = 0;
@@ -1115,18 +1281,27 @@ int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *
 		snprintf(j.pt[i].path, sizeof(j.pt[i].path), "%s", targets[i]);
 		snprintf(j.pt[i].label, sizeof(j.pt[i].label), "%s", targets[i]);
 	}
-	bs_progress_init(&j.prog, bs_progress_pick_mode(o->json), j.pt, n);
+	bs_progress_init(&j.prog, bs_progress_pick_mode(o->json, o->quiet), j.pt, n);
 	rc = open_image(&j);
 	if (rc)
 		goto out;
 	for (i = 0; i < n; i++)
 		if (!prepare_target(&j, &j.ft[i]) && !choose_head(&j, &j.ft[i]))
 			ok++;
-	bs_progress_tick(&j.prog, 0);
-	if (ok && !confirm(&j)) {
+	bs_progress_report(&j.prog); /* refused targets, but no bars above the prompt */
+	if (ok && !atomic_load(&flash_sig) && !confirm(&j) && !atomic_load(&flash_sig)) {
 		rc = BS_EXIT_USAGE;
 		goto out;
 	}
+	if (atomic_load(&flash_sig)) {
+		bs_error("interrupted by %s: nothing was written",
+			 signal_name(atomic_load(&flash_sig)));
+		rc = BS_EXIT_SIGNAL + atomic_load(&flash_sig);
+		goto out;
+	}
+	if (handle_signals)
+		signals_restart();
+	j.prog.stop = handle_signals ? &flash_sig : NULL;
 	/* two targets may be the same disk under two names */
 	for (i = 0; i < n; i++)
 		for (k = 0; k < i; k++)
@@ -1140,8 +1315,17 @@ int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *
 	check_tables(&j);
 	image_bytes = j.image_size > 0 ? (uint64_t)j.image_size : 0;
 	verify_all(&j);
+	if (atomic_load(&flash_sig)) {
+		for (i = 0; i < n; i++)
+			bs_progress_fail(&j.pt[i], BS_EXIT_SIGNAL + atomic_load(&flash_sig),
+					 "interrupted: %s was not touched", j.pt[i].path);
+		say_stopping(&j);
+	}
+	bs_progress_flush(&j.prog);
 	bs_progress_close(&j.prog);
 	rc = finish(&j, image_bytes);
+	if (atomic_load(&flash_sig))
+		rc = BS_EXIT_SIGNAL + atomic_load(&flash_sig);
 out:
 	if (j.ft)
 		for (i = 0; i < n; i++)
@@ -1155,5 +1339,56 @@ out:
 	free(j.img_pt);
 	free(j.ft);
 	free(j.pt);
+	return rc;
+}
+
+static const int flash_signals[] = {SIGINT, SIGTERM, SIGHUP};
+static bool sig_ignored[3]; /* ignored when we started (nohup, a background job) */
+
+/* Install on_flash_signal; with @restart, system calls resume after it. */
+static void signals_install(bool restart)
+{
+	struct sigaction sa = {.sa_handler = on_flash_signal, .sa_flags = restart ? SA_RESTART : 0};
+	size_t i;
+
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(flash_signals) / sizeof(flash_signals[0]); i++)
+		if (!sig_ignored[i])
+			sigaction(flash_signals[i], &sa, NULL);
+}
+
+/* After the prompt: workers must not see EINTR. */
+static void signals_restart(void)
+{
+	signals_install(true);
+}
+
+int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *targets, size_t n)
+{
+	struct sigaction old[sizeof(flash_signals) / sizeof(flash_signals[0])];
+	bool handle = true;
+	size_t i;
+	int rc;
+
+	/*
+	 * Only when nobody else handles them (flash --usbboot has its own
+	 * handlers and calls this from several threads); a signal that was
+	 * ignored when we started (nohup, a background job) stays ignored.
+	 */
+	for (i = 0; i < sizeof(flash_signals) / sizeof(flash_signals[0]); i++) {
+		sigaction(flash_signals[i], NULL, &old[i]);
+		if (old[i].sa_handler != SIG_DFL && old[i].sa_handler != SIG_IGN)
+			handle = false;
+	}
+	if (handle) {
+		atomic_store(&flash_sig, 0);
+		for (i = 0; i < sizeof(flash_signals) / sizeof(flash_signals[0]); i++)
+			sig_ignored[i] = old[i].sa_handler == SIG_IGN;
+		signals_install(false); /* the prompt's read returns at Ctrl-C */
+	}
+	rc = flash_run(o, image, targets, n, handle);
+	if (handle)
+		for (i = 0; i < sizeof(flash_signals) / sizeof(flash_signals[0]); i++)
+			sigaction(flash_signals[i], &old[i], NULL);
 	return rc;
 }

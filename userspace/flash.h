@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "pump.h"
 
@@ -21,9 +22,11 @@ struct bs_flash_opts {
 	bool no_verify;	      /* --no-verify */
 	bool allow_fixed;     /* --allow-fixed */
 	bool unmount;	      /* --unmount */
-	bool yes;	      /* --yes */
+	bool yes;	      /* --yes, -y */
+	bool quiet;	      /* --quiet, -q: no progress output */
 	bool json;	      /* --json */
 	bool strict;	      /* --strict: refuse images without a partition table */
+	bool force_raw;	      /* --force-raw: write data that does not look like an image */
 	bool power_off;	      /* --power-off */
 	unsigned int threads; /* --threads: decoder threads, 0 = CPUs */
 	bool usbboot;	      /* --usbboot: targets are booted Compute Modules */
@@ -49,6 +52,22 @@ int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, s
  * usbboot loop calls it once per device).
  */
 int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *targets, size_t n);
+
+/* ---- confirmation ------------------------------------------------------- */
+
+struct bs_drive;
+
+/* "y", "Y", "yes", "YES" (one word, white space around it allowed). */
+bool bs_confirm_answer(const char *line);
+
+/*
+ * Name the image (@format, decompressed @image_size and compressed
+ * @file_size, -1 unknown) and every drive (path, size, model, transport)
+ * on @out, ask, and read one line from @in. true when it says yes.
+ */
+bool bs_flash_prompt(FILE *in, FILE *out, const char *image, const char *format,
+		     int64_t image_size, int64_t file_size, const struct bs_drive *const *drives,
+		     size_t n);
 
 /* ---- head length -------------------------------------------------------- */
 

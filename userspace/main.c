@@ -58,6 +58,7 @@ static int cmd_help(int argc, char **argv)
 			return BS_EXIT_OK;
 		}
 		bs_error("Unable to show help for '%s': no such command", argv[1]);
+		bs_try_help(NULL);
 		return BS_EXIT_USAGE;
 	}
 	hargv[0] = (char *)c->name;
@@ -140,7 +141,21 @@ int main(int argc, char **argv)
 		return cmd_version(1, argv + 1);
 	c = find(argv[1]);
 	if (!c) {
-		bs_error("Unable to run '%s': no such command (see '%s help')", argv[1], bs_prog);
+		const char *names[sizeof(commands) / sizeof(commands[0])];
+		const char *s;
+		size_t i;
+
+		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			names[i] = commands[i].name;
+		s = argv[1][0] == '-' ? NULL : bs_suggest(argv[1], names, i);
+		if (s)
+			bs_error("Unable to run '%s': no such command; did you mean '%s'?", argv[1], s);
+		else if (argv[1][0] == '-')
+			bs_error("Unable to run '%s': give a command first, e.g. '%s flash %s ...'",
+				 argv[1], bs_prog, argv[1]);
+		else
+			bs_error("Unable to run '%s': no such command", argv[1]);
+		bs_try_help(NULL);
 		return BS_EXIT_USAGE;
 	}
 	return c->run(argc - 1, argv + 1);

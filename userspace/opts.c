@@ -52,11 +52,78 @@ static int store(const struct bs_opt *o, void *dst, const char *cmd, const char 
 	return -1;
 }
 
+static const struct bs_opt *find_short(const struct bs_opt *t, size_t n, char c)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (t[i].short_name && t[i].short_name == c)
+			return &t[i];
+	return NULL;
+}
+
+static void unknown(const struct bs_opt *t, size_t n, const char *cmd, const char *a)
+{
+	const char *names[64];
+	const char *s = NULL;
+	char word[40];
+	size_t i, k = 0;
+
+	if (!strncmp(a, "--", 2)) {
+		snprintf(word, sizeof(word), "%.*s", (int)strcspn(a + 2, "="), a + 2);
+		for (i = 0; i < n && k < sizeof(names) / sizeof(names[0]) - 1; i++)
+			names[k++] = t[i].name;
+		names[k++] = "help";
+		s = bs_suggest(word, names, k);
+	}
+	if (s)
+		bs_error("Unable to run '%s': unknown option %s; did you mean --%s?", cmd, a, s);
+	else
+		bs_error("Unable to run '%s': unknown option %s", cmd, a);
+}
+
+/* -abc: a cluster of one-letter options; the last may take a value. */
+static int parse_short(const struct bs_opt *table, size_t n, void *dst, int argc, char **argv,
+		       int *i)
+{
+	const char *a = argv[*i];
+	size_t k;
+
+	for (k = 1; a[k]; k++) {
+		const struct bs_opt *o = find_short(table, n, a[k]);
+		const char *val = NULL;
+		char opt[3] = {'-', a[k], '\0'};
+
+		if (a[k] == 'h')
+			return BS_OPTS_HELP;
+		if (!o) {
+			unknown(table, n, argv[0], opt);
+			return -1;
+		}
+		if (o->kind != BS_OPT_FLAG) {
+			if (a[k + 1])
+				val = a + k + 1;
+			else if (*i + 1 < argc)
+				val = argv[++*i];
+			else {
+				bs_error("Unable to run '%s': -%c needs a value (%s)", argv[0],
+					 a[k], o->arg);
+				return -1;
+			}
+		}
+		if (store(o, dst, argv[0], val))
+			return -1;
+		if (val)
+			break;
+	}
+	return 0;
+}
+
 int bs_opts_parse(const struct bs_opt *table, size_t n, void *dst, int argc, char **argv,
 		  char **pos, size_t *npos, size_t maxpos)
 {
 	bool opts_done = false;
-	int i;
+	int i, r;
 
 	*npos = 0;
 	for (i = 1; i < argc; i++) {
@@ -76,17 +143,18 @@ int bs_opts_parse(const struct bs_opt *table, size_t n, void *dst, int argc, cha
 			opts_done = true;
 			continue;
 		}
-		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+		if (!strcmp(a, "--help"))
 			return BS_OPTS_HELP;
 		if (strncmp(a, "--", 2)) {
-			bs_error("Unable to run '%s': unknown option %s", argv[0], a);
-			return -1;
+			r = parse_short(table, n, dst, argc, argv, &i);
+			if (r)
+				return r;
+			continue;
 		}
 		eq = strchr(a + 2, '=');
 		o = find(table, n, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
 		if (!o) {
-			bs_error("Unable to run '%s': unknown option %s (see '%s %s --help')",
-				 argv[0], a, bs_prog, argv[0]);
+			unknown(table, n, argv[0], a);
 			return -1;
 		}
 		if (o->kind == BS_OPT_FLAG) {
@@ -116,11 +184,13 @@ void bs_opts_help(FILE *f, const struct bs_opt *table, size_t n)
 
 	fprintf(f, "\nOptions:\n");
 	for (i = 0; i < n; i++) {
-		char left[64];
+		char left[64], sh[8] = "    ";
 
-		snprintf(left, sizeof(left), "--%s%s%s", table[i].name, table[i].arg ? " " : "",
-			 table[i].arg ? table[i].arg : "");
-		fprintf(f, "  %-20s %s\n", left, table[i].help);
+		if (table[i].short_name)
+			snprintf(sh, sizeof(sh), "-%c, ", table[i].short_name);
+		snprintf(left, sizeof(left), "%s--%s%s%s", sh, table[i].name,
+			 table[i].arg ? " " : "", table[i].arg ? table[i].arg : "");
+		fprintf(f, "  %-24s %s\n", left, table[i].help);
 	}
-	fprintf(f, "  %-20s %s\n", "--help", "Show this help");
+	fprintf(f, "  %-24s %s\n", "-h, --help", "Show this help");
 }

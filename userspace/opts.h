@@ -2,8 +2,9 @@
 /*
  * Table-driven option parsing for subcommands: each option names a field
  * of the command's option struct by offset, so adding an option is one
- * table line. Long options only ("--name" and "--name=VALUE" / "--name
- * VALUE"); "--" ends the options; "-" alone is a positional argument.
+ * table line. Long options ("--name" and "--name=VALUE" / "--name VALUE"),
+ * and a one-letter alias where the table gives one ("-y", "-yq", "-t 4",
+ * "-t4"); "--" ends the options; "-" alone is a positional argument.
  */
 #ifndef BOOTSEAL_OPTS_H
 #define BOOTSEAL_OPTS_H
@@ -24,6 +25,7 @@ struct bs_opt {
 	size_t off;	 /* offsetof() the field in the option struct */
 	const char *arg; /* "FILE", "HEX", ...; NULL for flags */
 	const char *help;
+	char short_name; /* 'y' for -y, 0 for none */
 };
 
 #define BS_OPTS_HELP 1
@@ -31,7 +33,9 @@ struct bs_opt {
 /*
  * Parse argv[1..argc) into @dst per @table; positional arguments go into
  * @pos (at most @maxpos, count in @npos). Returns 0, BS_OPTS_HELP for
- * --help/-h, or -1 after reporting the problem.
+ * --help/-h, or -1 after reporting the problem in one line (an unknown
+ * option with "did you mean --X?" when one is close); the caller then
+ * says bs_try_help().
  */
 int bs_opts_parse(const struct bs_opt *table, size_t n, void *dst, int argc, char **argv,
 		  char **pos, size_t *npos, size_t maxpos);

@@ -110,10 +110,12 @@ int bs_fmt_bar(char *buf, size_t len, const char *label, int phase, double fract
 			(int)(fraction * 100), bar, rs, es);
 }
 
-enum bs_progress_mode bs_progress_pick_mode(bool json)
+enum bs_progress_mode bs_progress_pick_mode(bool json, bool quiet)
 {
 	if (json)
 		return BS_PROGRESS_JSON;
+	if (quiet)
+		return BS_PROGRESS_QUIET;
 	return isatty(STDERR_FILENO) ? BS_PROGRESS_TTY : BS_PROGRESS_PLAIN;
 }
 
@@ -127,9 +129,11 @@ void bs_progress_init(struct bs_progress *p, enum bs_progress_mode mode, struct 
 	p->out = mode == BS_PROGRESS_JSON ? stdout : stderr;
 	p->t = t;
 	p->n = n;
+	p->plain_interval = BS_PLAIN_INTERVAL;
 	for (i = 0; i < n; i++) {
 		t[i].shown_phase = -1;
 		t[i].phase_t0 = bs_now();
+		bs_rate_reset(&t[i], t[i].phase_t0);
 	}
 }
 
@@ -225,33 +229,93 @@ static double target_fraction(struct bs_progress *p, struct bs_ptarget *t, int p
 	return -1;
 }
 
-static void update_rate(struct bs_ptarget *t, double now)
+void bs_rate_reset(struct bs_ptarget *t, double now)
 {
-	uint64_t done = atomic_load(&t->done);
-	double dt = now - t->rate_t;
-	double r;
-
-	if (done < t->rate_done) { /* a new phase restarted the counter */
-		t->rate_done = done;
-		t->rate_t = now;
-		t->rate = 0;
-		return;
-	}
-	if (dt < 0.25)
-		return;
-	r = (double)(done - t->rate_done) / dt;
-	t->rate = t->rate > 0 ? 0.7 * t->rate + 0.3 * r : r;
-	t->rate_done = done;
-	t->rate_t = now;
+	t->rate = 0;
+	t->rate_first = 0;
+	t->rate_n = 1;
+	t->rate_t[0] = now;
+	t->rate_d[0] = atomic_load(&t->done);
 }
 
-static double target_eta(struct bs_ptarget *t, double fraction, double now)
+void bs_rate_sample(struct bs_ptarget *t, double now)
 {
-	double el = now - t->phase_t0;
+	uint64_t done = atomic_load(&t->done);
+	unsigned int last, oldest, k;
+	double dt;
 
-	if (fraction <= 0.001 || fraction >= 1 || el <= 0)
-		return fraction >= 1 ? 0 : -1;
-	return el / fraction - el;
+	if (!t->rate_n || done < t->rate_d[(t->rate_first + t->rate_n - 1) % BS_RATE_SAMPLES]) {
+		bs_rate_reset(t, now); /* a new phase restarted the counter */
+		return;
+	}
+	last = (t->rate_first + t->rate_n - 1) % BS_RATE_SAMPLES;
+	if (now - t->rate_t[last] < BS_RATE_WINDOW / (BS_RATE_SAMPLES - 4))
+		return; /* sampled a moment ago */
+	/* keep one sample older than the window, drop the rest of the old ones */
+	while (t->rate_n > 1 &&
+	       now - t->rate_t[(t->rate_first + 1) % BS_RATE_SAMPLES] >= BS_RATE_WINDOW) {
+		t->rate_first = (t->rate_first + 1) % BS_RATE_SAMPLES;
+		t->rate_n--;
+	}
+	if (t->rate_n == BS_RATE_SAMPLES) {
+		t->rate_first = (t->rate_first + 1) % BS_RATE_SAMPLES;
+		t->rate_n--;
+	}
+	k = (t->rate_first + t->rate_n) % BS_RATE_SAMPLES;
+	t->rate_t[k] = now;
+	t->rate_d[k] = done;
+	t->rate_n++;
+	oldest = t->rate_first;
+	dt = now - t->rate_t[oldest];
+	/* under a second of history says little: wait for more */
+	if (dt >= 1.0)
+		t->rate = (double)(done - t->rate_d[oldest]) / dt;
+}
+
+double bs_job_eta(const struct bs_ptarget *t, int phase, double fraction, double now)
+{
+	uint64_t total = atomic_load(&t->total), done = atomic_load(&t->done);
+	bool more = phase == BS_PH_WRITING && atomic_load(&t->verify_next);
+	double el = now - t->phase_t0, rest;
+
+	if (phase != BS_PH_WRITING && phase != BS_PH_VERIFYING)
+		return -1;
+	if (total && t->rate > 0) {
+		rest = (double)(total - (done < total ? done : total)) / t->rate;
+		if (more)
+			rest += (double)total / t->rate;
+		return rest;
+	}
+	if (fraction <= 0.001 || fraction > 1 || el <= 0)
+		return -1;
+	rest = el / fraction - el;
+	if (more)
+		rest += el / fraction; /* the verify pass, as long as the write */
+	return rest;
+}
+
+int bs_fmt_plain(char *buf, size_t len, double wall, const char *label, int phase,
+		 double fraction, uint64_t done, uint64_t total, double rate, double eta)
+{
+	char ts[32] = "", ds[32], tots[48] = "", rs[32], es[32], pct[8] = "";
+	time_t w = (time_t)wall;
+	struct tm tm;
+
+	if (localtime_r(&w, &tm))
+		strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
+	bs_fmt_bytes(done, ds, sizeof(ds));
+	if (total) {
+		char t2[32];
+
+		bs_fmt_bytes(total, t2, sizeof(t2));
+		snprintf(tots, sizeof(tots), " of %s", t2);
+	}
+	if (fraction >= 0 && isfinite(fraction))
+		snprintf(pct, sizeof(pct), " %d%%", (int)((fraction > 1 ? 1 : fraction) * 100));
+	bs_fmt_rate(rate, rs, sizeof(rs));
+	bs_fmt_eta(eta, es, sizeof(es));
+	return snprintf(buf, len, "%s %s: %s%s %s%s, %s, ETA %s", ts, label, bs_phase_name(phase),
+			pct, ds, tots, rate > 0 ? rs : "-- MB/s", es);
 }
 
 static void json_target(struct bs_json *j, const char *type, struct bs_ptarget *t, int ph)
@@ -279,9 +343,8 @@ static void report_changes(struct bs_progress *p, double now)
 			continue;
 		t->shown_phase = ph;
 		t->phase_t0 = now;
-		t->rate = 0;
-		t->rate_t = now;
-		t->rate_done = atomic_load(&t->done);
+		t->plain_t = now;
+		bs_rate_reset(t, now);
 		if (p->mode == BS_PROGRESS_JSON) {
 			struct bs_json j;
 
@@ -315,7 +378,7 @@ static void draw_bars(struct bs_progress *p, double now)
 		bool moving = ph == BS_PH_WRITING || ph == BS_PH_VERIFYING;
 
 		bs_fmt_bar(line, sizeof(line), t->path, ph, f, atomic_load(&t->done),
-			   moving ? t->rate : 0, moving ? target_eta(t, f, now) : -1, 24);
+			   moving ? t->rate : 0, moving ? bs_job_eta(t, ph, f, now) : -1, 24);
 		fprintf(p->out, "\r\033[K%s\n", line);
 	}
 	p->lines = (int)p->n;
@@ -340,7 +403,34 @@ static void json_progress(struct bs_progress *p, double now)
 		bs_json_double(&j, "rate", t->rate, 0);
 		if (f >= 0)
 			bs_json_double(&j, "fraction", f, 4);
+		if (bs_job_eta(t, ph, f, now) >= 0)
+			bs_json_double(&j, "eta", bs_job_eta(t, ph, f, now), 0);
 		bs_json_print(&j, stdout);
+	}
+}
+
+/* No terminal: a progress line per moving target every plain_interval seconds. */
+static void plain_progress(struct bs_progress *p, double now)
+{
+	struct timespec ts;
+	char line[256];
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		struct bs_ptarget *t = &p->t[i];
+		int ph = atomic_load(&t->phase);
+		double f;
+
+		if ((ph != BS_PH_WRITING && ph != BS_PH_VERIFYING) ||
+		    now - t->plain_t < p->plain_interval || ph != t->shown_phase)
+			continue;
+		t->plain_t = now;
+		f = target_fraction(p, t, ph);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		bs_fmt_plain(line, sizeof(line), (double)ts.tv_sec, t->path, ph, f,
+			     atomic_load(&t->done), atomic_load(&t->total), t->rate,
+			     bs_job_eta(t, ph, f, now));
+		fprintf(p->out, "%s\n", line);
 	}
 }
 
@@ -350,7 +440,7 @@ static void render(struct bs_progress *p, bool force)
 	size_t i;
 
 	for (i = 0; i < p->n; i++)
-		update_rate(&p->t[i], now);
+		bs_rate_sample(&p->t[i], now);
 	if (p->mode == BS_PROGRESS_TTY && p->lines) {
 		/* errors print above the bars: clear the bars first */
 		for (i = 0; i < p->n; i++)
@@ -365,6 +455,8 @@ static void render(struct bs_progress *p, bool force)
 	report_changes(p, now);
 	if (p->mode == BS_PROGRESS_JSON)
 		json_progress(p, now);
+	else if (p->mode == BS_PROGRESS_PLAIN)
+		plain_progress(p, now);
 	else if (p->mode == BS_PROGRESS_TTY && (force || now - p->last_draw >= 0.2)) {
 		draw_bars(p, now);
 		p->last_draw = now;
@@ -387,6 +479,12 @@ void bs_progress_tick(struct bs_progress *p, int ms)
 		poll(NULL, 0, ms);
 	}
 	render(p, false);
+}
+
+void bs_progress_report(struct bs_progress *p)
+{
+	report_changes(p, bs_now());
+	fflush(p->out);
 }
 
 void bs_progress_flush(struct bs_progress *p)

@@ -1000,3 +1000,35 @@ void bs_ptable_print(const struct bs_ptable *pt, const char *devname, FILE *f)
 	if (pt->dropped_findings)
 		fprintf(f, "  (%zu more findings not shown)\n", pt->dropped_findings);
 }
+
+/*
+ * GPT attribute bits as sfdisk --json prints them: "RequiredPartition
+ * NoBlockIOProtocol LegacyBIOSBootable GUID:48,63" (bits 3-47 have no name
+ * and are left out, as sfdisk does). Empty when no named bit is set.
+ */
+void bs_gpt_attrs_str(uint64_t attrs, char *buf, size_t len)
+{
+	static const char *const names[] = {"RequiredPartition", "NoBlockIOProtocol",
+					    "LegacyBIOSBootable"};
+	size_t used = 0;
+	bool guid = false;
+	int b;
+
+	buf[0] = '\0';
+	for (b = 0; b < 64; b++) {
+		int n;
+
+		if (!(attrs >> b & 1) || (b > 2 && b < 48))
+			continue;
+		if (b < 3)
+			n = snprintf(buf + used, len - used, "%s%s", used ? " " : "", names[b]);
+		else
+			n = snprintf(buf + used, len - used, "%s%d",
+				     guid ? "," : used ? " GUID:" : "GUID:", b);
+		if (b >= 48)
+			guid = true;
+		if (n < 0 || (size_t)n >= len - used)
+			return;
+		used += (size_t)n;
+	}
+}

@@ -126,6 +126,12 @@ void bs_part_node(const char *devname, unsigned int num, char *buf, size_t len);
 /* Names: "W95 FAT32 (LBA)" for 0x0c, "EFI System" for its GUID; "unknown" else. */
 const char *bs_mbr_type_name(uint8_t type);
 const char *bs_gpt_type_name(const uint8_t guid[16]);
+/*
+ * GPT attribute bits as sfdisk --json prints them: "RequiredPartition
+ * NoBlockIOProtocol LegacyBIOSBootable GUID:48,63" (bits 3-47 have no name
+ * and are left out, as sfdisk does); "" when no named bit is set.
+ */
+void bs_gpt_attrs_str(uint64_t attrs, char *buf, size_t len);
 /* Canonical upper-case text form of an on-disk GUID. @buf at least 37 bytes. */
 void bs_guid_str(const uint8_t guid[16], char *buf);
 /* fdisk-style size: "64M", "1.5G". */

@@ -60,6 +60,7 @@ struct vsink {
 	uint64_t dev_size;
 	const char *image;
 	_Atomic int *running;
+	_Atomic int *sigstop; /* the progress' stop signal, or NULL */
 	/* read-ahead: ring[head .. head+count) are read, in device order */
 	pthread_t ra_thread;
 	bool ra_started;
@@ -329,6 +330,11 @@ out:
 	if (r == 0) {
 		v->vt->status = BS_EXIT_OK;
 		atomic_store(&v->vt->pt->phase, BS_PH_DONE);
+	} else if (r < 0 && v->sigstop && atomic_load(v->sigstop)) {
+		bs_progress_fail(v->vt->pt, BS_EXIT_SIGNAL + atomic_load(v->sigstop),
+				 "interrupted: %s is written and sealed, but was not verified "
+				 "(bootseal verify %s %s)",
+				 v->vt->pt->path, v->image, v->vt->pt->path);
 	} else if (r < 0 && !bs_progress_final(v->vt->pt)) {
 		/* the image failed: reported once by the caller */
 		bs_progress_fail(
@@ -432,6 +438,7 @@ int bs_verify_targets(struct bs_progress *p, const char *image, unsigned int thr
 			continue;
 		v[i].pump = pump;
 		v[i].image = image;
+		v[i].sigstop = p->stop;
 		v[i].ra_end = end < v[i].dev_size ? end : v[i].dev_size;
 		bs_progress_phase(t[i].pt, BS_PH_VERIFYING, total);
 		atomic_fetch_add(&running, 1);
@@ -444,8 +451,11 @@ int bs_verify_targets(struct bs_progress *p, const char *image, unsigned int thr
 		}
 		started[i] = true;
 	}
-	while (atomic_load(&running) > 0)
+	while (atomic_load(&running) > 0) {
 		bs_progress_tick(p, 20); /* short: the end is not signalled */
+		if (p->stop && atomic_load(p->stop))
+			bs_pump_cancel(pump); /* interrupted: verifiers see the end */
+	}
 	for (i = 0; i < n; i++)
 		if (started[i])
 			pthread_join(th[i], NULL);

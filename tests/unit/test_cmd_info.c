@@ -81,6 +81,76 @@ static void test_usage(void)
 	CHECK_EQ_STR(out, "");
 }
 
+/* Lines in @s. */
+static int lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/*
+ * A usage error is one line that says what is wrong, then "Try ...": the
+ * help text does not push it off screen. Every subcommand alike.
+ */
+static void test_usage_errors(void)
+{
+	static const char *const cmds[] = {"flash", "boot",   "verify", "inspect", "list",
+					   "status", "monitor", "help",   "version"};
+	static const struct {
+		int (*fn)(int, char **);
+		const char *name;
+	} all[] = {
+		{cmd_flash, "flash"}, {cmd_boot, "boot"},     {cmd_verify, "verify"},
+		{cmd_inspect, "inspect"}, {cmd_list, "list"}, {cmd_status, "status"},
+		{cmd_monitor, "monitor"},
+	};
+	char want[64];
+	size_t i;
+
+	CHECK_EQ_INT(RUN(cmd_flash, "flash", "--yse", "a.img", "/dev/sdz"), BS_EXIT_USAGE);
+	CHECK_EQ_INT(lines(errtext), 2);
+	CHECK(strstr(errtext, "unknown option --yse; did you mean --yes?"));
+	CHECK(strstr(errtext, "\nTry 'bootseal flash --help'.\n"));
+	CHECK(!strstr(errtext, "Options:"));
+	CHECK_EQ_INT(RUN(cmd_flash, "flash", "a.img"), BS_EXIT_USAGE);
+	CHECK_EQ_INT(lines(errtext), 2);
+	CHECK(strstr(errtext, "give an IMAGE and at least one TARGET"));
+	CHECK_EQ_INT(RUN(cmd_flash, "flash", "--no-verfy", "a", "b"), BS_EXIT_USAGE);
+	CHECK(strstr(errtext, "did you mean --no-verify?"));
+	CHECK_EQ_INT(RUN(cmd_flash, "flash", "--frobnicate", "a", "b"), BS_EXIT_USAGE);
+	CHECK(!strstr(errtext, "did you mean"));
+	CHECK_EQ_INT(RUN(cmd_verify, "verify", "--jsno", "a", "b"), BS_EXIT_USAGE);
+	CHECK(strstr(errtext, "did you mean --json?"));
+	CHECK_EQ_INT(lines(errtext), 2);
+	CHECK_EQ_INT(RUN(cmd_list, "list", "--jsn"), BS_EXIT_USAGE);
+	CHECK(strstr(errtext, "did you mean --json?"));
+	CHECK_EQ_INT(RUN(cmd_monitor, "monitor", "--sesion", "3"), BS_EXIT_USAGE);
+	CHECK(strstr(errtext, "did you mean --session?"));
+	CHECK_EQ_INT(RUN(cmd_boot, "boot", "--lop"), BS_EXIT_USAGE);
+	CHECK(strstr(errtext, "did you mean --loop?"));
+	CHECK_EQ_INT(lines(errtext), 2);
+	CHECK_EQ_INT(RUN(cmd_inspect, "inspect"), BS_EXIT_USAGE);
+	CHECK_EQ_INT(lines(errtext), 2);
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		snprintf(want, sizeof(want), "\nTry 'bootseal %s --help'.\n", all[i].name);
+		CHECK_EQ_INT(RUN(all[i].fn, (char *)all[i].name, "--bogus-option"), BS_EXIT_USAGE);
+		CHECK_EQ_INT(lines(errtext), 2);
+		CHECK(strstr(errtext, want) != NULL);
+		CHECK_EQ_STR(out, "");
+	}
+
+	/* subcommands: what main() suggests */
+	CHECK_EQ_STR(bs_suggest("flsh", cmds, 9), "flash");
+	CHECK_EQ_STR(bs_suggest("stauts", cmds, 9), "status");
+	CHECK_EQ_STR(bs_suggest("insp", cmds, 9), "inspect");
+	CHECK_EQ_STR(bs_suggest("lsit", cmds, 9), "list");
+	CHECK(bs_suggest("xyzzy", cmds, 9) == NULL);
+	CHECK(bs_suggest("x", cmds, 9) == NULL);
+}
+
 static void test_list(void)
 {
 	char *line, *save = NULL;
@@ -118,11 +188,15 @@ static void test_no_module(void)
 	CHECK_EQ_STR(out, "");
 	CHECK_EQ_INT(RUN(cmd_monitor, "monitor", "--json"), BS_EXIT_FAILURE);
 	CHECK(strstr(errtext, "bootseal: Unable to monitor the sessions: bootseal module is not loaded"));
+	CHECK(strstr(errtext, "load it with 'sudo modprobe bootseal'"));
+	CHECK_EQ_INT(RUN(cmd_status, "status", "--json"), BS_EXIT_FAILURE);
+	CHECK(strstr(errtext, "load it with 'sudo modprobe bootseal'"));
 }
 
 int main(void)
 {
 	test_usage();
+	test_usage_errors();
 	test_list();
 	test_no_module();
 	return unit_done();

@@ -7,6 +7,7 @@
  * byte named, and progress formatting.
  */
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -17,10 +18,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <signal.h>
 
 #include "bmap.h"
 #include "bootseal.h"
+#include "device.h"
 #include "flash.h"
+#include "imagecheck.h"
 #include "mapguard.h"
 #include "opts.h"
 #include "progress.h"
@@ -96,13 +100,24 @@ static void test_options(void)
 
 	CHECK_EQ_INT(parse(&o, &np, pos, "--yes", "--json", "--head", "16K", "--bmap=x.bmap",
 			   "--threads", "3", "--allow-fixed", "--unmount", "--strict", "--power-off",
-			   "--no-verify", "img.xz", "usb:1-1.2", "/dev/sdc", NULL), 0);
+			   "--no-verify", "--force-raw", "img.xz", "usb:1-1.2", "/dev/sdc", NULL), 0);
 	CHECK(o.yes && o.json && o.allow_fixed && o.unmount && o.strict && o.power_off && o.no_verify);
+	CHECK(o.force_raw);
 	CHECK_EQ_INT(o.head_len, 16384);
 	CHECK_EQ_STR(o.bmap, "x.bmap");
 	CHECK_EQ_INT(o.threads, 3);
 	CHECK_EQ_INT(np, 3);
 	CHECK_EQ_STR(pos[1], "usb:1-1.2");
+	CHECK_EQ_INT(parse(&o, &np, pos, "-y", "-q", "img", "/dev/sdb", NULL), 0);
+	CHECK(o.yes && o.quiet);
+	CHECK_EQ_INT(parse(&o, &np, pos, "-yq", "img", "/dev/sdb", NULL), 0);
+	CHECK(o.yes && o.quiet && np == 2);
+	CHECK_EQ_INT(parse(&o, &np, pos, "--quiet", "img", "/dev/sdb", NULL), 0);
+	CHECK(o.quiet && !o.yes);
+	CHECK_EQ_INT(parse(&o, &np, pos, "-yx", "img", "/dev/sdb", NULL), -1);
+	CHECK_EQ_INT(parse(&o, &np, pos, "-h", NULL), BS_OPTS_HELP);
+	CHECK_EQ_INT(bs_progress_pick_mode(false, true), BS_PROGRESS_QUIET);
+	CHECK_EQ_INT(bs_progress_pick_mode(true, true), BS_PROGRESS_JSON);
 
 	/* "-" is the image on standard input, "--" ends options */
 	CHECK_EQ_INT(parse(&o, &np, pos, "--yes", "-", "--", "--weird-name", NULL), 0);
@@ -729,6 +744,320 @@ static void test_format(void)
 	CHECK_EQ_INT(bs_pump_plan_bytes(NULL, -1, 512), 0);
 }
 
+/* ---- not an image: refused before any device is touched ------------------------ */
+
+/* Run bs_flash_run() with stderr captured into @err. */
+static int flash_capture(const struct bs_flash_opts *o, const char *image, const char *target,
+			 char *err, size_t errlen)
+{
+	char path[128];
+	char *targets[1] = {(char *)target};
+	int fd, se, rc;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	REQUIRE(fd >= 0);
+	fflush(stderr);
+	se = dup(2);
+	REQUIRE(se >= 0);
+	dup2(fd, 2);
+	rc = bs_flash_run(o, image, targets, 1);
+	fflush(stderr);
+	dup2(se, 2);
+	close(se);
+	n = pread(fd, err, errlen - 1, 0);
+	err[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return rc;
+}
+
+static void test_not_an_image(void)
+{
+	static const char html[] = "<html><body>404 Not Found</body></html>\n";
+	unsigned char rnd[3072], *img;
+	struct bs_flash_opts o;
+	char path[160], why[256], err[4096], target[160];
+	bool is_html;
+
+	CHECK_EQ_INT(sizeof(html) - 1, 40);
+	fill(rnd, sizeof(rnd), 77);
+	CHECK_EQ_INT(bs_format_from_name("os.img.gz"), BS_FMT_GZIP);
+	CHECK_EQ_INT(bs_format_from_name("OS.IMG.XZ"), BS_FMT_XZ);
+	CHECK_EQ_INT(bs_format_from_name("a.zst"), BS_FMT_ZSTD);
+	CHECK_EQ_INT(bs_format_from_name("a.img"), BS_FMT_RAW);
+	CHECK_EQ_INT(bs_format_from_name("-"), BS_FMT_RAW);
+	CHECK(bs_looks_like_text((const unsigned char *)html, 40, &is_html) && is_html);
+	CHECK(!bs_looks_like_text(rnd, sizeof(rnd), &is_html) && !is_html);
+
+	/* the verdicts */
+	CHECK_EQ_INT(bs_image_check("os.img.gz", BS_FMT_RAW, (const unsigned char *)html, 40,
+				    false, why, sizeof(why)), BS_IMG_SUFFIX);
+	CHECK(strstr(why, "named like a gzip file") && strstr(why, "HTML"));
+	CHECK_EQ_INT(bs_image_check("os.img.gz", BS_FMT_RAW, rnd, sizeof(rnd), false, why,
+				    sizeof(why)), BS_IMG_SUFFIX);
+	CHECK_EQ_INT(bs_image_check("os.img", BS_FMT_RAW, rnd, sizeof(rnd), false, why,
+				    sizeof(why)), BS_IMG_UNKNOWN);
+	CHECK(strstr(why, "neither a partition table nor a file system") != NULL);
+	CHECK_EQ_INT(bs_image_check("-", BS_FMT_RAW, (const unsigned char *)html, 40, false, why,
+				    sizeof(why)), BS_IMG_TEXT);
+	CHECK_EQ_INT(bs_image_check("os.img.xz", BS_FMT_XZ, (const unsigned char *)"hello\n", 6,
+				    false, why, sizeof(why)), BS_IMG_TEXT);
+	CHECK_EQ_INT(bs_image_check("os.img", BS_FMT_RAW, rnd, sizeof(rnd), true, why,
+				    sizeof(why)), BS_IMG_OK);
+	/* a file system without a partition table is an image */
+	img = calloc(1, 1 << 20);
+	REQUIRE(img);
+	memcpy(img, "\xeb\x58\x90mkfs.fat", 11);
+	memcpy(img + 82, "FAT32   ", 8);
+	img[510] = 0x55;
+	img[511] = 0xaa;
+	CHECK_EQ_STR(bs_fs_signature(img, 1 << 20), "FAT32");
+	CHECK_EQ_INT(bs_image_check("fs.img.gz", BS_FMT_GZIP, img, 1 << 20, false, why,
+				    sizeof(why)), BS_IMG_OK);
+	memset(img, 0, 1 << 20);
+	img[1024 + 56] = 0x53;
+	img[1024 + 57] = 0xef;
+	img[1024 + 24] = 2;
+	CHECK_EQ_STR(bs_fs_signature(img, 1 << 20), "ext2/3/4");
+	img[1024 + 24] = 200;
+	CHECK(bs_fs_signature(img, 1 << 20) == NULL);
+	memset(img, 0, 1 << 20);
+	memcpy(img + 32769, "CD001", 5);
+	CHECK_EQ_STR(bs_fs_signature(img, 1 << 20), "ISO 9660");
+	CHECK(bs_fs_signature(img, 4096) == NULL);
+	free(img);
+
+	/* bs_flash_run refuses with exit 3 before looking at the target */
+	snprintf(target, sizeof(target), "%s/no-such-target", dir);
+	snprintf(path, sizeof(path), "%s/os.img.gz", dir);
+	write_file(path, html, 40);
+	memset(&o, 0, sizeof(o));
+	o.yes = true;
+	CHECK_EQ_INT(flash_capture(&o, path, target, err, sizeof(err)), BS_EXIT_IMAGE);
+	CHECK(strstr(err, "named like a gzip file") && strstr(err, "no device was touched") &&
+	      strstr(err, "--force-raw"));
+	snprintf(path, sizeof(path), "%s/rnd.img.gz", dir);
+	write_file(path, rnd, sizeof(rnd));
+	CHECK_EQ_INT(flash_capture(&o, path, target, err, sizeof(err)), BS_EXIT_IMAGE);
+	snprintf(path, sizeof(path), "%s/rnd.img", dir);
+	write_file(path, rnd, sizeof(rnd));
+	CHECK_EQ_INT(flash_capture(&o, path, target, err, sizeof(err)), BS_EXIT_IMAGE);
+	CHECK(strstr(err, "neither a partition table") != NULL);
+	/* --force-raw: on to the target (which does not exist) */
+	o.force_raw = true;
+	CHECK_EQ_INT(flash_capture(&o, path, target, err, sizeof(err)), BS_EXIT_DEVICE);
+	CHECK(strstr(err, "--force-raw") != NULL);
+	snprintf(path, sizeof(path), "%s/os.img.gz", dir);
+	CHECK_EQ_INT(flash_capture(&o, path, target, err, sizeof(err)), BS_EXIT_DEVICE);
+}
+
+/* ---- the confirmation prompt -------------------------------------------------- */
+
+static void test_prompt(void)
+{
+	struct bs_drive d1, d2;
+	const struct bs_drive *d[2] = {&d1, &d2};
+	char outbuf[2048];
+	FILE *in, *out;
+	bool ok;
+
+	CHECK(bs_confirm_answer("y\n"));
+	CHECK(bs_confirm_answer("Y\n"));
+	CHECK(bs_confirm_answer("yes\n"));
+	CHECK(bs_confirm_answer("  YES \r\n"));
+	CHECK(!bs_confirm_answer("\n"));
+	CHECK(!bs_confirm_answer("n\n"));
+	CHECK(!bs_confirm_answer("no\n"));
+	CHECK(!bs_confirm_answer("yes please\n"));
+	CHECK(!bs_confirm_answer("yess\n"));
+
+	memset(&d1, 0, sizeof(d1));
+	memset(&d2, 0, sizeof(d2));
+	snprintf(d1.path, sizeof(d1.path), "/dev/sdb");
+	d1.size = 31914983424ULL;
+	snprintf(d1.model, sizeof(d1.model), "SanDisk Ultra");
+	snprintf(d1.transport, sizeof(d1.transport), "usb");
+	snprintf(d2.path, sizeof(d2.path), "/dev/mmcblk0");
+	d2.size = 7948206080ULL;
+
+	in = fmemopen((char *)"y\n", 2, "r");
+	out = fmemopen(outbuf, sizeof(outbuf), "w");
+	REQUIRE(in && out);
+	ok = bs_flash_prompt(in, out, "raspios.img.xz", "xz", 2147483648LL, 512000000LL, d, 2);
+	fclose(in);
+	fclose(out);
+	CHECK(ok);
+	CHECK(strstr(outbuf, "about to write raspios.img.xz (xz, 2.1 GB, 512.0 MB file)") != NULL);
+	CHECK(strstr(outbuf, "/dev/sdb") && strstr(outbuf, "31.9 GB") &&
+	      strstr(outbuf, "SanDisk Ultra (usb)"));
+	CHECK(strstr(outbuf, "/dev/mmcblk0") && strstr(outbuf, "7.9 GB"));
+	CHECK(strstr(outbuf, "Continue? [y/N]") != NULL);
+
+	in = fmemopen((char *)"nope\n", 5, "r");
+	out = fmemopen(outbuf, sizeof(outbuf), "w");
+	REQUIRE(in && out);
+	CHECK(!bs_flash_prompt(in, out, "os.img", "raw", -1, 100, d, 1));
+	fclose(in);
+	fclose(out);
+	CHECK(strstr(outbuf, "(raw, size unknown)") != NULL);
+	in = fmemopen((char *)"", 1, "r");
+	out = fmemopen(outbuf, sizeof(outbuf), "w");
+	REQUIRE(in && out);
+	fgetc(in); /* at the end: no answer at all */
+	CHECK(!bs_flash_prompt(in, out, "os.img", "raw", 4096, 4096, d, 1));
+	fclose(in);
+	fclose(out);
+}
+
+/* ---- interrupted before anything is written ---------------------------------- */
+
+struct feeder {
+	char path[160];
+	int sig;
+};
+
+/* Open the FIFO, send the signal while the helper waits for the image, then feed it. */
+static void *feed(void *arg)
+{
+	struct feeder *f = arg;
+	unsigned char img[4096];
+	int fd = open(f->path, O_WRONLY);
+
+	if (fd < 0)
+		return NULL;
+	usleep(200000);
+	kill(getpid(), f->sig);
+	usleep(100000);
+	fill(img, sizeof(img), 5);
+	if (write(fd, img, sizeof(img)) != (ssize_t)sizeof(img))
+		perror("write");
+	close(fd);
+	return NULL;
+}
+
+static void test_interrupted(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct bs_flash_opts o;
+	struct feeder f;
+	struct sigaction sa;
+	char err[4096], target[160];
+	pthread_t th;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	o.yes = true;
+	o.force_raw = true;
+	snprintf(target, sizeof(target), "%s/no-such-target", dir);
+	snprintf(f.path, sizeof(f.path), "%s/fifo", dir);
+	REQUIRE(mkfifo(f.path, 0600) == 0);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		f.sig = sigs[i];
+		REQUIRE(pthread_create(&th, NULL, feed, &f) == 0);
+		CHECK_EQ_INT(flash_capture(&o, f.path, target, err, sizeof(err)),
+			     128 + sigs[i]);
+		pthread_join(th, NULL);
+		CHECK(strstr(err, "interrupted by SIG") && strstr(err, "nothing was written"));
+		/* the default disposition is back */
+		REQUIRE(sigaction(sigs[i], NULL, &sa) == 0);
+		CHECK(sa.sa_handler == SIG_DFL);
+	}
+	unlink(f.path);
+}
+
+/* ---- rate, ETA and plain progress lines ----------------------------------------- */
+
+static void test_rate_eta(void)
+{
+	const double mib = 1024 * 1024;
+	struct bs_ptarget t;
+	double now, lo = 1e18, hi = 0;
+	char b[256];
+
+	/*
+	 * A device at a steady 8 MiB/s whose progress arrives in bursts: 4 MiB
+	 * every 0.5 s, sampled every 20 ms like the main loop does.
+	 */
+	memset(&t, 0, sizeof(t));
+	bs_progress_phase(&t, BS_PH_WRITING, 400 * (uint64_t)mib);
+	atomic_store(&t.verify_next, true);
+	t.phase_t0 = 0;
+	bs_rate_reset(&t, 0);
+	for (now = 0.02; now < 30; now += 0.02) {
+		bs_progress_set_done(&t, (uint64_t)(now / 0.5) * 4 * (uint64_t)mib);
+		bs_rate_sample(&t, now);
+		if (now >= 6) {
+			if (t.rate < lo)
+				lo = t.rate;
+			if (t.rate > hi)
+				hi = t.rate;
+		}
+	}
+	CHECK(lo > 7.0 * mib && hi < 9.0 * mib);
+	/* the whole job: 160 MiB of writing left, then 400 MiB to verify */
+	atomic_store(&t.done, 240 * (uint64_t)mib);
+	t.rate = 8 * mib;
+	CHECK(fabs(bs_job_eta(&t, BS_PH_WRITING, 0.6, 30) - (160 + 400) / 8.0) < 0.01);
+	atomic_store(&t.verify_next, false);
+	CHECK(fabs(bs_job_eta(&t, BS_PH_WRITING, 0.6, 30) - 160 / 8.0) < 0.01);
+	CHECK(fabs(bs_job_eta(&t, BS_PH_VERIFYING, 0.6, 30) - 160 / 8.0) < 0.01);
+	CHECK(bs_job_eta(&t, BS_PH_SEALED, 1, 30) < 0);
+	/* unknown total: from the fraction, plus a verify pass as long as the write */
+	atomic_store(&t.total, 0);
+	atomic_store(&t.verify_next, true);
+	t.phase_t0 = 0;
+	CHECK(fabs(bs_job_eta(&t, BS_PH_WRITING, 0.25, 10) - (30 + 40)) < 0.01);
+	/* a new phase starts the window again */
+	bs_progress_phase(&t, BS_PH_VERIFYING, 400 * (uint64_t)mib);
+	bs_rate_sample(&t, 31);
+	CHECK(t.rate == 0);
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	bs_fmt_plain(b, sizeof(b), 3723, "/dev/sdb", BS_PH_WRITING, 0.42, 210000000, 500000000,
+		     8.4e6, 35);
+	CHECK_EQ_STR(b, "01:02:03 /dev/sdb: writing 42% 210.0 MB of 500.0 MB, 8.4 MB/s, ETA 0:35");
+	bs_fmt_plain(b, sizeof(b), 0, "/dev/sdc", BS_PH_VERIFYING, -1, 5000000, 0, 0, -1);
+	CHECK_EQ_STR(b, "00:00:00 /dev/sdc: verifying 5.0 MB, -- MB/s, ETA --:--");
+}
+
+/* No terminal: a progress line per target at a steady interval, not only phases. */
+static void test_plain_lines(void)
+{
+	struct bs_ptarget t[2];
+	struct bs_progress p;
+	char *buf = NULL, *s;
+	size_t len = 0;
+	int n = 0, k;
+	double t0;
+	FILE *f;
+
+	memset(t, 0, sizeof(t));
+	snprintf(t[0].path, sizeof(t[0].path), "/dev/sdb");
+	snprintf(t[1].path, sizeof(t[1].path), "/dev/sdc");
+	bs_progress_init(&p, BS_PROGRESS_PLAIN, t, 2);
+	f = open_memstream(&buf, &len);
+	REQUIRE(f);
+	p.out = f;
+	p.plain_interval = 0.3;
+	bs_progress_phase(&t[0], BS_PH_WRITING, 100000000);
+	bs_progress_phase(&t[1], BS_PH_WRITING, 100000000);
+	t0 = bs_now();
+	for (k = 1; bs_now() - t0 < 1.5; k++) {
+		bs_progress_set_done(&t[0], (uint64_t)k * 100000);
+		bs_progress_set_done(&t[1], (uint64_t)k * 50000);
+		bs_progress_tick(&p, 20);
+	}
+	fclose(f);
+	for (s = buf; (s = strstr(s, "/dev/sdb: writing ")); s++)
+		n++;
+	CHECK(n >= 3 && n <= 6);
+	CHECK(strstr(buf, "/dev/sdc: writing ") != NULL);
+	CHECK(strstr(buf, "% ") && strstr(buf, " of 100.0 MB, ") && strstr(buf, "ETA "));
+	free(buf);
+}
+
 int main(void)
 {
 	REQUIRE(mkdtemp(dir));
@@ -742,6 +1071,11 @@ int main(void)
 	test_pump_shrink();
 	test_mapguard();
 	test_verify();
+	test_not_an_image();
+	test_prompt();
+	test_interrupted();
+	test_rate_eta();
+	test_plain_lines();
 	run("rm -rf %s", dir);
 	return unit_done();
 }

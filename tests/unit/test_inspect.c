@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bootseal.h"
+#include "ptable.h"
 #include "unit.h"
 
 /* The helper objects linked in use it; main.c, which defines it, is not linked. */
@@ -181,6 +182,48 @@ static void test_gpt(void)
 	CHECK(jq_true(out, "(.ok | not) and .partitiontable.label == \"none\" and (.partitiontable.valid | not)"));
 }
 
+/*
+ * The keys sfdisk --json prints only in some tables: a GPT's "table-length"
+ * (when it is not 128) and a partition's "attrs", as sfdisk spells them.
+ */
+static void test_gpt_sfdisk_keys(void)
+{
+	static const char *const attrs[] = {
+		"RequiredPartition", "NoBlockIOProtocol", "LegacyBIOSBootable",
+		"RequiredPartition,NoBlockIOProtocol,LegacyBIOSBootable", "GUID:48",
+		"GUID:48,49,50,63", "RequiredPartition,GUID:52,60",
+	};
+	char img[256], out[256], buf[128];
+	size_t i;
+
+	snprintf(img, sizeof(img), "%s/gptattrs.img", dir);
+	snprintf(out, sizeof(out), "%s/gptattrs.json", dir);
+	REQUIRE(!sh("rm -f %s && truncate -s 8M %s && printf 'label: gpt\\ntable-length: 56\\n"
+		    "start=2048, size=2048, attrs=\"RequiredPartition\"\\n' | sfdisk -q %s", img, img,
+		    img));
+	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_OK);
+	CHECK(same_as_sfdisk(img, out));
+	CHECK(jq_true(out, ".partitiontable[\"table-length\"] == \"56\""));
+	CHECK(jq_true(out, ".partitiontable.partitions[0].attrs == \"RequiredPartition\""));
+	CHECK(jq_true(out, ".partitiontable.partitions[0].attributes == 1"));
+	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+		REQUIRE(!sh("printf 'label: gpt\\nstart=2048, size=2048, attrs=\"%s\"\\n"
+			    "size=2048\\n' | sfdisk -q %s", attrs[i], img));
+		CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_OK);
+		if (!same_as_sfdisk(img, out)) {
+			CHECK(!"attrs differ from sfdisk's");
+			fprintf(stderr, "attrs=%s\n", attrs[i]);
+		}
+		/* no attributes: no key, as with sfdisk */
+		CHECK(jq_true(out, ".partitiontable.partitions[1] | has(\"attrs\") | not"));
+		CHECK(jq_true(out, ".partitiontable | has(\"table-length\") | not"));
+	}
+	bs_gpt_attrs_str(1ULL << 10, buf, sizeof(buf));
+	CHECK_EQ_STR(buf, "");
+	bs_gpt_attrs_str(5ULL | 1ULL << 63 | 1ULL << 48, buf, sizeof(buf));
+	CHECK_EQ_STR(buf, "RequiredPartition LegacyBIOSBootable GUID:48,63");
+}
+
 /* A Raspberry Pi OS style image: FAT32 (0x0c) boot partition + Linux root. */
 static void make_pi(const char *img, const char *files)
 {
@@ -269,6 +312,7 @@ int main(void)
 	test_usage();
 	test_noobs();
 	test_gpt();
+	test_gpt_sfdisk_keys();
 	test_pi();
 	sh("rm -rf %s", dir);
 	return unit_done();

@@ -37,7 +37,7 @@ cat /tmp/out
 [ "$(cat /sys/block/nullb0/stat | awk '{print $5}')" = "$before" ] || die "the refused ATTACH wrote"
 head -c 1M /dev/urandom > /tmp/img
 rc=0
-"$BOOTSEAL" flash --yes --allow-fixed /tmp/img /dev/nullb0 > /tmp/hout 2>/tmp/herr || rc=$?
+"$BOOTSEAL" flash --yes --allow-fixed --force-raw /tmp/img /dev/nullb0 > /tmp/hout 2>/tmp/herr || rc=$?
 cat /tmp/hout /tmp/herr
 [ $rc = 4 ] || die "helper exit $rc on a zoned disk, expected 4"
 grep -q 'zoned device' /tmp/herr || die "the helper does not say the disk is zoned"

@@ -75,6 +75,27 @@ if command -v script >/dev/null; then
 	grep -q $'\033\[K/dev/ram0 .*100% \[#' /tmp/tty || { cat -v /tmp/tty; die "no progress bar on a terminal"; }
 fi
 
+note "the prompt names the image and the target; y goes on, anything else is not confirmed"
+if command -v script >/dev/null; then
+	dd if=/dev/zero of=$dev bs=1M count=1 conv=notrunc status=none
+	rc=0
+	printf 'n\n' | script -qec "$BOOTSEAL flash --allow-fixed --no-verify $img $dev" /dev/null > /tmp/tty ||
+		rc=$?
+	cat -v /tmp/tty
+	[ $rc -eq 2 ] || die "answering n: exit $rc, not 2"
+	grep -q "about to write $img (raw, " /tmp/tty || die "the prompt does not name the image"
+	grep -q "/dev/ram0 .*MB" /tmp/tty || die "the prompt does not name the target and its size"
+	grep -q "Continue? \[y/N\]" /tmp/tty || die "no [y/N] question"
+	grep -q "not confirmed" /tmp/tty || die "a declined prompt is not called not confirmed"
+	grep -q "waiting" /tmp/tty && die "a progress bar is drawn above the prompt"
+	if sfdisk --dump $dev >/dev/null 2>&1; then die "declined, yet the device was written"; fi
+	rc=0
+	printf 'y\n' | script -qec "$BOOTSEAL flash --allow-fixed --no-verify $img $dev" /dev/null > /tmp/tty ||
+		rc=$?
+	[ $rc -eq 0 ] || { cat -v /tmp/tty; die "answering y: exit $rc, not 0"; }
+	sfdisk --dump $dev >/dev/null 2>&1 || die "answering y did not flash"
+fi
+
 note "no --yes without a terminal"
 rc=0; "$BOOTSEAL" flash --allow-fixed $img $dev < /dev/null 2>/tmp/err || rc=$?
 [ $rc -eq 2 ] || die "flash without --yes returned $rc, not 2"

@@ -89,7 +89,7 @@ run_rc flash --yes --allow-fixed --sha256 $(sha256sum $img | cut -c1-64) $img $d
 
 note "image larger than the device"
 mkimg /tmp/big.img $((20 * 1024 * 1024))
-run_rc flash --yes --allow-fixed /tmp/big.img $dev
+run_rc flash --yes --allow-fixed --force-raw /tmp/big.img $dev
 [ $rc -eq 4 ] || die "big raw image: exit $rc, not 4"
 grep -q "16.8 MB" /tmp/err && grep -q "21.0 MB" /tmp/err || die "big raw image: both sizes not named"
 # xz: the size comes from the xz index when it is there (refused before
@@ -97,14 +97,14 @@ grep -q "16.8 MB" /tmp/err && grep -q "21.0 MB" /tmp/err || die "big raw image: 
 xz -T2 -0 -f /tmp/big.img
 dd if=/dev/urandom of=$dev bs=1M count=16 status=none
 before=$(md5sum < $dev)
-run_rc flash --yes --allow-fixed /tmp/big.img.xz $dev
+run_rc flash --yes --allow-fixed --force-raw /tmp/big.img.xz $dev
 [ $rc -eq 4 ] || die "big xz image: exit $rc, not 4"
 grep -q "too small" /tmp/err || die "big xz image: not called too small"
 grep -q "16.8 MB\|16777216 bytes" /tmp/err || die "big xz image: the device size is not named"
 if [ "$(md5sum < $dev)" != "$before" ]; then expect_unsealed "big xz image"; fi
 note "big image from standard input: found while writing"
 good_flash
-run_rc flash --yes --allow-fixed - $dev < /tmp/big.img.xz
+run_rc flash --yes --allow-fixed --force-raw - $dev < /tmp/big.img.xz
 [ $rc -eq 4 ] || die "big stdin image: exit $rc, not 4"
 grep -q "too small" /tmp/err && grep -q "16777216 bytes" /tmp/err || die "big stdin image: sizes not named"
 expect_unsealed "big stdin image"
@@ -119,10 +119,32 @@ run_rc flash --yes --allow-fixed --strict /tmp/notable.img $dev
 grep -q "no valid partition table" /tmp/err || die "--strict: the reason is not named"
 [ "$(md5sum < $dev)" = "$before" ] || die "--strict: the device was written"
 run_rc flash --yes --allow-fixed --no-verify /tmp/notable.img $dev
-[ $rc -eq 0 ] || die "no partition table without --strict: exit $rc, not 0"
+[ $rc -eq 3 ] || die "neither a partition table nor a file system: exit $rc, not 3"
+grep -q "neither a partition table nor a file system signature" /tmp/err ||
+	die "an image without a table or file system: the reason is not named"
+[ "$(md5sum < $dev)" = "$before" ] || die "not an image: the device was written"
+run_rc flash --yes --allow-fixed --no-verify --force-raw /tmp/notable.img $dev
+[ $rc -eq 0 ] || die "no partition table with --force-raw: exit $rc, not 0"
 grep -q "warning: the image /tmp/notable.img has no valid partition table" /tmp/err ||
 	die "no warning for an image without a partition table"
 
+note "not an image: an HTML page and random bytes named .img.gz are refused, the device untouched"
+printf '<html><body>404 Not Found</body></html>\n' > /tmp/page.img.gz
+head -c 3072 /dev/urandom > /tmp/random.img.gz
+good_flash
+before=$(md5sum < $dev)
+for f in /tmp/page.img.gz /tmp/random.img.gz; do
+	run_rc flash --yes --allow-fixed $f $dev
+	[ $rc -eq 3 ] || die "$f: exit $rc, not 3"
+	grep -q "named like a gzip file but its content is not gzip data" /tmp/err ||
+		die "$f: the reason is not named"
+	[ "$(md5sum < $dev)" = "$before" ] || die "$f: the device was written"
+done
+grep -q "HTML" /tmp/err && die "random bytes called HTML"
+run_rc flash --yes --allow-fixed /tmp/page.img.gz $dev
+grep -q "HTML page" /tmp/err || die "an HTML page is not called one"
+run_rc flash --yes --allow-fixed --no-verify --force-raw /tmp/page.img.gz $dev
+[ $rc -eq 0 ] || die "--force-raw HTML page: exit $rc, not 0"
 
 note "the image file shrinks while it is written (zero-copy from its mapping): exit 3, unsealed"
 # A slow device and the smallest in-flight budget, so that most of the image
