@@ -78,7 +78,6 @@ module_param(max_inflight_mb, uint, 0644);
 MODULE_PARM_DESC(max_inflight_mb,
 		 "Data bytes a session may have in flight, MiB (default 64, at least 16)");
 
-#define BS_TAIL_LEN		(1ULL << 20)	/* zeroed at the end of the device (backup GPT) */
 #define BS_PROGRESS_INTERVAL	(HZ / 10)	/* at most ~10 progress events/s per session */
 
 struct bs_session {
@@ -590,7 +589,7 @@ static void bs_detach(struct bs_session *s)
 /* Start of the tail region (backup GPT) zeroed besides the head. */
 static u64 bs_tail_start(struct bs_session *s)
 {
-	u64 tail = s->dev_size > BS_TAIL_LEN ? s->dev_size - BS_TAIL_LEN : 0;
+	u64 tail = s->dev_size > BOOTSEAL_TAIL_LEN ? s->dev_size - BOOTSEAL_TAIL_LEN : 0;
 
 	return max(round_down(tail, s->lbs), s->head_len);
 }

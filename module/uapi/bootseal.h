@@ -191,6 +191,12 @@
 #define BOOTSEAL_DISK_NAME_LEN		32
 /* "No sector": the error has no sector (e.g. a flush failed). */
 #define BOOTSEAL_SECTOR_NONE		(~(__u64)0)
+/*
+ * The tail: the last BOOTSEAL_TAIL_LEN bytes of the device (where a backup
+ * GPT lives), zeroed by ATTACH with the head and erased with it after a
+ * failed seal; it starts on a logical block boundary, never inside the head.
+ */
+#define BOOTSEAL_TAIL_LEN		(1U << 20)
 
 enum bootseal_state {
 	BOOTSEAL_STATE_NONE = 0,	/* open, not attached */

@@ -44,6 +44,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "module/uapi/bootseal.h"
+
 /* Tools are linked with the helper objects, which print this name. */
 
 #define LW_MAGIC	0x6a736677736872ULL
@@ -53,7 +55,6 @@
 #define LW_DISCARD	(1ULL << 2)
 #define LW_MARK		(1ULL << 3)
 #define LW_METADATA	(1ULL << 4)
-#define TAIL_LEN	(1ULL << 20)
 
 struct lw_super {
 	uint64_t magic;
@@ -206,7 +207,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "logcheck: Unable to check: inconsistent sizes\n");
 		return 2;
 	}
-	tail = dev_size > TAIL_LEN ? (dev_size - TAIL_LEN) / lbs * lbs : 0;
+	tail = dev_size > BOOTSEAL_TAIL_LEN ? (dev_size - BOOTSEAL_TAIL_LEN) / lbs * lbs : 0;
 	if (tail < head_len)
 		tail = head_len;
 
