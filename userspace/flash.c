@@ -31,6 +31,7 @@
 #include "progress.h"
 #include "ptable.h"
 #include "reader.h"
+#include "scsi.h"
 #include "verify.h"
 
 /*
@@ -283,6 +284,7 @@ struct ftarget {
 	unsigned int sink;
 	bool active; /* passed the checks, attached */
 	bool no_pin; /* the module refused BOOTSEAL_WRITE_F_PIN */
+	int synced;  /* bs_scsi_sync_cache() after the seal: 0, BS_SCSI_NOT_SCSI, ... */
 	struct bs_pump *pump;
 	_Atomic int *running;
 };
@@ -346,6 +348,42 @@ static void writer_fail(struct ftarget *f, int status, const char *what, int err
 	bs_pump_drop(f->pump, f->sink);
 	close(f->sfd);
 	f->sfd = -1;
+}
+
+/*
+ * After the seal: SYNCHRONIZE CACHE on SCSI (and so USB) targets even when
+ * they report no write cache. Card readers and USB bridges that say so
+ * while caching make the module's flush and FUA no-ops, and lose exactly
+ * the last writes (the head) when unplugged early. Returns 0 when the
+ * cache was synchronized or the device is not SCSI; fails the target when
+ * the device reports an error.
+ */
+static int sync_cache(struct ftarget *f)
+{
+	char why[160];
+	int fd;
+
+	fd = open(f->drive.path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		bs_progress_fail(f->pt, BS_EXIT_WRITE,
+				 "Unable to open %s to synchronize its write cache: %s; the image "
+				 "is sealed but may not be durable: flash it again",
+				 f->pt->path, strerror(errno));
+		return -1;
+	}
+	f->synced = bs_scsi_sync_cache(fd, why, sizeof(why));
+	close(fd);
+	if (f->synced < 0) {
+		bs_progress_fail(f->pt, BS_EXIT_WRITE,
+				 "Unable to synchronize the write cache of %s: %s; the image is "
+				 "sealed but what the device cached may be lost: flash it again",
+				 f->pt->path, why);
+		return -1;
+	}
+	if (f->synced == BS_SCSI_UNSUPPORTED)
+		bs_warn("%s: %s to SYNCHRONIZE CACHE; only the kernel's flush and FUA "
+			"make it durable", f->pt->path, why);
+	return 0;
 }
 
 /* Interrupted: abort the session, so that the device has no partition table. */
@@ -460,6 +498,8 @@ static void *writer(void *arg)
 	}
 	close(f->sfd);
 	f->sfd = -1;
+	if (sync_cache(f))
+		goto out;
 	f->pt->written = written;
 	f->pt->write_secs = bs_now() - t0;
 	bs_progress_phase(f->pt, BS_PH_SEALED, 0);
@@ -1031,6 +1071,52 @@ static void power_off(struct ftarget *f)
 			f->drive.path, f->drive.usb_port);
 }
 
+/*
+ * Eject the medium the way eject(1) does, by default on removable USB
+ * targets (--eject: every SCSI target; --no-eject: none), and say when the
+ * target is safe to remove. A medium whose partitions were mounted in the
+ * meantime (a desktop's automounter) is left alone, and so said.
+ */
+static void eject(struct job *j, struct ftarget *f, struct bs_json *js)
+{
+	bool want = !j->o->no_eject &&
+		    (j->o->eject || (f->drive.removable && !strcmp(f->drive.transport, "usb")));
+	const char *outcome = "not ejected";
+	struct bs_drive d;
+	char why[400] = "";
+	int fd, r = -1;
+
+	if (want && !bs_drive_probe(f->drive.path, &d, why, sizeof(why)) && d.nr_mounts) {
+		snprintf(why, sizeof(why), "%s is mounted on %s", d.mounts[0].source,
+			 d.mounts[0].target);
+		outcome = "not ejected (mounted)";
+	} else if (want) {
+		fd = open(f->drive.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0) {
+			snprintf(why, sizeof(why), "%s", strerror(errno));
+		} else {
+			r = bs_scsi_eject(fd, why, sizeof(why));
+			close(fd);
+		}
+		if (r == BS_SCSI_NOT_SCSI)
+			snprintf(why, sizeof(why), "it does not take SCSI commands");
+		outcome = r == 0 ? "ejected" : "not ejected (refused)";
+	}
+	if (js) {
+		bs_json_bool(js, "cache_synchronized", f->synced == 0);
+		bs_json_str(js, "eject", outcome);
+		return;
+	}
+	if (r == 0)
+		printf("%s: medium ejected; it is safe to remove\n", f->drive.path);
+	else if (want)
+		printf("%s: not ejected (%s); it is safe to remove once nothing uses it%s\n",
+		       f->drive.path, why, f->synced == 0 ? " (write cache synchronized)" : "");
+	else if (f->synced == 0)
+		printf("%s: write cache synchronized; it is safe to remove once nothing uses it\n",
+		       f->drive.path);
+}
+
 static void after_seal(struct job *j, struct ftarget *f, struct bs_json *js)
 {
 	struct part pa[64];
@@ -1065,6 +1151,8 @@ static void after_seal(struct job *j, struct ftarget *f, struct bs_json *js)
 			f->drive.path);
 	if (j->o->power_off)
 		power_off(f);
+	else
+		eject(j, f, js);
 }
 
 static const char *result_name(int status)

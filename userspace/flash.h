@@ -28,6 +28,8 @@ struct bs_flash_opts {
 	bool strict;	      /* --strict: refuse images without a partition table */
 	bool force_raw;	      /* --force-raw: write data that does not look like an image */
 	bool power_off;	      /* --power-off */
+	bool eject;	      /* --eject: eject every SCSI target's medium after success */
+	bool no_eject;	      /* --no-eject: never eject (default: removable USB targets) */
 	unsigned int threads; /* --threads: decoder threads, 0 = CPUs */
 	bool usbboot;	      /* --usbboot: targets are booted Compute Modules */
 	bool loop;	      /* --loop: with --usbboot, keep serving new devices */

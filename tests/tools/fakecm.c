@@ -779,6 +779,12 @@ static int stage_msd(void)
 	W("strings/0x409/serialnumber", "fakecm");
 	D("configs/c.1");
 	D("functions/mass_storage.0");
+	/*
+	 * Like the g_mass_storage of Etcher's CM kernel (its removable
+	 * parameter defaults to off): a fixed LUN, which refuses PREVENT
+	 * ALLOW MEDIUM REMOVAL and eject as ILLEGAL REQUEST.
+	 */
+	W("functions/mass_storage.0/lun.0/removable", "0");
 	W("functions/mass_storage.0/lun.0/file", opt.backing);
 	snprintf(p, sizeof(p), "%s/functions/mass_storage.0", gdir);
 	snprintf(t, sizeof(t), "%s/configs/c.1/mass_storage.0", gdir);

@@ -41,6 +41,11 @@ jq -e . /tmp/json > /dev/null || die "--json output is not JSON lines"
 grep '"type":"summary"' /tmp/json | tail -n 1 | jq -e \
 	'.exit == 0 and (.targets | length) == 1 and .targets[0].result == "ok" and .targets[0].verified' ||
 	die "flash summary is not ok/verified"
+# The fake's fixed LUN, like the CM firmware's: SYNCHRONIZE CACHE reached it;
+# the default eject of a USB target was refused and the flash still succeeded.
+grep '"type":"summary"' /tmp/json | tail -n 1 | jq -e \
+	'.targets[0].cache_synchronized and .targets[0].eject == "not ejected (refused)"' > /dev/null ||
+	die "flash summary: the cache was not synchronized, or the fixed LUN was not asked to eject"
 grep '"type":"usbboot"' /tmp/json | jq -e 'select(.status == "ready") | .port == "1-1"' >/dev/null ||
 	die "no usbboot ready record for port 1-1"
 grep -q '"phase":"sealed"\|"phase":"verifying"\|"phase":"done"' /tmp/json || die "no seal/verify phase events"
