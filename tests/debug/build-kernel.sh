@@ -33,14 +33,23 @@ if [ -s "$dir/release" ] && [ -s "$dir/vmlinuz" ]; then
 fi
 
 mkdir -p "$cache"
-# Earlier builds (another source version or fragment) are of no further use.
-find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$key" -exec rm -rf {} +
-rm -rf "$dir.tmp"
-mkdir -p "$dir.tmp"
+# An unfinished build of the same source resumes (kbuild rebuilds only what
+# the configuration change touches); anything else is of no further use.
+partial=$(ls -d "$cache"/*.tmp 2>/dev/null | head -n 1)
+if [ -n "$partial" ] && [ -f "$partial/src/Makefile" ] && [ "$(cat "$partial/srcver" 2>/dev/null)" = "$srcver" ]; then
+	[ "$partial" = "$dir.tmp" ] || mv "$partial" "$dir.tmp"
+	echo "build-kernel: resuming the unfinished build in $dir.tmp" >&2
+fi
+find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$key" ! -name "$key.tmp" -exec rm -rf {} +
 t0=$(date +%s)
-echo "build-kernel: unpacking linux-source-6.12 $srcver" >&2
-tar -xJf "$tarball" -C "$dir.tmp"
-mv "$dir.tmp"/linux-source-6.12 "$dir.tmp/src"
+if [ ! -f "$dir.tmp/src/Makefile" ]; then
+	rm -rf "$dir.tmp"
+	mkdir -p "$dir.tmp"
+	echo "build-kernel: unpacking linux-source-6.12 $srcver" >&2
+	tar -xJf "$tarball" -C "$dir.tmp"
+	mv "$dir.tmp"/linux-source-6.12 "$dir.tmp/src"
+	echo "$srcver" > "$dir.tmp/srcver"
+fi
 cd "$dir.tmp/src"
 make -s x86_64_defconfig
 scripts/kconfig/merge_config.sh -m .config kernel/configs/kvm_guest.config "$here/debug.config" > ../merge.log
