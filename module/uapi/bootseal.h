@@ -68,6 +68,17 @@
  *   @buf's pages and write straight from them (no copy): the caller must
  *   then leave those bytes unchanged until COMMIT or ABORT has returned or
  *   the fd is closed -- meant for a read-only mapping of the image file.
+ *   The rule for files: the pinned pages are the file's live page cache,
+ *   shared with every other mapping and with write() to the file, and the
+ *   module neither copies nor write-protects them. Any change to the file
+ *   by anyone while a pinned WRITE is in flight reaches the device in
+ *   part or not at all (the device may then match neither version), and
+ *   nothing in the module notices it (only the head is read back). So:
+ *   pin only files that nobody writes until COMMIT returns, and read the
+ *   device back afterwards; a caller that cannot promise both must not set
+ *   BOOTSEAL_WRITE_F_PIN (a copied WRITE takes its bytes once, before it
+ *   returns). Truncating the file does not free pinned pages; a WRITE whose
+ *   pages are gone fails with EFAULT.
  *   Writes that touch the head region are always copied. Errors:
  *     EINVAL      reserved field or unknown flag set, @offset or @length
  *                 not a multiple of the logical block size, @length zero
