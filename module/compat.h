@@ -24,6 +24,19 @@
 #error "bootseal supports the Linux 6.1 and 6.12 series only (see README, Kernels)"
 #endif
 
+/*
+ * 6.8+: while we hold the disk no one else may open it for writing, and
+ * the open fails if someone already has -- enforced only when the kernel
+ * does not allow writes to claimed devices (CONFIG_BLK_DEV_WRITE_MOUNTED=n
+ * or bdev_allow_write_mounted=0); otherwise the flag is accepted and
+ * ignored.
+ */
+#ifdef BLK_OPEN_RESTRICT_WRITES
+#define BS_OPEN_RESTRICT_WRITES	BLK_OPEN_RESTRICT_WRITES
+#else
+#define BS_OPEN_RESTRICT_WRITES	0
+#endif
+
 /* An exclusively claimed, writable block device. */
 struct bs_bdev {
 	struct block_device *bdev;
@@ -46,8 +59,8 @@ static inline int bs_bdev_open(struct bs_bdev *h, dev_t dev, void *holder)
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 	struct file *f;
 
-	f = bdev_file_open_by_dev(dev, BLK_OPEN_READ | BLK_OPEN_WRITE | BLK_OPEN_EXCL,
-				  holder, NULL);
+	f = bdev_file_open_by_dev(dev, BLK_OPEN_READ | BLK_OPEN_WRITE | BLK_OPEN_EXCL |
+				  BS_OPEN_RESTRICT_WRITES, holder, NULL);
 	ret = PTR_ERR_OR_ZERO(f);
 	if (!ret) {
 		h->file = f;

@@ -32,6 +32,7 @@
 #include <linux/vmalloc.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 #include "bootseal.h"
 #include "compat.h"
@@ -575,12 +576,39 @@ out_unreserve:
 	return ret;
 }
 
-/* Drops the page cache of the device and releases the claim. s->lock held. */
+/*
+ * The partitions of the disk have page caches of their own, which the
+ * whole disk's sync_blockdev() and invalidate_bdev() never touch: writes
+ * buffered through a partition node before ATTACH would be written back
+ * over the image later, and readers of a partition node would see what was
+ * there before the flash. Writes them back (@sync) and drops their clean,
+ * unmapped pages. A writer that keeps writing through a partition node
+ * during the flash is not stopped by the exclusive claim (see
+ * BS_OPEN_RESTRICT_WRITES).
+ */
+static void bs_flush_partitions(struct block_device *whole, bool sync)
+{
+	struct gendisk *disk = whole->bd_disk;
+	struct block_device *part;
+	unsigned long idx;
+
+	/* open_mutex keeps the partition table (and its bdevs) stable */
+	mutex_lock(&disk->open_mutex);
+	xa_for_each_start(&disk->part_tbl, idx, part, 1) {
+		if (sync)
+			sync_blockdev(part);
+		invalidate_bdev(part);
+	}
+	mutex_unlock(&disk->open_mutex);
+}
+
+/* Drops the page caches of the device and releases the claim. s->lock held. */
 static void bs_detach(struct bs_session *s)
 {
 	if (!s->bdh.bdev)
 		return;
 	invalidate_bdev(s->bdh.bdev);
+	bs_flush_partitions(s->bdh.bdev, false);
 	bs_bdev_close(&s->bdh);
 	kvfree(s->head_buf);
 	s->head_buf = NULL;
@@ -676,6 +704,7 @@ static long bs_attach(struct bs_session *s, void __user *uarg)
 	/* Dirty page cache from earlier writers must not land on top of us. */
 	sync_blockdev(bdev);
 	invalidate_bdev(bdev);
+	bs_flush_partitions(bdev, true);
 	ret = bs_invalidate(s, &bad);
 	if (ret) {
 		bs_fail_sync(s, -ret, bad);

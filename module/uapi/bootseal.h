@@ -23,8 +23,17 @@
  *
  * BOOTSEAL_IOC_ATTACH (struct bootseal_attach, in/out)
  *   Opens the whole-disk block device named by @path for writing and claims
- *   it exclusively, then zeroes [0, head_len) and the last MiB of the device
- *   and makes that durable before returning. Errors:
+ *   it exclusively, writes back and drops the page caches of the disk and
+ *   of each of its partitions (so that writes buffered through a partition
+ *   node before ATTACH cannot land over the image later), then zeroes
+ *   [0, head_len) and the last MiB of the device and makes that durable
+ *   before returning. The exclusive claim does not stop a process that
+ *   opened the disk or a partition for writing without O_EXCL from writing
+ *   during the flash; kernels from 6.8 that enforce restricted writes
+ *   (bdev_allow_write_mounted=0, or CONFIG_BLK_DEV_WRITE_MOUNTED=n) make
+ *   ATTACH fail with EBUSY while the whole-disk node has such a writer and
+ *   refuse new ones until the session ends; writers through partition
+ *   nodes are not covered by that either. Errors:
  *     ENOENT      @path does not exist
  *     ENOTBLK     @path is not a block device
  *     EMEDIUMTYPE @path is a partition, not a whole disk
@@ -59,6 +68,17 @@
  *   @buf's pages and write straight from them (no copy): the caller must
  *   then leave those bytes unchanged until COMMIT or ABORT has returned or
  *   the fd is closed -- meant for a read-only mapping of the image file.
+ *   The rule for files: the pinned pages are the file's live page cache,
+ *   shared with every other mapping and with write() to the file, and the
+ *   module neither copies nor write-protects them. Any change to the file
+ *   by anyone while a pinned WRITE is in flight reaches the device in
+ *   part or not at all (the device may then match neither version), and
+ *   nothing in the module notices it (only the head is read back). So:
+ *   pin only files that nobody writes until COMMIT returns, and read the
+ *   device back afterwards; a caller that cannot promise both must not set
+ *   BOOTSEAL_WRITE_F_PIN (a copied WRITE takes its bytes once, before it
+ *   returns). Truncating the file does not free pinned pages; a WRITE whose
+ *   pages are gone fails with EFAULT.
  *   Writes that touch the head region are always copied. Errors:
  *     EINVAL      reserved field or unknown flag set, @offset or @length
  *                 not a multiple of the logical block size, @length zero
@@ -100,8 +120,8 @@
  *   those of the seal), and the kernel log names the device: the device
  *   may show a partition table over data that is not the image. COMMIT
  *   returns the seal's error in both cases.
- *   When COMMIT returns (success or failure) the device's page cache has
- *   been invalidated and the exclusive claim released, so userspace can
+ *   When COMMIT returns (success or failure) the page caches of the device
+ *   and of its partitions have been invalidated and the exclusive claim released, so userspace can
  *   re-read the partition table at once; the fd stays usable for STATUS.
  *
  * BOOTSEAL_IOC_ABORT (no argument)
