@@ -19,13 +19,16 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "bootseal.h"
 #include "device.h"
+#include "checksum.h"
 #include "flash.h"
 #include "imagecheck.h"
+#include "sha.h"
 #include "json.h"
 #include "module/uapi/bootseal.h"
 #include "progress.h"
@@ -297,6 +300,8 @@ struct job {
 	struct bs_bmap bmap;
 	bool have_bmap;
 	unsigned char sha[32];
+	bool sha_pump;	    /* compare sha with the decompressed image while writing */
+	char sha_note[2200]; /* for a mismatch: where the hash came from, the file's own */
 	struct bs_ptable *img_pt; /* the image's table (first BS_PUMP_CHUNK bytes), valid */
 	struct ftarget *ft;
 	struct bs_ptarget *pt;
@@ -695,6 +700,73 @@ static int check_content(struct job *j)
 	return -1;
 }
 
+/*
+ * The expected SHA-256 (--sha256, or IMAGE.sha256 / SHA256SUMS next to the
+ * image) may be the download's or the decompressed image's. The file's is
+ * computed first, before any device is touched; only when it differs (and
+ * the file is compressed) is the hash compared with the image while it is
+ * written, which fails every target before the seal.
+ */
+static int check_sha(struct job *j)
+{
+	char from[4200] = "--sha256", want[65], got[65], err[256];
+	bool say = !j->o->json && !j->o->quiet;
+	unsigned char actual[32];
+	struct stat st;
+	int r;
+
+	if (!j->o->sha256) {
+		if (j->o->no_sha256)
+			return 0;
+		r = bs_sha256_find(j->image, j->sha, from, sizeof(from));
+		if (r < 0) {
+			bs_warn("not checking a SHA-256: %s", from);
+			return 0;
+		}
+		if (!r)
+			return 0;
+	}
+	bs_hex_format(j->sha, 32, want);
+	if (strcmp(j->image, "-") && !stat(j->image, &st) && S_ISREG(st.st_mode)) {
+		if (say)
+			fprintf(stderr, "%s: checking the SHA-256 of %s (expected %s, from %s)\n",
+				bs_prog, j->image, want, from);
+		if (bs_sha256_file(j->image, actual, err, sizeof(err))) {
+			bs_error("Unable to read %s for its SHA-256: %s", j->image, err);
+			return BS_EXIT_IMAGE;
+		}
+		bs_hex_format(actual, 32, got);
+		if (bs_hash_equal(actual, j->sha, 32)) {
+			if (say)
+				fprintf(stderr, "%s: SHA-256 of %s matches: %s\n", bs_prog, j->image,
+					got);
+			return 0;
+		}
+		if (bs_source_format(j->src) == BS_FMT_RAW) {
+			bs_error("Unable to flash %s: its SHA-256 is %s, expected %s (from %s); no "
+				 "device was touched",
+				 j->image, got, want, from);
+			return BS_EXIT_IMAGE;
+		}
+		if (say)
+			fprintf(stderr,
+				"%s: SHA-256 of %s is %s, not the expected one: comparing the "
+				"expected %s with the decompressed image while writing\n",
+				bs_prog, j->image, got, want);
+		snprintf(j->sha_note, sizeof(j->sha_note),
+			 " (from %.1000s); the SHA-256 of the file %.1000s is %s", from, j->image, got);
+	} else {
+		if (say)
+			fprintf(stderr,
+				"%s: comparing the SHA-256 of the decompressed image with %s (from "
+				"%s) while writing\n",
+				bs_prog, want, from);
+		snprintf(j->sha_note, sizeof(j->sha_note), " (from %.1000s)", from);
+	}
+	j->sha_pump = true;
+	return 0;
+}
+
 /* Open the image, load its bmap, read its first bytes. 0 or -1 (reported). */
 static int open_image(struct job *j)
 {
@@ -777,6 +849,9 @@ static int open_image(struct job *j)
 		return BS_EXIT_IMAGE;
 	if (!j->img_pt)
 		bs_warn("the image %s has no valid partition table (%s)", j->image, err);
+	r = check_sha(j);
+	if (r)
+		return (int)r;
 	return BS_EXIT_OK;
 }
 
@@ -848,7 +923,8 @@ static void write_all(struct job *j)
 	cfg.peek_len = j->peek_len;
 	cfg.bmap = j->have_bmap ? &j->bmap : NULL;
 	cfg.check_bmap = true;
-	cfg.sha256 = j->o->sha256 ? j->sha : NULL;
+	cfg.sha256 = j->sha_pump ? j->sha : NULL;
+	cfg.sha256_note = j->sha_note;
 	cfg.align = align;
 	cfg.nsinks = nsinks;
 	cfg.map = true; /* mapped chunks are written without a copy (WRITE_F_PIN) */
@@ -1149,13 +1225,14 @@ static void check_tables(struct job *j)
 		return;
 	for (i = 0; i < j->n; i++) {
 		struct ftarget *f = &j->ft[i];
-		size_t len = (size_t)bs_round_up(j->peek_len, f->lbs);
 		struct bs_ptable *pt;
 		ssize_t r = -1;
+		size_t len;
 		int fd;
 
 		if (atomic_load(&f->pt->phase) != BS_PH_SEALED)
 			continue;
+		len = (size_t)bs_round_up(j->peek_len, f->lbs); /* lbs is known once sealed */
 		if (len > f->dev_size)
 			len = (size_t)f->dev_size;
 		if (!buf && posix_memalign((void **)&buf, 65536, BS_PUMP_CHUNK + 65536)) {
