@@ -25,6 +25,7 @@
 
 #include "bootseal.h"
 #include "device.h"
+#include "busy.h"
 #include "checksum.h"
 #include "flash.h"
 #include "imagecheck.h"
@@ -503,7 +504,13 @@ static int attach(struct job *j, struct ftarget *f, uint64_t total)
 					 "(logical block size %u, module maximum %llu)",
 					 f->pt->path, (unsigned long long)f->head_len, f->lbs,
 					 (unsigned long long)bs_module_max_head());
-		else
+		else if (e == EBUSY) {
+			char why[512];
+
+			bs_busy_reason(f->drive.path, why, sizeof(why));
+			bs_progress_fail(f->pt, BS_EXIT_DEVICE, "Unable to attach %s: it is busy: %s",
+					 f->pt->path, why);
+		} else
 			bs_progress_fail(f->pt, e == EIO ? BS_EXIT_WRITE : BS_EXIT_DEVICE,
 					 "Unable to attach %s: %s", f->pt->path, attach_reason(e));
 		close(f->sfd);
