@@ -988,6 +988,7 @@ struct part {
 	unsigned int no;
 	uint64_t start, size; /* 512-byte sectors */
 	char name[40];
+	bool extended; /* the image's MBR extended partition (a container) */
 };
 
 static int read_u64(const char *path, uint64_t *v)
@@ -1104,6 +1105,15 @@ static void after_seal(struct job *j, struct ftarget *f, struct bs_json *js)
 	if (bs_drive_reread(f->drive.path, err, sizeof(err)))
 		bs_warn("Unable to re-read the partition table of %s: %s", f->drive.path, err);
 	np = kernel_parts(f->drive.name, pa, sizeof(pa) / sizeof(pa[0]));
+	/* an MBR extended partition is only a container: say so, its size means nothing */
+	for (i = 0; i < np; i++) {
+		size_t k;
+
+		pa[i].extended = false;
+		for (k = 0; j->img_pt && k < j->img_pt->nparts; k++)
+			if (j->img_pt->parts[k].num == pa[i].no && j->img_pt->parts[k].extended)
+				pa[i].extended = true;
+	}
 	if (js) {
 		bs_json_array_begin(js, "partitions");
 		for (i = 0; i < np; i++) {
@@ -1112,6 +1122,8 @@ static void after_seal(struct job *j, struct ftarget *f, struct bs_json *js)
 			bs_json_uint(js, "number", pa[i].no);
 			bs_json_uint(js, "start", pa[i].start);
 			bs_json_uint(js, "sectors", pa[i].size);
+			if (pa[i].extended)
+				bs_json_bool(js, "extended", true);
 			bs_json_object_end(js);
 		}
 		bs_json_array_end(js);
@@ -1120,8 +1132,10 @@ static void after_seal(struct job *j, struct ftarget *f, struct bs_json *js)
 		       np == 1 ? "" : "s");
 		for (i = 0; i < np; i++) {
 			bs_human_size(pa[i].size * 512, sz, sizeof(sz));
-			printf("  %-10s start %12llu  sectors %12llu  %10s\n", pa[i].name,
-			       (unsigned long long)pa[i].start, (unsigned long long)pa[i].size, sz);
+			printf("  %-10s start %12llu  sectors %12llu  %10s%s\n", pa[i].name,
+			       (unsigned long long)pa[i].start, (unsigned long long)pa[i].size,
+			       pa[i].extended ? "-" : sz,
+			       pa[i].extended ? "  extended (holds the logical partitions)" : "");
 		}
 	}
 	if (j->img_pt && np == 0)
