@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
+#include <inttypes.h>
 #include <string.h>
 #include <strings.h>
 
@@ -140,12 +142,16 @@ static void families(struct bs_bootlint *l, const struct bs_fat *fs, bool gpt)
 			need(fam, false, "an MBR partition table (GPT needs Pi 4 or later)");
 		if (f == BS_PI_1 || f == BS_PI_23)
 			need(fam, l->has_bootcode, "bootcode.bin");
-		if (l->recovery) {
-			if (f != BS_PI_5)
-				need(fam, has_data(fs, "recovery.elf"), "recovery.elf");
+		if (l->recovery && f != BS_PI_5) {
+			need(fam, has_data(fs, "recovery.elf"), "recovery.elf");
 			need(fam, has_recovery_kernel(fs), "recovery*.img");
 			continue;
 		}
+		/*
+		 * A Pi 5 boots from its EEPROM, which never runs recovery.elf:
+		 * NOOBS recovery does not start there; it needs what any Pi 5
+		 * boot partition needs (checked below).
+		 */
 		if (f == BS_PI_1 || f == BS_PI_23) {
 			need(fam, has_data(fs, "start.elf"), "start.elf");
 			need(fam, has_data(fs, "fixup.dat"), "fixup.dat");
@@ -179,6 +185,76 @@ static void scan_files(struct bs_bootlint *l, const struct bs_fat *fs)
 	l->has_config = has(fs, "config.txt");
 	l->has_cmdline = has(fs, "cmdline.txt");
 	l->recovery = has(fs, "recovery.elf") || has(fs, "recovery.cmdline");
+}
+
+/*
+ * cmdline.txt's root=PARTUUID= must name this disk: "XXXXXXXX-NN" (MBR:
+ * the disk identifier and a partition number) or a GPT partition's GUID.
+ * Only the first cluster is read (a command line is one short line).
+ */
+static void check_cmdline(struct bs_bootlint *l, struct bs_reader *r, const struct bs_ptable *pt,
+			  const struct bs_part *p, const struct bs_fat *fs)
+{
+	const struct bs_fat_dirent *d = bs_fat_find(fs, "cmdline.txt");
+	uint64_t first_data, off, csize = (uint64_t)fs->sectors_per_cluster * fs->bytes_per_sector;
+	char buf[4097], *root, want[40], guid[37];
+	size_t len, i;
+	ssize_t n;
+
+	if (!d || !d->size || d->cluster < 2 || !csize)
+		return;
+	first_data = (uint64_t)fs->reserved_sectors + (uint64_t)fs->nfats * fs->fat_sectors +
+		     ((uint64_t)fs->root_entries * 32 + fs->bytes_per_sector - 1) / fs->bytes_per_sector;
+	off = p->start * pt->sector_size +
+	      (first_data + (uint64_t)(d->cluster - 2) * fs->sectors_per_cluster) * fs->bytes_per_sector;
+	len = d->size < sizeof(buf) - 1 ? d->size : sizeof(buf) - 1;
+	if (len > csize)
+		len = (size_t)csize;
+	n = bs_reader_pread(r, buf, len, off);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (root = buf; (root = strstr(root, "root=PARTUUID=")); root++)
+		if (root == buf || isspace((unsigned char)root[-1]))
+			break;
+	if (!root)
+		return;
+	root += strlen("root=PARTUUID=");
+	len = strcspn(root, " \t\r\n");
+	if (len >= sizeof(want))
+		len = sizeof(want) - 1;
+	memcpy(want, root, len);
+	want[len] = '\0';
+	if (pt->label == BS_PT_DOS) {
+		char id[9];
+		unsigned long num;
+		char *end;
+
+		snprintf(id, sizeof(id), "%08" PRIx32, pt->mbr_id);
+		if (len < 10 || want[8] != '-' || strncasecmp(want, id, 8)) {
+			finding(l, BS_SEV_ERROR,
+				"cmdline.txt says root=PARTUUID=%s, but the disk identifier is 0x%s: "
+				"the kernel will not find its root file system",
+				want, id);
+			return;
+		}
+		num = strtoul(want + 9, &end, 16);
+		for (i = 0; i < pt->nparts; i++)
+			if (pt->parts[i].num == num && !pt->parts[i].extended)
+				return;
+		finding(l, BS_SEV_ERROR,
+			"cmdline.txt says root=PARTUUID=%s, but the disk has no partition %lu", want,
+			num);
+		return;
+	}
+	for (i = 0; i < pt->nparts; i++) {
+		bs_guid_str(pt->parts[i].uuid, guid);
+		if (!strcasecmp(guid, want))
+			return;
+	}
+	finding(l, BS_SEV_ERROR,
+		"cmdline.txt says root=PARTUUID=%s, but no partition of this disk has that GUID",
+		want);
 }
 
 static bool fat_type(const struct bs_ptable *pt, const struct bs_part *p)
@@ -257,6 +333,8 @@ int bs_bootlint_part(struct bs_reader *r, const struct bs_ptable *pt, size_t idx
 			finding(l, BS_SEV_WARN, "no cmdline.txt: the kernel gets no command line (root=) from the firmware");
 		if (!l->recovery && !l->has_config)
 			finding(l, BS_SEV_INFO, "no config.txt: the firmware uses its defaults");
+		if (pt->label == BS_PT_DOS || pt->label == BS_PT_GPT)
+			check_cmdline(l, r, pt, p, fs);
 	}
 	free(fs);
 	return 0;

@@ -22,7 +22,10 @@
 static const struct bs_opt flash_opts[] = {
 	OPT("bmap", BS_OPT_STR, bmap, "FILE", "Block map to use (default: IMAGE.bmap if present)"),
 	OPT("no-bmap", BS_OPT_FLAG, no_bmap, NULL, "Write the whole image even if a bmap exists"),
-	OPT("sha256", BS_OPT_STR, sha256, "HEX", "Expected SHA-256 of the decompressed image"),
+	OPT("sha256", BS_OPT_STR, sha256, "HEX",
+	    "Expected SHA-256 of IMAGE or of the decompressed image (default: from "
+	    "IMAGE.sha256 or SHA256SUMS if present)"),
+	OPT("no-sha256", BS_OPT_FLAG, no_sha256, NULL, "Do not look for IMAGE.sha256 or SHA256SUMS"),
 	OPT("head", BS_OPT_SIZE, head_len, "SIZE",
 	    "Bytes held back until the seal (default: automatic)"),
 	OPT("no-verify", BS_OPT_FLAG, no_verify, NULL,
@@ -80,6 +83,10 @@ int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, s
 			  pos, npos, maxpos);
 	if (r)
 		return r;
+	if (o->sha256 && o->no_sha256) {
+		bs_error("Unable to run 'flash': --sha256 and --no-sha256 contradict each other");
+		return -1;
+	}
 	if (o->bmap && o->no_bmap) {
 		bs_error("Unable to run 'flash': --bmap and --no-bmap contradict each other");
 		return -1;

@@ -7,6 +7,7 @@
 
 #include "bootseal.h"
 #include "device.h"
+#include "busy.h"
 #include "json.h"
 
 static void usage(FILE *f)
@@ -135,6 +136,8 @@ int cmd_list(int argc, char **argv)
 	struct bs_drive *drives = NULL;
 	char err[512], (*why)[512] = NULL;
 	bool json = false, all = false, *ok = NULL;
+	struct bs_event *sessions = NULL;
+	size_t nsessions = 0;
 	size_t n = 0, i;
 	int c, ret = BS_EXIT_OK;
 
@@ -177,8 +180,21 @@ int cmd_list(int argc, char **argv)
 		ret = BS_EXIT_FAILURE;
 		goto out;
 	}
-	for (i = 0; i < n; i++)
+	/* drives being flashed, when the module can be asked (root) */
+	if (bs_sessions(&sessions, &nsessions))
+		nsessions = 0;
+	for (i = 0; i < n; i++) {
+		const struct bs_event *s = bs_session_on(sessions, nsessions, drives[i].name);
+
 		ok[i] = bs_drive_check(&drives[i], &safety, why[i], sizeof(why[i])) == 0;
+		if (s) {
+			ok[i] = false;
+			snprintf(why[i], sizeof(why[i]),
+				 "%s is being flashed (bootseal session %llu, %s, pid %u)",
+				 drives[i].path, (unsigned long long)s->session_id,
+				 bs_state_name(s->state), s->pid);
+		}
+	}
 	if (json) {
 		for (i = 0; i < n && ret == BS_EXIT_OK; i++)
 			if (print_json(&drives[i], ok[i], why[i]))
@@ -189,6 +205,7 @@ int cmd_list(int argc, char **argv)
 	if (ret != BS_EXIT_OK)
 		bs_error("Unable to write the drive list: output error");
 out:
+	free(sessions);
 	free(why);
 	free(ok);
 	free(drives);

@@ -19,13 +19,17 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "bootseal.h"
 #include "device.h"
+#include "busy.h"
+#include "checksum.h"
 #include "flash.h"
 #include "imagecheck.h"
+#include "sha.h"
 #include "json.h"
 #include "module/uapi/bootseal.h"
 #include "progress.h"
@@ -299,6 +303,8 @@ struct job {
 	struct bs_bmap bmap;
 	bool have_bmap;
 	unsigned char sha[32];
+	bool sha_pump;	    /* compare sha with the decompressed image while writing */
+	char sha_note[2200]; /* for a mismatch: where the hash came from, the file's own */
 	struct bs_ptable *img_pt; /* the image's table (first BS_PUMP_CHUNK bytes), valid */
 	struct ftarget *ft;
 	struct bs_ptarget *pt;
@@ -557,7 +563,13 @@ static int attach(struct job *j, struct ftarget *f, uint64_t total)
 					 "(logical block size %u, module maximum %llu)",
 					 f->pt->path, (unsigned long long)f->head_len, f->lbs,
 					 (unsigned long long)bs_module_max_head());
-		else
+		else if (e == EBUSY) {
+			char why[512];
+
+			bs_busy_reason(f->drive.path, why, sizeof(why));
+			bs_progress_fail(f->pt, BS_EXIT_DEVICE, "Unable to attach %s: it is busy: %s",
+					 f->pt->path, why);
+		} else
 			bs_progress_fail(f->pt, e == EIO ? BS_EXIT_WRITE : BS_EXIT_DEVICE,
 					 "Unable to attach %s: %s", f->pt->path, attach_reason(e));
 		close(f->sfd);
@@ -754,6 +766,73 @@ static int check_content(struct job *j)
 	return -1;
 }
 
+/*
+ * The expected SHA-256 (--sha256, or IMAGE.sha256 / SHA256SUMS next to the
+ * image) may be the download's or the decompressed image's. The file's is
+ * computed first, before any device is touched; only when it differs (and
+ * the file is compressed) is the hash compared with the image while it is
+ * written, which fails every target before the seal.
+ */
+static int check_sha(struct job *j)
+{
+	char from[4200] = "--sha256", want[65], got[65], err[256];
+	bool say = !j->o->json && !j->o->quiet;
+	unsigned char actual[32];
+	struct stat st;
+	int r;
+
+	if (!j->o->sha256) {
+		if (j->o->no_sha256)
+			return 0;
+		r = bs_sha256_find(j->image, j->sha, from, sizeof(from));
+		if (r < 0) {
+			bs_warn("not checking a SHA-256: %s", from);
+			return 0;
+		}
+		if (!r)
+			return 0;
+	}
+	bs_hex_format(j->sha, 32, want);
+	if (strcmp(j->image, "-") && !stat(j->image, &st) && S_ISREG(st.st_mode)) {
+		if (say)
+			fprintf(stderr, "%s: checking the SHA-256 of %s (expected %s, from %s)\n",
+				bs_prog, j->image, want, from);
+		if (bs_sha256_file(j->image, actual, err, sizeof(err))) {
+			bs_error("Unable to read %s for its SHA-256: %s", j->image, err);
+			return BS_EXIT_IMAGE;
+		}
+		bs_hex_format(actual, 32, got);
+		if (bs_hash_equal(actual, j->sha, 32)) {
+			if (say)
+				fprintf(stderr, "%s: SHA-256 of %s matches: %s\n", bs_prog, j->image,
+					got);
+			return 0;
+		}
+		if (bs_source_format(j->src) == BS_FMT_RAW) {
+			bs_error("Unable to flash %s: its SHA-256 is %s, expected %s (from %s); no "
+				 "device was touched",
+				 j->image, got, want, from);
+			return BS_EXIT_IMAGE;
+		}
+		if (say)
+			fprintf(stderr,
+				"%s: SHA-256 of %s is %s, not the expected one: comparing the "
+				"expected %s with the decompressed image while writing\n",
+				bs_prog, j->image, got, want);
+		snprintf(j->sha_note, sizeof(j->sha_note),
+			 " (from %.1000s); the SHA-256 of the file %.1000s is %s", from, j->image, got);
+	} else {
+		if (say)
+			fprintf(stderr,
+				"%s: comparing the SHA-256 of the decompressed image with %s (from "
+				"%s) while writing\n",
+				bs_prog, want, from);
+		snprintf(j->sha_note, sizeof(j->sha_note), " (from %.1000s)", from);
+	}
+	j->sha_pump = true;
+	return 0;
+}
+
 /* Open the image, load its bmap, read its first bytes. 0 or -1 (reported). */
 static int open_image(struct job *j)
 {
@@ -836,6 +915,9 @@ static int open_image(struct job *j)
 		return BS_EXIT_IMAGE;
 	if (!j->img_pt)
 		bs_warn("the image %s has no valid partition table (%s)", j->image, err);
+	r = check_sha(j);
+	if (r)
+		return (int)r;
 	return BS_EXIT_OK;
 }
 
@@ -907,7 +989,8 @@ static void write_all(struct job *j)
 	cfg.peek_len = j->peek_len;
 	cfg.bmap = j->have_bmap ? &j->bmap : NULL;
 	cfg.check_bmap = true;
-	cfg.sha256 = j->o->sha256 ? j->sha : NULL;
+	cfg.sha256 = j->sha_pump ? j->sha : NULL;
+	cfg.sha256_note = j->sha_note;
 	cfg.align = align;
 	cfg.nsinks = nsinks;
 	cfg.map = true; /* mapped chunks are written without a copy (WRITE_F_PIN) */
@@ -964,6 +1047,7 @@ struct part {
 	unsigned int no;
 	uint64_t start, size; /* 512-byte sectors */
 	char name[40];
+	bool extended; /* the image's MBR extended partition (a container) */
 };
 
 static int read_u64(const char *path, uint64_t *v)
@@ -1126,6 +1210,15 @@ static void after_seal(struct job *j, struct ftarget *f, struct bs_json *js)
 	if (bs_drive_reread(f->drive.path, err, sizeof(err)))
 		bs_warn("Unable to re-read the partition table of %s: %s", f->drive.path, err);
 	np = kernel_parts(f->drive.name, pa, sizeof(pa) / sizeof(pa[0]));
+	/* an MBR extended partition is only a container: say so, its size means nothing */
+	for (i = 0; i < np; i++) {
+		size_t k;
+
+		pa[i].extended = false;
+		for (k = 0; j->img_pt && k < j->img_pt->nparts; k++)
+			if (j->img_pt->parts[k].num == pa[i].no && j->img_pt->parts[k].extended)
+				pa[i].extended = true;
+	}
 	if (js) {
 		bs_json_array_begin(js, "partitions");
 		for (i = 0; i < np; i++) {
@@ -1134,6 +1227,8 @@ static void after_seal(struct job *j, struct ftarget *f, struct bs_json *js)
 			bs_json_uint(js, "number", pa[i].no);
 			bs_json_uint(js, "start", pa[i].start);
 			bs_json_uint(js, "sectors", pa[i].size);
+			if (pa[i].extended)
+				bs_json_bool(js, "extended", true);
 			bs_json_object_end(js);
 		}
 		bs_json_array_end(js);
@@ -1142,8 +1237,10 @@ static void after_seal(struct job *j, struct ftarget *f, struct bs_json *js)
 		       np == 1 ? "" : "s");
 		for (i = 0; i < np; i++) {
 			bs_human_size(pa[i].size * 512, sz, sizeof(sz));
-			printf("  %-10s start %12llu  sectors %12llu  %10s\n", pa[i].name,
-			       (unsigned long long)pa[i].start, (unsigned long long)pa[i].size, sz);
+			printf("  %-10s start %12llu  sectors %12llu  %10s%s\n", pa[i].name,
+			       (unsigned long long)pa[i].start, (unsigned long long)pa[i].size,
+			       pa[i].extended ? "-" : sz,
+			       pa[i].extended ? "  extended (holds the logical partitions)" : "");
 		}
 	}
 	if (j->img_pt && np == 0)
@@ -1256,13 +1353,14 @@ static void check_tables(struct job *j)
 		return;
 	for (i = 0; i < j->n; i++) {
 		struct ftarget *f = &j->ft[i];
-		size_t len = (size_t)bs_round_up(j->peek_len, f->lbs);
 		struct bs_ptable *pt;
 		ssize_t r = -1;
+		size_t len;
 		int fd;
 
 		if (atomic_load(&f->pt->phase) != BS_PH_SEALED)
 			continue;
+		len = (size_t)bs_round_up(j->peek_len, f->lbs); /* lbs is known once sealed */
 		if (len > f->dev_size)
 			len = (size_t)f->dev_size;
 		if (!buf && posix_memalign((void **)&buf, 65536, BS_PUMP_CHUNK + 65536)) {

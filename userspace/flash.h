@@ -17,7 +17,8 @@
 struct bs_flash_opts {
 	const char *bmap;     /* --bmap FILE; NULL: look next to the image */
 	bool no_bmap;	      /* --no-bmap */
-	const char *sha256;   /* --sha256 HEX, or NULL */
+	const char *sha256;   /* --sha256 HEX, or NULL: IMAGE.sha256 / SHA256SUMS */
+	bool no_sha256;	      /* --no-sha256: do not look for one */
 	uint64_t head_len;    /* --head SIZE; 0 = automatic */
 	bool no_verify;	      /* --no-verify */
 	bool allow_fixed;     /* --allow-fixed */

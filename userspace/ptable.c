@@ -789,6 +789,7 @@ struct bs_ptable *bs_ptable_read(struct bs_reader *r, unsigned int flags,
 		return NULL;
 	}
 	pt->disk_sectors = (uint64_t)size / pt->sector_size;
+	pt->disk_bytes = flags & BS_PT_NO_SIZE ? -1 : size;
 	if ((uint64_t)size % pt->sector_size)
 		finding(pt, BS_SEV_INFO, "the size (%" PRId64 " bytes) is not a multiple of the %" PRIu32 "-byte sector",
 			size, pt->sector_size);
@@ -939,8 +940,14 @@ void bs_ptable_print(const struct bs_ptable *pt, const char *devname, FILE *f)
 		snprintf(sz, sizeof(sz), "%" PRIu64 " B", bytes);
 	else
 		snprintf(sz + strlen(sz) - 1, 5, " %ciB", sz[strlen(sz) - 1]);
-	fprintf(f, "Disk %s: %s, %" PRIu64 " bytes, %" PRIu64 " sectors\n", devname, sz,
-		bytes, pt->disk_sectors);
+	if (pt->disk_bytes < 0)
+		fprintf(f, "Disk %s: size unknown (read as a stream)\n", devname);
+	else if (!pt->disk_sectors)
+		fprintf(f, "Disk %s: %" PRId64 " bytes, less than one %" PRIu32 "-byte sector\n",
+			devname, pt->disk_bytes, pt->sector_size);
+	else
+		fprintf(f, "Disk %s: %s, %" PRIu64 " bytes, %" PRIu64 " sectors\n", devname, sz,
+			bytes, pt->disk_sectors);
 	fprintf(f, "Units: sectors of 1 * %" PRIu32 " = %" PRIu32 " bytes\n",
 		pt->sector_size, pt->sector_size);
 	fprintf(f, "Disklabel type: %s\n", bs_label_name(pt->label));

@@ -69,6 +69,7 @@ struct bs_ptable {
 	enum bs_pt_label label;
 	uint32_t sector_size;
 	uint64_t disk_sectors;		/* 0 = unknown */
+	int64_t disk_bytes;		/* -1 = unknown (read as a stream) */
 	uint32_t mbr_id;		/* MBR disk identifier */
 	uint8_t disk_guid[16];		/* GPT */
 	struct bs_gpt_info gpt;

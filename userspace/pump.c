@@ -19,6 +19,7 @@
 
 #include "mapguard.h"
 #include "pump.h"
+#include "sha.h"
 
 #define DISCARD_LEN    (1u << 20)
 #define HASH_SPLIT_MIN (64u << 10) /* smaller pieces are not worth a hand-off */
@@ -542,10 +543,15 @@ static int pump_checks(struct bs_pump *p)
 	if (p->sha) {
 		EVP_DigestFinal_ex(p->sha, dig, &dl);
 		if (dl != 32 || memcmp(dig, p->cfg.sha256, 32)) {
+			char got[65], want[65];
+
+			bs_hex_format(dig, 32, got);
+			bs_hex_format(p->cfg.sha256, 32, want);
 			pump_fail(p, true,
-				  "Unable to use image %s: SHA-256 of the image does not match "
-				  "--sha256",
-				  img_name(p));
+				  "Unable to use image %s: the SHA-256 of the image is %s, expected "
+				  "%s%s",
+				  img_name(p), got, want,
+				  p->cfg.sha256_note ? p->cfg.sha256_note : " (--sha256)");
 			return -1;
 		}
 	}

@@ -56,6 +56,7 @@ struct bs_pump_cfg {
 	const struct bs_bmap *bmap;  /* NULL: the whole image */
 	bool check_bmap;	     /* verify the bmap's range checksums */
 	const unsigned char *sha256; /* expected digest of the whole image, or NULL */
+	const char *sha256_note;     /* appended to a mismatch message, or NULL */
 	uint32_t align;		     /* power of two, <= BS_PUMP_CHUNK */
 	unsigned int nsinks;	     /* <= BS_MAX_TARGETS */
 	bool map;		     /* chunks may be mappings of the image file */

@@ -14,7 +14,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "busy.h"
 #include "device.h"
+#include "module/uapi/bootseal.h"
 #include "unit.h"
 
 
@@ -366,8 +368,49 @@ static void test_host(void)
 	free(list);
 }
 
+/* Who holds a busy drive, in words. */
+static void test_busy(void)
+{
+	struct bs_drive d;
+	struct bs_event ev[2];
+	char buf[512];
+
+	memset(&d, 0, sizeof(d));
+	memset(ev, 0, sizeof(ev));
+	snprintf(d.path, sizeof(d.path), "/dev/sdb");
+	snprintf(d.name, sizeof(d.name), "sdb");
+	ev[0].session_id = 7;
+	ev[0].state = BOOTSEAL_STATE_WRITING;
+	ev[0].pid = 4242;
+	snprintf(ev[0].dev_name, sizeof(ev[0].dev_name), "sdc");
+	ev[1] = ev[0];
+	ev[1].session_id = 8;
+	snprintf(ev[1].dev_name, sizeof(ev[1].dev_name), "sdb");
+	CHECK(bs_session_on(ev, 2, "sdb") == &ev[1]);
+	CHECK(bs_session_on(ev, 2, "sdd") == NULL);
+	bs_busy_describe(&d, &ev[1], "bootseal", NULL, buf, sizeof(buf));
+	CHECK_EQ_STR(buf, "another bootseal flash is writing it: session 8, started by pid 4242 (bootseal)");
+	d.nr_mounts = 1;
+	snprintf(d.mounts[0].source, sizeof(d.mounts[0].source), "/dev/sdb1");
+	snprintf(d.mounts[0].target, sizeof(d.mounts[0].target), "/media/card");
+	bs_busy_describe(&d, NULL, NULL, NULL, buf, sizeof(buf));
+	CHECK_EQ_STR(buf, "/dev/sdb1 is mounted on /media/card (use --unmount)");
+	d.nr_mounts = 0;
+	d.holders = true;
+	snprintf(d.holder, sizeof(d.holder), "dm-0");
+	bs_busy_describe(&d, NULL, NULL, "cryptcard", buf, sizeof(buf));
+	CHECK_EQ_STR(buf, "it is held by dm-0 (cryptcard) (device-mapper; see lsblk /dev/sdb)");
+	snprintf(d.holder, sizeof(d.holder), "md127");
+	bs_busy_describe(&d, NULL, NULL, NULL, buf, sizeof(buf));
+	CHECK(strstr(buf, "md127") && strstr(buf, "RAID"));
+	d.holders = false;
+	bs_busy_describe(&d, NULL, NULL, NULL, buf, sizeof(buf));
+	CHECK(strstr(buf, "fuser -v /dev/sdb") != NULL);
+}
+
 int main(void)
 {
+	test_busy();
 	test_human_size();
 	test_parse_mountinfo();
 	test_parse_mountinfo_long_fields();

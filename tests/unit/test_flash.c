@@ -22,6 +22,7 @@
 
 #include "bmap.h"
 #include "bootseal.h"
+#include "checksum.h"
 #include "device.h"
 #include "flash.h"
 #include "imagecheck.h"
@@ -457,8 +458,12 @@ static void test_pump_sha(void)
 			bs_pump_release(p, 0);
 		}
 		CHECK_EQ_INT(bs_pump_join(p, NULL), pass ? -1 : 0);
-		if (pass)
+		if (pass) {
+			/* expected and actual, both named */
 			CHECK(strstr(bs_pump_error(p), "SHA-256") != NULL);
+			CHECK(strstr(bs_pump_error(p), hex) != NULL);
+			CHECK(strstr(bs_pump_error(p), "expected e3b0c442000000") != NULL);
+		}
 		bs_pump_free(p);
 		bs_source_close(src);
 	}
@@ -1058,6 +1063,99 @@ static void test_plain_lines(void)
 	free(buf);
 }
 
+/* ---- the SHA-256 people have: the download's or the image's, found next to it ---- */
+
+static void sha_of(const char *path, char hex[65])
+{
+	char cmd[512];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "sha256sum %s", path);
+	p = popen(cmd, "r");
+	REQUIRE(p && fgets(hex, 65, p));
+	pclose(p);
+	hex[64] = '\0';
+}
+
+static void test_sha_download(void)
+{
+	char d[160], img[200], xz[200], hx[65], hi[65], path[300], err[8192], target[200];
+	unsigned char *buf, out[32], want[32];
+	struct bs_flash_opts o;
+	FILE *f;
+
+	snprintf(d, sizeof(d), "%s/shadir", dir);
+	REQUIRE(mkdir(d, 0700) == 0);
+	snprintf(img, sizeof(img), "%s/os.img", d);
+	snprintf(xz, sizeof(xz), "%s/os.img.xz", d);
+	snprintf(target, sizeof(target), "%s/no-such-target", dir);
+	buf = calloc(1, 1 << 20);
+	REQUIRE(buf);
+	fill(buf + 4096, 65536, 9);
+	buf[446 + 4] = 0x83; /* one Linux partition at 2048, 1024 sectors */
+	buf[446 + 8 + 1] = 0x08;
+	buf[446 + 12 + 1] = 0x04;
+	buf[510] = 0x55;
+	buf[511] = 0xaa;
+	write_file(img, buf, 1 << 20);
+	free(buf);
+	REQUIRE(run("xz -T1 -0 -k %s", img) == 0);
+	sha_of(img, hi);
+	sha_of(xz, hx);
+
+	/* found next to the image: SHA256SUMS names the download, or only the image */
+	CHECK_EQ_INT(bs_sha256_find(xz, out, path, sizeof(path)), 0);
+	snprintf(path, sizeof(path), "%s/SHA256SUMS", d);
+	f = fopen(path, "w");
+	REQUIRE(f);
+	fprintf(f, "%s  other.img\n%s *os.img\n", hx, hi);
+	fclose(f);
+	CHECK_EQ_INT(bs_sha256_find(xz, out, path, sizeof(path)), 1);
+	REQUIRE(bs_parse_sha256(hi, want) == 0);
+	CHECK(!memcmp(out, want, 32)); /* the image's line, for want of the download's */
+	CHECK(strstr(path, "SHA256SUMS") != NULL);
+	snprintf(path, sizeof(path), "%s/SHA256SUMS", d);
+	f = fopen(path, "a");
+	REQUIRE(f);
+	fprintf(f, "%s  os.img.xz\n", hx);
+	fclose(f);
+	CHECK_EQ_INT(bs_sha256_find(xz, out, path, sizeof(path)), 1);
+	REQUIRE(bs_parse_sha256(hx, want) == 0);
+	CHECK(!memcmp(out, want, 32)); /* the download's line wins */
+	snprintf(path, sizeof(path), "%s.sha256", xz);
+	write_file(path, "not a hash\n", 11);
+	CHECK_EQ_INT(bs_sha256_find(xz, out, path, sizeof(path)), -1);
+	snprintf(path, sizeof(path), "%s.sha256", xz);
+	unlink(path);
+
+	/* the download's hash from SHA256SUMS: checked before any device is looked at */
+	memset(&o, 0, sizeof(o));
+	o.yes = true;
+	CHECK_EQ_INT(flash_capture(&o, xz, target, err, sizeof(err)), BS_EXIT_DEVICE);
+	CHECK(strstr(err, "SHA-256 of") && strstr(err, "matches") && strstr(err, hx));
+	/* --sha256 of the download (what vendors publish) */
+	o.sha256 = hx;
+	CHECK_EQ_INT(flash_capture(&o, xz, target, err, sizeof(err)), BS_EXIT_DEVICE);
+	CHECK(strstr(err, "matches") != NULL);
+	/* --sha256 of the image: compared while writing, the file's own is named */
+	o.sha256 = hi;
+	CHECK_EQ_INT(flash_capture(&o, xz, target, err, sizeof(err)), BS_EXIT_DEVICE);
+	CHECK(strstr(err, "comparing the expected") != NULL);
+	/* a raw image whose hash is wrong: refused before the device, both named */
+	snprintf(path, sizeof(path), "%s.sha256", img);
+	f = fopen(path, "w");
+	REQUIRE(f);
+	fprintf(f, "%s  os.img\n", hx);
+	fclose(f);
+	o.sha256 = NULL;
+	CHECK_EQ_INT(flash_capture(&o, img, target, err, sizeof(err)), BS_EXIT_IMAGE);
+	CHECK(strstr(err, hx) && strstr(err, hi) && strstr(err, "no device was touched"));
+	/* --no-sha256: not looked for */
+	o.no_sha256 = true;
+	CHECK_EQ_INT(flash_capture(&o, img, target, err, sizeof(err)), BS_EXIT_DEVICE);
+	run("rm -rf %s", d);
+}
+
 int main(void)
 {
 	REQUIRE(mkdtemp(dir));
@@ -1076,6 +1174,7 @@ int main(void)
 	test_interrupted();
 	test_rate_eta();
 	test_plain_lines();
+	test_sha_download();
 	run("rm -rf %s", dir);
 	return unit_done();
 }

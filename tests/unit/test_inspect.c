@@ -114,6 +114,9 @@ static void test_noobs(void)
 	CHECK(jq_true(out, ".bootlint[1] | .partition == 6 and (.recovery | not) and .fat_bits == 32"));
 	CHECK(jq_true(out, ".bootlint[1].families[1] | .ready"));
 	CHECK(jq_true(out, ".bootlint[1].families[2] | (.ready | not) and (.missing | test(\"start4.elf\"))"));
+	/* NOOBS recovery boots Pi 1-4, never a Pi 5 (its EEPROM does not run recovery.elf) */
+	CHECK(jq_true(out, "[.bootlint[0].families[].ready] == [true, true, true, false]"));
+	CHECK(jq_true(out, ".bootlint[0].families[3].missing | test(\"kernel_2712.img\") and test(\"bcm2712\")"));
 
 	/* xz: the boot partition p6 lies past the reader's cache */
 	REQUIRE(!sh("xz -T1 -0 -k -c %s > %s.xz && cp %s %s.orig", img, img, out, out));
@@ -134,6 +137,19 @@ static void test_noobs(void)
 		close(saved);
 		CHECK(jq_true(out, ".kind == \"xz\" and [.partitiontable.partitions[].number] == [1,2,3,5,6,7]"));
 		CHECK(jq_true(out, ".bootlint[0].recovery"));
+	}
+
+	/* standard input, as text: the size is unknown, not 0 B */
+	{
+		int saved = dup(0), fd = open(xz, O_RDONLY);
+
+		REQUIRE(saved >= 0 && fd >= 0);
+		dup2(fd, 0);
+		close(fd);
+		CHECK_EQ_INT(inspect(out, "-", NULL), BS_EXIT_OK);
+		dup2(saved, 0);
+		close(saved);
+		CHECK(!sh("grep -q '^Disk -: size unknown' %s && ! grep -q ': 0 B' %s", out, out));
 	}
 
 	/* the text output names logical partitions like fdisk */
@@ -272,6 +288,30 @@ static void test_pi(void)
 	CHECK(jq_true(out, ".bootlint[0].families[0].missing == \"bootcode.bin\""));
 	CHECK(jq_true(out, ".bootlint[0].families[1].missing == \"bootcode.bin\""));
 	CHECK(jq_true(out, ".bootlint[0].families[2].missing | test(\"bootcode\") | not"));
+
+	/* cmdline.txt's root=PARTUUID= must name this disk and one of its partitions */
+	REQUIRE(!sh("cd %s && echo 'console=serial0,115200 root=PARTUUID=3a5c645e-02 rootwait' > "
+		    "cmdline.txt && MTOOLS_SKIP_CHECK=1 mcopy -o -i %s@@%d cmdline.txt ::", dir, img,
+		    8192 * 512));
+	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_OK);
+	CHECK(jq_true(out, ".bootlint[0].findings | all(.message | test(\"PARTUUID\") | not)"));
+	REQUIRE(!sh("cd %s && echo 'console=serial0,115200 root=PARTUUID=deadbeef-02 rootwait' > "
+		    "cmdline.txt && MTOOLS_SKIP_CHECK=1 mcopy -o -i %s@@%d cmdline.txt ::", dir, img,
+		    8192 * 512));
+	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_IMAGE);
+	CHECK(jq_true(out, ".bootlint[0].findings | any(.severity == \"error\" and (.message | "
+		      "test(\"root=PARTUUID=deadbeef-02, but the disk identifier is 0x3a5c645e\")))"));
+	REQUIRE(!sh("cd %s && echo 'root=PARTUUID=3a5c645e-05 rootwait' > cmdline.txt && "
+		    "MTOOLS_SKIP_CHECK=1 mcopy -o -i %s@@%d cmdline.txt ::", dir, img, 8192 * 512));
+	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_IMAGE);
+	CHECK(jq_true(out, ".bootlint[0].findings | any(.message | test(\"no partition 5\"))"));
+
+	/* a file that is not an image: its size, not "0 B" */
+	REQUIRE(!sh("printf '<html><body>404 Not Found</body></html>\\n' > %s/page.img", dir));
+	snprintf(comp, sizeof(comp), "%s/page.img", dir);
+	inspect(out, comp, NULL);
+	CHECK(!sh("grep -q 'page.img: 40 bytes, less than one 512-byte sector' %s && "
+		  "! grep -q ': 0 B' %s", out, out));
 
 	/* a Pi 4 only card */
 	make_pi(img, "start4.elf fixup4.dat config.txt cmdline.txt kernel8.img bcm2711-rpi-4-b.dtb");

@@ -101,6 +101,19 @@ rc=0; "$BOOTSEAL" flash --allow-fixed $img $dev < /dev/null 2>/tmp/err || rc=$?
 [ $rc -eq 2 ] || die "flash without --yes returned $rc, not 2"
 grep -q -- "--yes" /tmp/err || die "no hint about --yes"
 
+note "an MBR extended partition is called a container in the summary, not sized"
+mkimg /tmp/ext.img $((12 * 1024 * 1024))
+printf 'label: dos\nstart=2048, size=4096, type=c\nstart=6144, size=16384, type=5\nstart=8192, size=4096, type=83\n' |
+	sfdisk -q /tmp/ext.img
+rc=0; "$BOOTSEAL" flash --yes --allow-fixed --no-verify /tmp/ext.img $dev >/tmp/out 2>/tmp/err || rc=$?
+cat /tmp/out /tmp/err
+[ $rc -eq 0 ] || die "flash of an image with an extended partition: exit $rc"
+grep -q "^  ram0p2 .* extended (holds the logical partitions)" /tmp/out || die "the extended partition is not named as such"
+grep -q "^  ram0p5 .* MB$" /tmp/out || die "the logical partition is not listed with its size"
+"$BOOTSEAL" flash --yes --allow-fixed --no-verify --json /tmp/ext.img $dev > /tmp/json || die "--json flash failed"
+grep '"type":"summary"' /tmp/json | grep -q '"name":"ram0p2","number":2,"start":6144,"sectors":2,"extended":true' ||
+	die "--json: the extended partition is not marked"
+
 unload_bootseal
 rmmod brd
 check_dmesg

@@ -1,8 +1,10 @@
 #!/bin/bash
 # A bad image never gets sealed: xz corrupted mid-stream, a bmap whose
 # checksum does not match, a wrong --sha256 all exit 3 and leave the device
-# with a zero head and no partition table; an image larger than the device
-# exits 4 naming both sizes (known size: refused before writing; size
+# with a zero head and no partition table (a raw image's wrong --sha256 is
+# refused before the device is touched; the hash of a download or of the
+# image inside it is accepted, also from SHA256SUMS next to it); an image
+# larger than the device exits 4 naming both sizes (known size: refused before writing; size
 # unknown (stdin): stopped when the data passes the end, device left unsealed);
 # an image file cut short while it is written exits 3, device unsealed.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
@@ -77,15 +79,47 @@ run_rc flash --yes --allow-fixed /tmp/changed.img $dev
 grep -q "bmap checksum mismatch" /tmp/err || die "bmap mismatch: not named"
 expect_unsealed "bmap mismatch"
 
-note "--sha256 mismatch"
+note "--sha256 mismatch of a raw image: refused before the device is touched, both hashes named"
 good_flash
-run_rc flash --yes --allow-fixed --sha256 $(echo x | sha256sum | cut -c1-64) $img $dev
+before=$(md5sum < $dev)
+wrong=$(echo x | sha256sum | cut -c1-64)
+run_rc flash --yes --allow-fixed --sha256 $wrong $img $dev
 [ $rc -eq 3 ] || die "sha256 mismatch: exit $rc, not 3"
-grep -q "SHA-256" /tmp/err || die "sha256 mismatch: not named"
-expect_unsealed "sha256 mismatch"
+grep -q "SHA-256 is $(sha256sum $img | cut -c1-64), expected $wrong" /tmp/err ||
+	die "sha256 mismatch: expected and actual not named"
+[ "$(md5sum < $dev)" = "$before" ] || die "sha256 mismatch of a raw image: the device was written"
 note "--sha256 match"
 run_rc flash --yes --allow-fixed --sha256 $(sha256sum $img | cut -c1-64) $img $dev
 [ $rc -eq 0 ] || die "sha256 match: exit $rc"
+
+note "--sha256 of the download (.xz), or of the image inside it"
+run_rc flash --yes --allow-fixed --no-verify --sha256 $(sha256sum $img.xz | cut -c1-64) $img.xz $dev
+[ $rc -eq 0 ] || die "sha256 of the download: exit $rc"
+grep -q "SHA-256 of $img.xz matches" /tmp/err || die "sha256 of the download: no match reported"
+run_rc flash --yes --allow-fixed --no-verify --sha256 $(sha256sum $img | cut -c1-64) $img.xz $dev
+[ $rc -eq 0 ] || die "sha256 of the image in the download: exit $rc"
+good_flash
+run_rc flash --yes --allow-fixed --no-verify --sha256 $wrong $img.xz $dev
+[ $rc -eq 3 ] || die "sha256 matching neither: exit $rc, not 3"
+grep -q "SHA-256 of the image is $(sha256sum $img | cut -c1-64), expected $wrong" /tmp/err ||
+	die "sha256 matching neither: the image's hash is not named"
+grep -q "the SHA-256 of the file $img.xz is $(sha256sum $img.xz | cut -c1-64)" /tmp/err ||
+	die "sha256 matching neither: the file's hash is not named"
+expect_unsealed "sha256 matching neither"
+
+note "SHA256SUMS next to the image is used"
+(cd /tmp && sha256sum img.xz > SHA256SUMS)
+run_rc flash --yes --allow-fixed --no-verify $img.xz $dev
+[ $rc -eq 0 ] || die "SHA256SUMS: exit $rc"
+grep -q "from /tmp/SHA256SUMS" /tmp/err && grep -q "matches" /tmp/err || die "SHA256SUMS not used"
+good_flash
+echo "$wrong  img.xz" > /tmp/SHA256SUMS
+run_rc flash --yes --allow-fixed --no-verify $img.xz $dev
+[ $rc -eq 3 ] || die "wrong SHA256SUMS: exit $rc, not 3"
+expect_unsealed "wrong SHA256SUMS"
+run_rc flash --yes --allow-fixed --no-verify --no-sha256 $img.xz $dev
+[ $rc -eq 0 ] || die "--no-sha256: exit $rc"
+rm -f /tmp/SHA256SUMS
 
 note "image larger than the device"
 mkimg /tmp/big.img $((20 * 1024 * 1024))

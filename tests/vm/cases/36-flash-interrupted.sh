@@ -4,7 +4,9 @@
 # table now; flash it again" and exit 128 + the signal (130, 143, 129); the
 # device's head is zero. A second SIGINT while aborting says what it waits
 # for. SIGTERM while verifying says the device is sealed but not verified.
-# With stderr in a file, progress lines come every 5 seconds.
+# With stderr in a file, progress lines come every 5 seconds. While a drive
+# is being flashed, list says so and a second flash of it names the session
+# and the pid that holds it.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 nb=/sys/kernel/config/nullb/bsint
 cleanup() {
@@ -73,6 +75,24 @@ sfdisk --dump $dev >/dev/null 2>&1 || die "SIGTERM while verifying: the sealed t
 # no terminal: steady progress lines with time of day, percent, rate and ETA
 grep -Eq "^[0-9]{2}:[0-9]{2}:[0-9]{2} $dev: writing [0-9]+% .* of .*, [0-9.]+ MB/s, ETA [0-9]+:[0-9]{2}" /tmp/err ||
 	die "no progress line while writing to a file"
+
+note "a drive being flashed: list says so, a second flash names the session and its pid"
+"${bs_bg[@]}" flash --yes --allow-fixed --no-bmap --no-verify $img $dev >/tmp/out 2>/tmp/err &
+pid=$!
+for i in $(seq 600); do grep -q "$dev: writing" /tmp/err && break; sleep 0.1; done
+"$BOOTSEAL" list --all > /tmp/list || die "list failed while flashing"
+cat /tmp/list
+grep -q "^$dev .*being flashed (bootseal session [0-9]*, writing, pid $pid)" /tmp/list ||
+	die "list does not show $dev as being flashed"
+"$BOOTSEAL" list --all --json | grep "\"device\":\"$dev\"" | grep -q '"usable":false,"reason":".*being flashed' ||
+	die "list --json does not show $dev as being flashed"
+rc=0; "$BOOTSEAL" flash --yes --allow-fixed --no-bmap $img $dev >/tmp/out2 2>/tmp/err2 || rc=$?
+cat /tmp/out2 /tmp/err2
+[ $rc -eq 4 ] || die "second flash of a busy drive: exit $rc, not 4"
+grep -q "it is busy: another bootseal flash is writing it: session [0-9]*, started by pid $pid (bootseal)" /tmp/err2 ||
+	die "the busy message does not name the other session and its pid"
+kill -INT $pid
+wait $pid || true
 
 note "--json: the summary says interrupted"
 "${bs_bg[@]}" flash --yes --allow-fixed --no-bmap --json $img $dev >/tmp/out 2>/tmp/err &
