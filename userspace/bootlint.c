@@ -203,10 +203,12 @@ static void check_cmdline(struct bs_bootlint *l, struct bs_reader *r, const stru
 
 	if (!d || !d->size || d->cluster < 2 || !csize)
 		return;
-	first_data = (uint64_t)fs->reserved_sectors + (uint64_t)fs->nfats * fs->fat_sectors +
-		     ((uint64_t)fs->root_entries * 32 + fs->bytes_per_sector - 1) / fs->bytes_per_sector;
+	first_data =
+		(uint64_t)fs->reserved_sectors + (uint64_t)fs->nfats * fs->fat_sectors +
+		((uint64_t)fs->root_entries * 32 + fs->bytes_per_sector - 1) / fs->bytes_per_sector;
 	off = p->start * pt->sector_size +
-	      (first_data + (uint64_t)(d->cluster - 2) * fs->sectors_per_cluster) * fs->bytes_per_sector;
+	      (first_data + (uint64_t)(d->cluster - 2) * fs->sectors_per_cluster) *
+		      fs->bytes_per_sector;
 	len = d->size < sizeof(buf) - 1 ? d->size : sizeof(buf) - 1;
 	if (len > csize)
 		len = (size_t)csize;
@@ -233,8 +235,8 @@ static void check_cmdline(struct bs_bootlint *l, struct bs_reader *r, const stru
 		snprintf(id, sizeof(id), "%08" PRIx32, pt->mbr_id);
 		if (len < 10 || want[8] != '-' || strncasecmp(want, id, 8)) {
 			finding(l, BS_SEV_ERROR,
-				"cmdline.txt says root=PARTUUID=%s, but the disk identifier is 0x%s: "
-				"the kernel will not find its root file system",
+				"cmdline.txt says root=PARTUUID=%s, but the disk identifier is "
+				"0x%s: the kernel will not find its root file system",
 				want, id);
 			return;
 		}
@@ -243,8 +245,8 @@ static void check_cmdline(struct bs_bootlint *l, struct bs_reader *r, const stru
 			if (pt->parts[i].num == num && !pt->parts[i].extended)
 				return;
 		finding(l, BS_SEV_ERROR,
-			"cmdline.txt says root=PARTUUID=%s, but the disk has no partition %lu", want,
-			num);
+			"cmdline.txt says root=PARTUUID=%s, but the disk has no partition %lu",
+			want, num);
 		return;
 	}
 	for (i = 0; i < pt->nparts; i++) {

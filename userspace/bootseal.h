@@ -12,16 +12,16 @@
  * severe failure wins, in this order: usage, image, device, write, verify.
  */
 enum bs_exit {
-	BS_EXIT_OK = 0,		/* every target sealed and verified */
-	BS_EXIT_FAILURE = 1,	/* anything not covered below */
-	BS_EXIT_USAGE = 2,	/* bad command line, declined confirmation */
-	BS_EXIT_IMAGE = 3,	/* image unreadable, corrupt, bad bmap/checksum */
-	BS_EXIT_DEVICE = 4,	/* target refused, busy, missing, too small */
-	BS_EXIT_WRITE = 5,	/* a write, flush or seal failed */
-	BS_EXIT_VERIFY = 6,	/* read-back differs from the image */
-	BS_EXIT_USB = 7,	/* usbboot failed */
-	BS_EXIT_SIGNAL = 128,	/* + the signal: interrupted (129 SIGHUP, 130 SIGINT,
-				   143 SIGTERM) */
+	BS_EXIT_OK = 0,	      /* every target sealed and verified */
+	BS_EXIT_FAILURE = 1,  /* anything not covered below */
+	BS_EXIT_USAGE = 2,    /* bad command line, declined confirmation */
+	BS_EXIT_IMAGE = 3,    /* image unreadable, corrupt, bad bmap/checksum */
+	BS_EXIT_DEVICE = 4,   /* target refused, busy, missing, too small */
+	BS_EXIT_WRITE = 5,    /* a write, flush or seal failed */
+	BS_EXIT_VERIFY = 6,   /* read-back differs from the image */
+	BS_EXIT_USB = 7,      /* usbboot failed */
+	BS_EXIT_SIGNAL = 128, /* + the signal: interrupted (129 SIGHUP, 130 SIGINT,
+				 143 SIGTERM) */
 };
 
 struct bs_command {

@@ -66,7 +66,8 @@ int bs_sha256_find(const char *image, unsigned char out[32], char *from, size_t 
 		if (fgets(line, sizeof(line), f) && !parse_line(line, out, &name))
 			r = 1;
 		fclose(f);
-		snprintf(from, fromlen, "%s%s", path, r < 0 ? ": no SHA-256 on its first line" : "");
+		snprintf(from, fromlen, "%s%s", path,
+			 r < 0 ? ": no SHA-256 on its first line" : "");
 		return r;
 	}
 	dup1 = strdup(image);

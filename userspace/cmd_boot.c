@@ -27,7 +27,8 @@ static void usage(FILE *f)
 		"  nRPIBOOT/EMMC_DISABLE set until each is a USB mass-storage device, then\n"
 		"  print one line per device: usb PORT -> /dev/sdX (SIZE).\n"
 		"\n"
-		"  -f, --firmware DIR  firmware set (default %s/blobs, or the source tree's blobs/)\n"
+		"  -f, --firmware DIR  firmware set (default %s/blobs, or the source tree's "
+		"blobs/)\n"
 		"  -p, --port PATH     only the device at this USB port path (e.g. 1-1.3)\n"
 		"  -l, --loop          keep booting devices as they appear, until interrupted\n"
 		"  -n, --count N       stop after N devices have finished (booted or failed)\n"
@@ -127,8 +128,9 @@ int cmd_boot(int argc, char **argv)
 	if (optind < argc)
 		return bs_extra_args(argv);
 	if (o.loop && o.count)
-		return bs_usage_error("boot", "Unable to parse the command line: --loop and --count "
-					      "exclude each other");
+		return bs_usage_error("boot",
+				      "Unable to parse the command line: --loop and --count "
+				      "exclude each other");
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -25,7 +25,8 @@ static const struct bs_opt flash_opts[] = {
 	OPT("sha256", BS_OPT_STR, sha256, "HEX",
 	    "Expected SHA-256 of IMAGE or of the decompressed image (default: from "
 	    "IMAGE.sha256 or SHA256SUMS if present)"),
-	OPT("no-sha256", BS_OPT_FLAG, no_sha256, NULL, "Do not look for IMAGE.sha256 or SHA256SUMS"),
+	OPT("no-sha256", BS_OPT_FLAG, no_sha256, NULL,
+	    "Do not look for IMAGE.sha256 or SHA256SUMS"),
 	OPT("head", BS_OPT_SIZE, head_len, "SIZE",
 	    "Bytes held back until the seal (default: automatic)"),
 	OPT("no-verify", BS_OPT_FLAG, no_verify, NULL,

@@ -322,8 +322,8 @@ int cmd_inspect(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1)
-		return bs_usage_error("inspect", "Unable to inspect: expected one IMAGE or DEVICE, "
-						 "got %d",
+		return bs_usage_error("inspect",
+				      "Unable to inspect: expected one IMAGE or DEVICE, got %d",
 				      argc - optind);
 	stdin_image = !strcmp(argv[optind], "-");
 	in = calloc(1, sizeof(*in));

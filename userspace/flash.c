@@ -303,8 +303,8 @@ struct job {
 	struct bs_bmap bmap;
 	bool have_bmap;
 	unsigned char sha[32];
-	bool sha_pump;	    /* compare sha with the decompressed image while writing */
-	char sha_note[2200]; /* for a mismatch: where the hash came from, the file's own */
+	bool sha_pump;		  /* compare sha with the decompressed image while writing */
+	char sha_note[2200];	  /* for a mismatch: where the hash came from, the file's own */
 	struct bs_ptable *img_pt; /* the image's table (first BS_PUMP_CHUNK bytes), valid */
 	struct ftarget *ft;
 	struct bs_ptarget *pt;
@@ -567,8 +567,8 @@ static int attach(struct job *j, struct ftarget *f, uint64_t total)
 			char why[512];
 
 			bs_busy_reason(f->drive.path, why, sizeof(why));
-			bs_progress_fail(f->pt, BS_EXIT_DEVICE, "Unable to attach %s: it is busy: %s",
-					 f->pt->path, why);
+			bs_progress_fail(f->pt, BS_EXIT_DEVICE,
+					 "Unable to attach %s: it is busy: %s", f->pt->path, why);
 		} else
 			bs_progress_fail(f->pt, e == EIO ? BS_EXIT_WRITE : BS_EXIT_DEVICE,
 					 "Unable to attach %s: %s", f->pt->path, attach_reason(e));
@@ -655,9 +655,8 @@ bool bs_confirm_answer(const char *line)
 	       (n == 3 && !strncasecmp(line, "yes", 3));
 }
 
-bool bs_flash_prompt(FILE *in, FILE *out, const char *image, const char *format,
-		     int64_t image_size, int64_t file_size, const struct bs_drive *const *drives,
-		     size_t n)
+bool bs_flash_prompt(FILE *in, FILE *out, const char *image, const char *format, int64_t image_size,
+		     int64_t file_size, const struct bs_drive *const *drives, size_t n)
 {
 	char line[128], isz[32] = "size unknown", fsz[48] = "";
 	size_t i;
@@ -680,8 +679,7 @@ bool bs_flash_prompt(FILE *in, FILE *out, const char *image, const char *format,
 			drives[i]->transport[0] ? " (" : "", drives[i]->transport,
 			drives[i]->transport[0] ? ")" : "");
 	}
-	fprintf(out, "Everything on %s will be erased. Continue? [y/N] ",
-		n == 1 ? "it" : "them");
+	fprintf(out, "Everything on %s will be erased. Continue? [y/N] ", n == 1 ? "it" : "them");
 	fflush(out);
 	if (!fgets(line, sizeof(line), in)) {
 		fputc('\n', out);
@@ -804,8 +802,8 @@ static int check_sha(struct job *j)
 		bs_hex_format(actual, 32, got);
 		if (bs_hash_equal(actual, j->sha, 32)) {
 			if (say)
-				fprintf(stderr, "%s: SHA-256 of %s matches: %s\n", bs_prog, j->image,
-					got);
+				fprintf(stderr, "%s: SHA-256 of %s matches: %s\n", bs_prog,
+					j->image, got);
 			return 0;
 		}
 		if (bs_source_format(j->src) == BS_FMT_RAW) {
@@ -820,7 +818,8 @@ static int check_sha(struct job *j)
 				"expected %s with the decompressed image while writing\n",
 				bs_prog, j->image, got, want);
 		snprintf(j->sha_note, sizeof(j->sha_note),
-			 " (from %.1000s); the SHA-256 of the file %.1000s is %s", from, j->image, got);
+			 " (from %.1000s); the SHA-256 of the file %.1000s is %s", from, j->image,
+			 got);
 	} else {
 		if (say)
 			fprintf(stderr,

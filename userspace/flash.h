@@ -68,9 +68,8 @@ bool bs_confirm_answer(const char *line);
  * @file_size, -1 unknown) and every drive (path, size, model, transport)
  * on @out, ask, and read one line from @in. true when it says yes.
  */
-bool bs_flash_prompt(FILE *in, FILE *out, const char *image, const char *format,
-		     int64_t image_size, int64_t file_size, const struct bs_drive *const *drives,
-		     size_t n);
+bool bs_flash_prompt(FILE *in, FILE *out, const char *image, const char *format, int64_t image_size,
+		     int64_t file_size, const struct bs_drive *const *drives, size_t n);
 
 /* ---- head length -------------------------------------------------------- */
 

@@ -14,7 +14,7 @@ enum bs_format bs_format_from_name(const char *name)
 		const char *suffix;
 		enum bs_format fmt;
 	} sfx[] = {
-		{".xz", BS_FMT_XZ},	{".gz", BS_FMT_GZIP},	 {".bz2", BS_FMT_BZIP2},
+		{".xz", BS_FMT_XZ},    {".gz", BS_FMT_GZIP},   {".bz2", BS_FMT_BZIP2},
 		{".zst", BS_FMT_ZSTD}, {".zstd", BS_FMT_ZSTD}, {".zip", BS_FMT_ZIP},
 	};
 	size_t n, i;
@@ -113,19 +113,17 @@ const char *bs_fs_signature(const unsigned char *buf, size_t len)
 	return NULL;
 }
 
-enum bs_image_verdict bs_image_check(const char *name, enum bs_format fmt,
-				     const unsigned char *buf, size_t len, bool has_table,
-				     char *why, size_t whylen)
+enum bs_image_verdict bs_image_check(const char *name, enum bs_format fmt, const unsigned char *buf,
+				     size_t len, bool has_table, char *why, size_t whylen)
 {
 	enum bs_format want = bs_format_from_name(name);
 	bool text, html;
 
 	text = bs_looks_like_text(buf, len, &html);
 	if (want != BS_FMT_RAW && fmt == BS_FMT_RAW) {
-		snprintf(why, whylen,
-			 "it is named like a %s file but its content is not %s data%s",
+		snprintf(why, whylen, "it is named like a %s file but its content is not %s data%s",
 			 bs_format_name(want), bs_format_name(want),
-			 html ? "; it looks like an HTML page (a saved error page?)"
+			 html	? "; it looks like an HTML page (a saved error page?)"
 			 : text ? "; it is text"
 				: "");
 		return BS_IMG_SUFFIX;

@@ -17,9 +17,9 @@
 
 enum bs_image_verdict {
 	BS_IMG_OK = 0,
-	BS_IMG_SUFFIX,	 /* the name says compressed, the content is not */
-	BS_IMG_TEXT,	 /* the content is text or HTML */
-	BS_IMG_UNKNOWN,	 /* no partition table, no file system signature */
+	BS_IMG_SUFFIX,	/* the name says compressed, the content is not */
+	BS_IMG_TEXT,	/* the content is text or HTML */
+	BS_IMG_UNKNOWN, /* no partition table, no file system signature */
 };
 
 /*
@@ -43,8 +43,7 @@ const char *bs_fs_signature(const unsigned char *buf, size_t len);
  * found, as a clause ("it is named like a gzip file but its content is not
  * gzip data; it looks like an HTML page").
  */
-enum bs_image_verdict bs_image_check(const char *name, enum bs_format fmt,
-				     const unsigned char *buf, size_t len, bool has_table,
-				     char *why, size_t whylen);
+enum bs_image_verdict bs_image_check(const char *name, enum bs_format fmt, const unsigned char *buf,
+				     size_t len, bool has_table, char *why, size_t whylen);
 
 #endif /* BOOTSEAL_IMAGECHECK_H */

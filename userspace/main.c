@@ -149,7 +149,8 @@ int main(int argc, char **argv)
 			names[i] = commands[i].name;
 		s = argv[1][0] == '-' ? NULL : bs_suggest(argv[1], names, i);
 		if (s)
-			bs_error("Unable to run '%s': no such command; did you mean '%s'?", argv[1], s);
+			bs_error("Unable to run '%s': no such command; did you mean '%s'?", argv[1],
+				 s);
 		else if (argv[1][0] == '-')
 			bs_error("Unable to run '%s': give a command first, e.g. '%s flash %s ...'",
 				 argv[1], bs_prog, argv[1]);

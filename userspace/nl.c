@@ -342,9 +342,11 @@ struct bs_nl *bs_nl_open(bool subscribe, char *err, size_t errlen)
 	r = genl_ctrl_resolve(nl->cmd, BOOTSEAL_GENL_NAME);
 	if (r < 0) {
 		if (r == -NLE_OBJ_NOTFOUND)
-			snprintf(err, errlen, "bootseal module is not loaded "
+			snprintf(err, errlen,
+				 "bootseal module is not loaded "
 				 "(no generic netlink family \"%s\"); load it with "
-				 "'sudo modprobe bootseal'", BOOTSEAL_GENL_NAME);
+				 "'sudo modprobe bootseal'",
+				 BOOTSEAL_GENL_NAME);
 		else
 			snprintf(err, errlen, "cannot resolve the \"%s\" netlink family: %s",
 				 BOOTSEAL_GENL_NAME, nl_geterror(r));

@@ -294,8 +294,8 @@ double bs_job_eta(const struct bs_ptarget *t, int phase, double fraction, double
 	return rest;
 }
 
-int bs_fmt_plain(char *buf, size_t len, double wall, const char *label, int phase,
-		 double fraction, uint64_t done, uint64_t total, double rate, double eta)
+int bs_fmt_plain(char *buf, size_t len, double wall, const char *label, int phase, double fraction,
+		 uint64_t done, uint64_t total, double rate, double eta)
 {
 	char ts[32] = "", ds[32], tots[48] = "", rs[32], es[32], pct[8] = "";
 	time_t w = (time_t)wall;

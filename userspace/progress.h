@@ -23,8 +23,8 @@
  * arrives in bursts (netlink events, STATUS after each 4 MiB write), and a
  * rate over the last fraction of a second jumps with them.
  */
-#define BS_RATE_WINDOW	5.0  /* seconds */
-#define BS_RATE_SAMPLES 24   /* one per BS_RATE_WINDOW / 20 seconds at most */
+#define BS_RATE_WINDOW	5.0 /* seconds */
+#define BS_RATE_SAMPLES 24  /* one per BS_RATE_WINDOW / 20 seconds at most */
 /* Plain mode (no terminal): one progress line per target this often. */
 #define BS_PLAIN_INTERVAL 5.0 /* seconds */
 
@@ -57,8 +57,8 @@ struct bs_ptarget {
 	/* main thread only */
 	int shown_phase;
 	bool error_shown;
-	double phase_t0; /* when the shown phase started */
-	double rate;	 /* bytes/s over the last BS_RATE_WINDOW seconds */
+	double phase_t0;		  /* when the shown phase started */
+	double rate;			  /* bytes/s over the last BS_RATE_WINDOW seconds */
 	double rate_t[BS_RATE_SAMPLES];	  /* samples (time, done) of the current phase */
 	uint64_t rate_d[BS_RATE_SAMPLES]; /* ring: oldest at rate_first */
 	unsigned int rate_first, rate_n;
@@ -136,8 +136,8 @@ double bs_job_eta(const struct bs_ptarget *t, int phase, double fraction, double
  * One plain progress line (no terminal): "HH:MM:SS <label> <phase> <pct>%
  * <done> of <total> <rate> ETA <eta>" (what is unknown is left out).
  */
-int bs_fmt_plain(char *buf, size_t len, double wall, const char *label, int phase,
-		 double fraction, uint64_t done, uint64_t total, double rate, double eta);
+int bs_fmt_plain(char *buf, size_t len, double wall, const char *label, int phase, double fraction,
+		 uint64_t done, uint64_t total, double rate, double eta);
 
 /* Formatting, exposed for tests. */
 const char *bs_phase_name(int phase);

@@ -1031,7 +1031,10 @@ void bs_gpt_attrs_str(uint64_t attrs, char *buf, size_t len)
 			n = snprintf(buf + used, len - used, "%s%s", used ? " " : "", names[b]);
 		else
 			n = snprintf(buf + used, len - used, "%s%d",
-				     guid ? "," : used ? " GUID:" : "GUID:", b);
+				     guid   ? ","
+				     : used ? " GUID:"
+					    : "GUID:",
+				     b);
 		if (b >= 48)
 			guid = true;
 		if (n < 0 || (size_t)n >= len - used)

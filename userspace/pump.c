@@ -547,11 +547,12 @@ static int pump_checks(struct bs_pump *p)
 
 			bs_hex_format(dig, 32, got);
 			bs_hex_format(p->cfg.sha256, 32, want);
-			pump_fail(p, true,
-				  "Unable to use image %s: the SHA-256 of the image is %s, expected "
-				  "%s%s",
-				  img_name(p), got, want,
-				  p->cfg.sha256_note ? p->cfg.sha256_note : " (--sha256)");
+			pump_fail(
+				p, true,
+				"Unable to use image %s: the SHA-256 of the image is %s, expected "
+				"%s%s",
+				img_name(p), got, want,
+				p->cfg.sha256_note ? p->cfg.sha256_note : " (--sha256)");
 			return -1;
 		}
 	}
