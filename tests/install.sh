@@ -83,9 +83,15 @@ for c in $cmds; do
 done
 codes=$(sed -n 's/^\s*BS_EXIT_[A-Z]* = \([0-9]\+\),.*/\1/p' userspace/bootseal.h)
 [ -n "$codes" ] || fail "could not read enum bs_exit from userspace/bootseal.h"
+exitsec=$(awk '/^\.SH "?EXIT STATUS/{on=1; next} /^\.SH/{on=0} on' "$man8")
 for n in $codes; do
-	awk '/^\.SH "?EXIT STATUS/{on=1; next} /^\.SH/{on=0} on' "$man8" | grep -q "^\.B $n$" ||
-		fail "man page EXIT STATUS does not document exit code $n"
+	if [ "$n" = 128 ]; then
+		# BS_EXIT_SIGNAL is a base: 128 plus the signal (129, 130, 143).
+		grep -q "128 plus the signal" <<<"$exitsec" && grep -q "^\.BR 129 \", \" 130 \", \" 143$" <<<"$exitsec" ||
+			fail "man page EXIT STATUS does not document the signal exit codes 128 + N"
+		continue
+	fi
+	grep -q "^\.B $n$" <<<"$exitsec" || fail "man page EXIT STATUS does not document exit code $n"
 done
 ok "man page documents commands: $(echo $cmds) and exit codes: $(echo $codes)"
 
@@ -145,15 +151,15 @@ else fail "dkms-source file list differs"; fi
 grep -qx "PACKAGE_VERSION=\"$ver\"" "$d/dkms.conf" && grep -qx "BOOTSEAL_VERSION ?= $ver" "$d/Kbuild" &&
 	ok "version $ver baked into dkms.conf and Kbuild" || fail "version not baked into dkms.conf/Kbuild"
 
-# BUILD_EXCLUSIVE_KERNEL: the supported range is 6.1 to 6.12.
+# BUILD_EXCLUSIVE_KERNEL: the supported kernels are the 6.1 and 6.12 series.
 re=$(bash -c '. "$1"; echo "$BUILD_EXCLUSIVE_KERNEL"' _ "$d/dkms.conf")
-for k in 6.1.0-56-amd64 6.6.13-amd64 6.10.1 6.12.117+deb12-amd64; do
+for k in 6.1.0-56-amd64 6.1.140 6.12.117+deb12-amd64 6.12.117+deb12-rt-amd64 6.12.1; do
 	[[ $k =~ $re ]] || fail "BUILD_EXCLUSIVE_KERNEL refuses supported $k"
 done
-for k in 5.10.0-30-amd64 6.0.12 6.13.2-amd64 6.16.0 7.1.0 16.1.0; do
+for k in 5.10.0-30-amd64 6.0.12 6.2.1 6.6.13-amd64 6.10.1 6.11.0 6.13.2-amd64 6.16.0 7.1.0 16.1.0 6.120.1; do
 	[[ $k =~ $re ]] && fail "BUILD_EXCLUSIVE_KERNEL accepts unsupported $k"
 done
-ok "BUILD_EXCLUSIVE_KERNEL accepts 6.1..6.12 and refuses 5.10, 6.0, 6.13, 7.1"
+ok "BUILD_EXCLUSIVE_KERNEL accepts the 6.1 and 6.12 series and refuses 5.10, 6.0, 6.2, 6.6, 6.10, 6.13, 7.1"
 
 dkmstree=$tmp/dkms
 mkdir -p "$dkmstree"

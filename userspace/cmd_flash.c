@@ -71,7 +71,8 @@ static void usage(FILE *f)
 		   "With several targets the most severe wins (usage > image > device > write > "
 		   "verify).\n"
 		   "Interrupted (SIGHUP, SIGINT, SIGTERM): every session is aborted, then 129,\n"
-		   "130 or 143.\n");
+		   "130 or 143. With --usbboot, SIGINT and SIGTERM end the line instead: boards\n"
+		   "being flashed are finished, then 0, or a failed board's status.\n");
 }
 
 int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, size_t *npos,

@@ -392,6 +392,51 @@ static int sync_cache(struct ftarget *f)
 	return 0;
 }
 
+/*
+ * Before the seal: once every data write has completed (the session's
+ * completed counter reaches @data, the bytes written outside the head),
+ * SYNCHRONIZE CACHE on a SCSI target. The module's flush and FUA do nothing
+ * on a device that reports no write cache; if it caches anyway, this keeps
+ * the data ahead of the head, the order the seal promises. A failure here
+ * aborts the session: the device is left unsealed. A session that failed
+ * meanwhile is left to COMMIT, which reports it.
+ */
+static int sync_before_seal(struct ftarget *f, uint64_t data)
+{
+	const struct timespec tick = { 0, 2 * 1000 * 1000 };
+	struct bootseal_status st;
+	char why[160];
+	int fd, r;
+
+	for (;;) {
+		session_status(f->sfd, &st);
+		if (st.bytes_completed >= data || st.state == BOOTSEAL_STATE_FAILED ||
+		    st.state == BOOTSEAL_STATE_UNCLEAN || atomic_load(&flash_sig))
+			break;
+		nanosleep(&tick, NULL);
+	}
+	if (st.bytes_completed < data)
+		return 0;
+	fd = open(f->drive.path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -1;
+		snprintf(why, sizeof(why), "open: %s", strerror(errno));
+	} else {
+		r = bs_scsi_sync_cache(fd, why, sizeof(why));
+		close(fd);
+	}
+	if (r >= 0)
+		return 0;
+	ioctl(f->sfd, BOOTSEAL_IOC_ABORT);
+	close(f->sfd);
+	f->sfd = -1;
+	bs_pump_drop(f->pump, f->sink);
+	bs_progress_fail(f->pt, BS_EXIT_WRITE,
+			 "Unable to synchronize the write cache of %s before sealing: %s; the "
+			 "device is left unsealed", f->pt->path, why);
+	return -1;
+}
+
 /* Interrupted: abort the session, so that the device has no partition table. */
 static void writer_interrupted(struct ftarget *f)
 {
@@ -408,7 +453,7 @@ static void *writer(void *arg)
 	struct ftarget *f = arg;
 	struct bootseal_status st;
 	double t0 = bs_now();
-	uint64_t written = 0;
+	uint64_t written = 0, data = 0; /* data: bytes outside the held-back head */
 	struct bs_chunk c;
 	int r;
 
@@ -478,6 +523,8 @@ static void *writer(void *arg)
 		}
 		bs_pump_release(f->pump, f->sink);
 		written += len;
+		if (w.offset + len > f->head_len)
+			data += w.offset + len - (w.offset > f->head_len ? w.offset : f->head_len);
 		session_status(f->sfd, &st);
 		bs_progress_set_done(f->pt, st.bytes_completed);
 	}
@@ -498,6 +545,8 @@ static void *writer(void *arg)
 		goto out;
 	}
 	bs_progress_phase(f->pt, BS_PH_FLUSHING, 0);
+	if (sync_before_seal(f, data))
+		goto out;
 	if (ioctl(f->sfd, BOOTSEAL_IOC_COMMIT)) {
 		writer_fail(f, BS_EXIT_WRITE, "seal", errno);
 		goto out;

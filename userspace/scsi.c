@@ -38,12 +38,14 @@ int bs_scsi_outcome(unsigned int status, unsigned int host, unsigned int driver,
 		have_sense = true;
 	}
 	/*
-	 * A good status with no sense, "no sense" or a recovered error is
-	 * success. Of the driver status only the low three bits are errors
+	 * Success: GOOD status, or CHECK CONDITION whose sense is NO SENSE or
+	 * RECOVERED ERROR (the command completed; the SCSI mid-layer treats it
+	 * so too). Of the driver status only the low three bits are errors
 	 * (busy ... hard); 0x08 just says that sense data came back.
 	 */
-	if (!status && !host && !(driver & 0x07) &&
-	    (!have_sense || key == 0x0 || key == 0x1))
+	if (!host && !(driver & 0x07) &&
+	    ((!status && (!have_sense || key <= 0x1)) ||
+	     (status == 0x02 && have_sense && key <= 0x1)))
 		return 0;
 	if (have_sense && key == 0x5) {
 		snprintf(why, whylen, "the device rejected the command (ILLEGAL REQUEST, "

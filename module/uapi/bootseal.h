@@ -105,8 +105,8 @@
  *   single write -- then reads the head back and compares it. Returns 0 once the session is
  *   SEALED. Errors: EBADFD (not attached / SEALED / ABORTED), EINTR (fatal
  *   signal while waiting; the session stays as it was), the first data I/O
- *   error, EIO when the head read back differs (the session is then FAILED;
- *   see BOOTSEAL_IOC_STATUS for the errno and the sector).
+ *   error, EIO when the head read back differs (the session is then FAILED,
+ *   or UNCLEAN, see below; BOOTSEAL_IOC_STATUS has the errno and the sector).
  *   A seal that fails once a head write has been issued (a head write or
  *   the read-back fails, or the read-back differs: the device may have
  *   acknowledged writes it lost) may have put the image's partition table
@@ -114,7 +114,10 @@
  *   region (the first block first) and the last MiB with zeros, with FUA,
  *   and reads both back: BOOTSEAL_IOC_STATUS.cleanup says what was erased
  *   (BOOTSEAL_CLEANUP_*). If all of it reads back as zeros the session is
- *   FAILED: FAILED always means "no partition table on the medium". If any
+ *   FAILED: a session that FAILED after ATTACH had zeroed the head never
+ *   leaves the image's partition table on the medium. (If ATTACH's own
+ *   zeroing fails, the session is FAILED with nothing of the image written:
+ *   the device keeps whatever table it had, possibly part-zeroed.) If any
  *   of it fails, the session ends UNCLEAN instead, with the erase's errno
  *   and sector in cleanup_error / cleanup_sector (error / error_sector stay
  *   those of the seal), and the kernel log names the device: the device
@@ -126,9 +129,10 @@
  *
  * BOOTSEAL_IOC_ABORT (no argument)
  *   Waits for in-flight writes, leaves the head zeroed, state ABORTED,
- *   invalidates the page cache and releases the claim. On a FAILED session
- *   it only releases the device and returns 0. Errors: EBADFD when not
- *   attached, SEALED or ABORTED. close() without COMMIT does the same.
+ *   invalidates the page cache and releases the claim. On a FAILED or
+ *   UNCLEAN session it only releases the device and returns 0. Errors:
+ *   EBADFD when not attached, SEALED or ABORTED. close() without COMMIT
+ *   does the same.
  *
  * BOOTSEAL_IOC_STATUS (struct bootseal_status, out)
  *   Never fails on a valid fd and buffer (EFAULT otherwise). A session that
@@ -226,7 +230,7 @@ enum bootseal_state {
 	BOOTSEAL_STATE_FLUSHING,	/* COMMIT: data done, cache flush */
 	BOOTSEAL_STATE_SEALING,		/* COMMIT: head write + read-back */
 	BOOTSEAL_STATE_SEALED,		/* final: complete and durable */
-	BOOTSEAL_STATE_FAILED,		/* final: an error; no partition table (head zero) */
+	BOOTSEAL_STATE_FAILED,		/* final: an error; no partition table of the image */
 	BOOTSEAL_STATE_ABORTED,		/* final: closed/aborted; head zero */
 	BOOTSEAL_STATE_UNCLEAN,		/* final: a seal failed and erasing it failed too:
 					 * the device may show a partition table */

@@ -420,7 +420,7 @@ static struct bs_ptable *parse_file(const char *path)
 	return pt;
 }
 
-/* The NOOBS layout from the issue, made by sfdisk. */
+/* A NOOBS layout (recovery FAT, extended, logical settings and OS partitions), made by sfdisk. */
 static void test_noobs(void)
 {
 	static const struct {

@@ -16,6 +16,10 @@ int main(void)
 	CHECK(bs_scsi_outcome(0, 0, 0, NULL, 0, why, sizeof(why)) == 0);
 	/* a recovered error with good status, and the "sense present" driver flag */
 	CHECK(bs_scsi_outcome(0, 0, 0x08, recovered, sizeof(recovered), why, sizeof(why)) == 0);
+	/* CHECK CONDITION carrying RECOVERED ERROR: the command completed */
+	CHECK(bs_scsi_outcome(0x02, 0, 0x08, recovered, sizeof(recovered), why, sizeof(why)) == 0);
+	/* CHECK CONDITION without any sense data is a failure */
+	CHECK(bs_scsi_outcome(0x02, 0, 0, NULL, 0, why, sizeof(why)) == -1);
 	/* CHECK CONDITION, MEDIUM ERROR, write error (0c/02), fixed format */
 	CHECK(bs_scsi_outcome(0x02, 0, 0x08, fixed, sizeof(fixed), why, sizeof(why)) == -1);
 	CHECK(strstr(why, "MEDIUM ERROR") && strstr(why, "0c/02"));

@@ -22,14 +22,36 @@ if ! mountpoint -q "$OUT"; then
 fi
 shares=()
 while read -r _ path; do shares+=("$path"); done < "$OUT/shares"
-# shared PATH: PATH is a share, lies inside one, or holds one.
-shared() {
+# in_share PATH: PATH is a share or lies inside one.
+in_share() {
 	local s
 	for s in "${shares[@]}"; do
 		case "$1/" in "$s"/*) return 0 ;; esac
-		case "$s/" in "$1"/*) return 0 ;; esac
 	done
 	return 1
+}
+# holds_share PATH: a share lies below the folder PATH.
+holds_share() {
+	local s
+	for s in "${shares[@]}"; do
+		case "$s/" in "$1"/?*) return 0 ;; esac
+	done
+	return 1
+}
+# clean_tmp DIR: removes everything in DIR but the shares and the folders on
+# the way to them.
+clean_tmp() {
+	local f
+	for f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+		[ -e "$f" ] || [ -L "$f" ] || continue
+		if in_share "$f"; then
+			continue
+		elif [ -d "$f" ] && [ ! -L "$f" ] && holds_share "$f"; then
+			clean_tmp "$f"
+		else
+			rm -rf "$f" 2>/dev/null
+		fi
+	done
 }
 # shellcheck disable=SC1091
 . "$OUT/env"
@@ -57,12 +79,9 @@ while read -r case; do
 	# (images, bmaps, mounts) may change what the next one sees.
 	# A share (a checkout or a script's folder under /tmp) stays.
 	awk '$2 ~ "^/tmp/" { print $2 }' /proc/mounts | sort -r | while read -r m; do
-		shared "$m" || umount -l "$m" 2>/dev/null
+		in_share "$m" || umount -l "$m" 2>/dev/null
 	done
-	for f in /tmp/* /tmp/.[!.]* /tmp/..?*; do
-		[ -e "$f" ] || [ -L "$f" ] || continue
-		shared "$f" || rm -rf "$f" 2>/dev/null
-	done
+	clean_tmp /tmp
 	dmesg -C
 	[ "${KMEMLEAK:-0}" = 1 ] && echo clear > /sys/kernel/debug/kmemleak 2>/dev/null
 	start=$(date +%s)

@@ -59,3 +59,19 @@ mkimg() {
 }
 
 settle() { udevadm settle 2>/dev/null || sleep 0.5; }
+
+# scsi_debug_disk: prints the name (sdX) of the scsi_debug disk once it has
+# appeared (at most 5 s after modprobe scsi_debug); fails the case otherwise.
+scsi_debug_disk() {
+	local i m
+	for i in $(seq 50); do
+		for m in /sys/block/sd*/device/model; do
+			if [ -e "$m" ] && grep -q scsi_debug "$m"; then
+				basename "$(dirname "$(dirname "$m")")"
+				return 0
+			fi
+		done
+		sleep 0.1
+	done
+	die "no scsi_debug disk"
+}

@@ -7,14 +7,7 @@ load_bootseal
 trap 'rc=$?; set +e; for j in $(jobs -p); do kill $j; done; wait; rmmod bootseal scsi_debug 2>/dev/null; exit $rc' EXIT
 modprobe scsi_debug dev_size_mb=16 num_tgts=1 max_luns=1 delay=1
 settle
-disk=
-for i in $(seq 50); do
-	for m in /sys/block/sd*/device/model; do
-		[ -e "$m" ] && grep -q scsi_debug "$m" && disk=$(basename "$(dirname "$(dirname "$m")")")
-	done
-	[ -n "$disk" ] && break; sleep 0.1
-done
-[ -n "$disk" ] || die "no scsi_debug disk"
+disk=$(scsi_debug_disk)
 img=/tmp/img
 head -c $((8 * 1024 * 1024)) /dev/urandom > $img
 

@@ -13,14 +13,7 @@ modprobe brd rd_nr=1 rd_size=65536 max_part=0
 trap 'rc=$?; set +e; dmsetup remove lw 2>/dev/null; rmmod bootseal brd scsi_debug 2>/dev/null; exit $rc' EXIT
 modprobe scsi_debug dev_size_mb=16 num_tgts=1 max_luns=1 sector_size=512 physblk_exp=3 dpofua=1
 settle
-disk=
-for i in $(seq 50); do
-	for m in /sys/block/sd*/device/model; do
-		[ -e "$m" ] && grep -q scsi_debug "$m" && disk=$(basename "$(dirname "$(dirname "$m")")")
-	done
-	[ -n "$disk" ] && break; sleep 0.1
-done
-[ -n "$disk" ] || die "no scsi_debug disk"
+disk=$(scsi_debug_disk)
 [ "$(cat /sys/block/$disk/queue/physical_block_size)" = 4096 ] || die "$disk is not 4K-physical"
 [ "$(cat /sys/block/$disk/queue/logical_block_size)" = 512 ] || die "$disk is not 512-logical"
 [ "$(cat /sys/block/$disk/queue/write_cache)" = "write back" ] ||

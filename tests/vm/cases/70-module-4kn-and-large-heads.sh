@@ -46,9 +46,7 @@ rmmod null_blk
 note "4Kn: scsi_debug sector_size=4096"
 modprobe scsi_debug dev_size_mb=48 sector_size=4096
 settle
-sd=
-for d in /sys/bus/pseudo/drivers/scsi_debug/adapter*/host*/target*/*/block/*; do sd=/dev/$(basename "$d"); done
-[ -b "$sd" ] || die "no scsi_debug disk"
+sd=/dev/$(scsi_debug_disk)
 [ "$(blockdev --getss "$sd")" = 4096 ] || die "scsi_debug did not give 4096-byte logical blocks"
 flash_check "$sd" $img 1M
 rmmod scsi_debug
