@@ -71,8 +71,9 @@ dmesg -C
 echo $((2 << 9)) > /proc/sys/dev/scsi/logging_level
 "$BOOTSEAL" flash --yes --json $img "$sd" > /tmp/out 2> /tmp/err || { cat /tmp/out /tmp/err; die "flash failed"; }
 echo 0 > /proc/sys/dev/scsi/logging_level
-dmesg | grep -q 'CDB: Synchronize Cache' || die "no SYNCHRONIZE CACHE without --eject"
-dmesg | grep -q 'CDB: Start/Stop Unit' && die "a non-USB disk was ejected without --eject"
+dmesg > /tmp/dmesg2
+grep -q 'CDB: Synchronize Cache' /tmp/dmesg2 || die "no SYNCHRONIZE CACHE without --eject"
+grep -q 'CDB: Start/Stop Unit' /tmp/dmesg2 && die "a non-USB disk was ejected without --eject"
 summary=$(grep '"type":"summary"' /tmp/out) || { cat /tmp/out; die "no JSON summary"; }
 jq -e '.targets[0].cache_synchronized == true and .targets[0].eject == "not ejected"' <<<"$summary" > /dev/null ||
 	die "JSON summary: $summary"
