@@ -16,12 +16,21 @@
 #include <linux/blkdev.h>
 #include <linux/fs.h>
 #include <linux/err.h>
+#include <net/genetlink.h>
 
 #if !((LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0) && \
        LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)) || \
       (LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) && \
        LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)))
 #error "bootseal supports the Linux 6.1 and 6.12 series only (see README, Kernels)"
+#endif
+
+/*
+ * The progress group is for CAP_NET_ADMIN only; the 6.1 series has the flag
+ * only from a later stable update on.
+ */
+#ifndef GENL_MCAST_CAP_NET_ADMIN
+#error "bootseal needs GENL_MCAST_CAP_NET_ADMIN: update this 6.1 kernel to a later 6.1.y"
 #endif
 
 /*

@@ -10,6 +10,7 @@
 #include <net/netlink.h>
 
 #include "bootseal.h"
+#include "compat.h"
 
 static const struct nla_policy bs_policy[BOOTSEAL_A_MAX + 1] = {
 	[BOOTSEAL_A_SESSION_ID] = { .type = NLA_U64 },
