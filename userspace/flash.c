@@ -1214,6 +1214,7 @@ static void eject(struct job *j, struct ftarget *f, struct bs_json *js)
 	bool want = !j->o->no_eject &&
 		    (j->o->eject || (f->drive.removable && !strcmp(f->drive.transport, "usb")));
 	const char *outcome = "not ejected";
+	bool mounted = false;
 	struct bs_drive d;
 	char why[400] = "";
 	int fd, r = -1;
@@ -1221,6 +1222,7 @@ static void eject(struct job *j, struct ftarget *f, struct bs_json *js)
 	if (want && !bs_drive_probe(f->drive.path, &d, why, sizeof(why)) && d.nr_mounts) {
 		snprintf(why, sizeof(why), "%s is mounted on %s", d.mounts[0].source,
 			 d.mounts[0].target);
+		mounted = true;
 		outcome = "not ejected (mounted)";
 	} else if (want) {
 		fd = open(f->drive.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -1241,9 +1243,16 @@ static void eject(struct job *j, struct ftarget *f, struct bs_json *js)
 	}
 	if (r == 0)
 		printf("%s: medium ejected; it is safe to remove\n", f->drive.path);
+	else if (want && mounted)
+		printf("%s: not ejected: %s; unmount it before removing the device\n",
+		       f->drive.path, why);
+	else if (want && r == BS_SCSI_UNSUPPORTED)
+		printf("%s: the device cannot eject its medium%s; it is safe to remove once "
+		       "nothing uses it\n", f->drive.path,
+		       f->synced == 0 ? " (its write cache is synchronized)" : "");
 	else if (want)
-		printf("%s: not ejected (%s); it is safe to remove once nothing uses it%s\n",
-		       f->drive.path, why, f->synced == 0 ? " (write cache synchronized)" : "");
+		printf("%s: not ejected (%s); it is safe to remove once nothing uses it\n",
+		       f->drive.path, why);
 	else if (f->synced == 0)
 		printf("%s: write cache synchronized; it is safe to remove once nothing uses it\n",
 		       f->drive.path);
