@@ -29,6 +29,7 @@
 #include <libxml/tree.h>
 
 #include "bmap.h"
+#include "imagecheck.h"
 #include "sha.h"
 
 #define BMAP_MAX_BYTES (64u << 20) /* a bmap of a fragmented 2 TB image fits */
@@ -630,8 +631,7 @@ static char *try_bmap(const char *base, size_t baselen)
 
 char *bs_bmap_find(const char *image)
 {
-	static const char *const suffixes[] = {".xz", ".gz", ".bz2", ".zst", ".zip"};
-	size_t len, i;
+	size_t len, base;
 	char *path;
 
 	if (!image || !*image || !strcmp(image, "-"))
@@ -640,11 +640,6 @@ char *bs_bmap_find(const char *image)
 	path = try_bmap(image, len);
 	if (path)
 		return path;
-	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		size_t sl = strlen(suffixes[i]);
-
-		if (len > sl && !strcmp(image + len - sl, suffixes[i]))
-			return try_bmap(image, len - sl);
-	}
-	return NULL;
+	base = bs_name_base_len(image);
+	return base < len ? try_bmap(image, base) : NULL;
 }

@@ -39,13 +39,7 @@ static int parse_line(char *line, unsigned char out[32], const char **name)
 /* @name without a compression suffix ("os.img.xz" -> "os.img") into @buf. */
 static void strip_suffix(const char *name, char *buf, size_t len)
 {
-	size_t n = strlen(name);
-	const char *dot = strrchr(name, '.');
-
-	snprintf(buf, len, "%s", name);
-	if (dot && bs_format_from_name(name) != BS_FMT_RAW && (size_t)(dot - name) < len)
-		buf[dot - name] = '\0';
-	(void)n;
+	snprintf(buf, len, "%.*s", (int)bs_name_base_len(name), name);
 }
 
 int bs_sha256_find(const char *image, unsigned char out[32], char *from, size_t fromlen)

@@ -8,27 +8,45 @@
 
 #include "imagecheck.h"
 
-enum bs_format bs_format_from_name(const char *name)
+static const struct {
+	const char *suffix;
+	enum bs_format fmt;
+} compression_suffixes[] = {
+	{".xz", BS_FMT_XZ},    {".gz", BS_FMT_GZIP},   {".bz2", BS_FMT_BZIP2},
+	{".zst", BS_FMT_ZSTD}, {".zstd", BS_FMT_ZSTD}, {".zip", BS_FMT_ZIP},
+};
+
+/* Index of @name's compression suffix in compression_suffixes, or -1. */
+static int compression_suffix(const char *name)
 {
-	static const struct {
-		const char *suffix;
-		enum bs_format fmt;
-	} sfx[] = {
-		{".xz", BS_FMT_XZ},    {".gz", BS_FMT_GZIP},   {".bz2", BS_FMT_BZIP2},
-		{".zst", BS_FMT_ZSTD}, {".zstd", BS_FMT_ZSTD}, {".zip", BS_FMT_ZIP},
-	};
 	size_t n, i;
 
 	if (!name || !strcmp(name, "-"))
-		return BS_FMT_RAW;
+		return -1;
 	n = strlen(name);
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		size_t k = strlen(sfx[i].suffix);
+	for (i = 0; i < sizeof(compression_suffixes) / sizeof(compression_suffixes[0]); i++) {
+		size_t k = strlen(compression_suffixes[i].suffix);
 
-		if (n > k && !strcasecmp(name + n - k, sfx[i].suffix))
-			return sfx[i].fmt;
+		if (n > k && !strcasecmp(name + n - k, compression_suffixes[i].suffix))
+			return (int)i;
 	}
-	return BS_FMT_RAW;
+	return -1;
+}
+
+enum bs_format bs_format_from_name(const char *name)
+{
+	int i = compression_suffix(name);
+
+	return i < 0 ? BS_FMT_RAW : compression_suffixes[i].fmt;
+}
+
+size_t bs_name_base_len(const char *name)
+{
+	int i = compression_suffix(name);
+
+	if (!name)
+		return 0;
+	return strlen(name) - (i < 0 ? 0 : strlen(compression_suffixes[i].suffix));
 }
 
 #define TEXT_PROBE 4096 /* bytes looked at to call something text */

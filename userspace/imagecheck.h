@@ -29,6 +29,13 @@ enum bs_image_verdict {
  */
 enum bs_format bs_format_from_name(const char *name);
 
+/*
+ * The length of @name without that compression suffix ("os.img.xz" -> 6),
+ * or strlen(@name) when it has none: where .bmap and checksum files of the
+ * decompressed image are looked for.
+ */
+size_t bs_name_base_len(const char *name);
+
 /* Whether @buf (the first @len bytes of the image) reads as text (HTML included). */
 bool bs_looks_like_text(const unsigned char *buf, size_t len, bool *html);
 

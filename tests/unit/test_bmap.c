@@ -512,6 +512,13 @@ static void test_find(void)
 	path_of(want_path, sizeof(want_path), "os.img.xz.bmap");
 	CHECK_EQ_STR(got, want_path);
 	free(got);
+	/* the same suffixes as the format check: .zstd, and in capitals */
+	path_of(image, sizeof(image), "up.img.ZSTD");
+	REQUIRE(sh("cd '%s' && touch up.img.bmap", dir) == 0);
+	got = bs_bmap_find(image);
+	path_of(want_path, sizeof(want_path), "up.img.bmap");
+	CHECK_EQ_STR(got, want_path);
+	free(got);
 	/* a directory named like a bmap is not one */
 	path_of(image, sizeof(image), "d.img.zst");
 	REQUIRE(sh("cd '%s' && mkdir d.img.bmap", dir) == 0);
