@@ -52,18 +52,6 @@ int bs_sha256_find(const char *image, unsigned char out[32], char *from, size_t 
 
 	if (!image || !strcmp(image, "-"))
 		return 0;
-	snprintf(path, sizeof(path), "%s.sha256", image);
-	f = fopen(path, "re");
-	if (f) {
-		int r = -1;
-
-		if (fgets(line, sizeof(line), f) && !parse_line(line, out, &name))
-			r = 1;
-		fclose(f);
-		snprintf(from, fromlen, "%s%s", path,
-			 r < 0 ? ": no SHA-256 on its first line" : "");
-		return r;
-	}
 	dup1 = strdup(image);
 	dup2 = strdup(image);
 	if (!dup1 || !dup2) {
@@ -74,6 +62,33 @@ int bs_sha256_find(const char *image, unsigned char out[32], char *from, size_t 
 	base = basename(dup1);
 	dir = dirname(dup2);
 	strip_suffix(base, bare, sizeof(bare));
+	snprintf(path, sizeof(path), "%s.sha256", image);
+	f = fopen(path, "re");
+	if (f) {
+		int r = -1;
+		const char *why = ": no SHA-256 on its first line";
+
+		name = NULL;
+
+		if (fgets(line, sizeof(line), f) && !parse_line(line, out, &name)) {
+			const char *nb = name ? strrchr(name, '/') : NULL;
+
+			nb = nb ? nb + 1 : name;
+			/* A name on the line must be this image's (or the image inside). */
+			if (!nb || !strcmp(nb, base) || !strcmp(nb, bare))
+				r = 1;
+			else
+				why = ": its line is for another file, ";
+		}
+		fclose(f);
+		if (r > 0)
+			snprintf(from, fromlen, "%s", path);
+		else
+			snprintf(from, fromlen, "%s%s%s", path, why, name ? name : "");
+		free(dup1);
+		free(dup2);
+		return r;
+	}
 	snprintf(path, sizeof(path), "%s/SHA256SUMS", dir);
 	f = fopen(path, "re");
 	if (f) {

@@ -1125,6 +1125,21 @@ static void test_sha_download(void)
 	snprintf(path, sizeof(path), "%s.sha256", xz);
 	write_file(path, "not a hash\n", 11);
 	CHECK_EQ_INT(bs_sha256_find(xz, out, path, sizeof(path)), -1);
+	/* IMAGE.sha256 whose line names another file: refused, and said so */
+	{
+		char line[128];
+		int n = snprintf(line, sizeof(line), "%s  other.img.xz\n", hx);
+
+		snprintf(path, sizeof(path), "%s.sha256", xz);
+		write_file(path, line, (size_t)n);
+		CHECK_EQ_INT(bs_sha256_find(xz, out, path, sizeof(path)), -1);
+		CHECK(strstr(path, "another file, other.img.xz") != NULL);
+		/* its own name, with a directory, is fine */
+		n = snprintf(line, sizeof(line), "%s *dl/os.img.xz\n", hx);
+		snprintf(path, sizeof(path), "%s.sha256", xz);
+		write_file(path, line, (size_t)n);
+		CHECK_EQ_INT(bs_sha256_find(xz, out, path, sizeof(path)), 1);
+	}
 	snprintf(path, sizeof(path), "%s.sha256", xz);
 	unlink(path);
 
