@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +115,8 @@ int bs_sha256_find(const char *image, unsigned char out[32], char *from, size_t 
 	return found;
 }
 
-int bs_sha256_file(const char *path, unsigned char out[32], char *err, size_t errlen)
+int bs_sha256_file(const char *path, unsigned char out[32], const _Atomic int *stop, char *err,
+		   size_t errlen)
 {
 	struct bs_hash *h = bs_hash_new(BS_HASH_SHA256);
 	unsigned char *buf = malloc(1 << 20);
@@ -127,6 +129,10 @@ int bs_sha256_file(const char *path, unsigned char out[32], char *err, size_t er
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	for (;;) {
+		if (stop && atomic_load(stop)) {
+			snprintf(err, errlen, "interrupted");
+			goto out;
+		}
 		n = read(fd, buf, 1 << 20);
 		if (n < 0 && errno == EINTR)
 			continue;

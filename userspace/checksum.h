@@ -21,7 +21,12 @@
  */
 int bs_sha256_find(const char *image, unsigned char out[32], char *from, size_t fromlen);
 
-/* SHA-256 of the file @path. 0, or -1 with @err. */
-int bs_sha256_file(const char *path, unsigned char out[32], char *err, size_t errlen);
+/*
+ * SHA-256 of the file @path. 0, or -1 with @err. When @stop (may be NULL)
+ * becomes non-zero, for instance from a signal handler, it gives up with
+ * "interrupted" at the next read.
+ */
+int bs_sha256_file(const char *path, unsigned char out[32], const _Atomic int *stop, char *err,
+		   size_t errlen);
 
 #endif /* BOOTSEAL_CHECKSUM_H */

@@ -844,7 +844,12 @@ static int check_sha(struct job *j)
 		if (say)
 			fprintf(stderr, "%s: checking the SHA-256 of %s (expected %s, from %s)\n",
 				bs_prog, j->image, want, from);
-		if (bs_sha256_file(j->image, actual, err, sizeof(err))) {
+		if (bs_sha256_file(j->image, actual, &flash_sig, err, sizeof(err))) {
+			if (atomic_load(&flash_sig)) {
+				bs_error("interrupted while checking the SHA-256 of %s; no device "
+					 "was touched", j->image);
+				return BS_EXIT_SIGNAL + atomic_load(&flash_sig);
+			}
 			bs_error("Unable to read %s for its SHA-256: %s", j->image, err);
 			return BS_EXIT_IMAGE;
 		}
@@ -1567,9 +1572,10 @@ static int flash_run(const struct bs_flash_opts *o, const char *image, char *con
 	bs_progress_flush(&j.prog);
 	bs_progress_close(&j.prog);
 	rc = finish(&j, image_bytes);
+out:
+	/* Interrupted, also before any target was started: 128 + the signal. */
 	if (atomic_load(&flash_sig))
 		rc = BS_EXIT_SIGNAL + atomic_load(&flash_sig);
-out:
 	if (j.ft)
 		for (i = 0; i < n; i++)
 			if (j.ft[i].sfd >= 0)

@@ -1142,6 +1142,17 @@ static void test_sha_download(void)
 	}
 	snprintf(path, sizeof(path), "%s.sha256", xz);
 	unlink(path);
+	/* hashing a file stops when asked to (a signal during the pre-check) */
+	{
+		_Atomic int stop = 0;
+		char why[64];
+
+		CHECK_EQ_INT(bs_sha256_file(xz, out, &stop, why, sizeof(why)), 0);
+		CHECK(!memcmp(out, want, 32));
+		stop = 2;
+		CHECK_EQ_INT(bs_sha256_file(xz, out, &stop, why, sizeof(why)), -1);
+		CHECK_EQ_STR(why, "interrupted");
+	}
 
 	/* the download's hash from SHA256SUMS: checked before any device is looked at */
 	memset(&o, 0, sizeof(o));
