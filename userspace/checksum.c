@@ -8,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bmap.h"
 #include "checksum.h"
+#include "http.h"
 #include "imagecheck.h"
 #include "sha.h"
 
@@ -48,6 +50,79 @@ static void strip_suffix(const char *name, char *buf, size_t len)
 	(void)n;
 }
 
+/* The lines of a SHA256SUMS text: the hash for @base (preferred) or @bare. */
+static int sums_lookup(char *text, const char *base, const char *bare, unsigned char out[32])
+{
+	char *line, *save = NULL;
+	const char *name;
+	unsigned char h[32];
+	int found = 0;
+
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (parse_line(line, h, &name) || !name)
+			continue;
+		if (!strcmp(name, base)) {
+			memcpy(out, h, 32);
+			return 1;
+		}
+		if (!found && strcmp(bare, base) && !strcmp(name, bare)) {
+			memcpy(out, h, 32);
+			found = 1;
+		}
+	}
+	return found;
+}
+
+#define SUMS_MAX (1u << 20)
+
+/* An http:// or https:// image: URL.sha256, else SHA256SUMS beside it. */
+static int find_url(const char *image, unsigned char out[32], char *from, size_t fromlen)
+{
+	size_t end = strcspn(image, "?#"), slash;
+	char *url, *text = NULL, base[1024], bare[1024], err[512];
+	const char *name;
+	size_t len;
+	int r;
+
+	url = bs_url_with_suffix(image, NULL, ".sha256");
+	if (!url)
+		return 0;
+	r = bs_http_fetch(url, SUMS_MAX, &text, &len, err, sizeof(err));
+	if (r < 0) {
+		snprintf(from, fromlen, "%s", err);
+		free(url);
+		return -1;
+	}
+	if (r > 0) {
+		r = parse_line(text, out, &name) ? -1 : 1;
+		snprintf(from, fromlen, "%s%s", url, r < 0 ? ": no SHA-256 on its first line" : "");
+		free(text);
+		free(url);
+		return r;
+	}
+	free(url);
+	for (slash = end; slash > 0 && image[slash - 1] != '/'; slash--)
+		;
+	snprintf(base, sizeof(base), "%.*s", (int)(end - slash), image + slash);
+	strip_suffix(base, bare, sizeof(bare));
+	if (asprintf(&url, "%.*sSHA256SUMS", (int)slash, image) < 0)
+		return 0;
+	r = bs_http_fetch(url, SUMS_MAX, &text, &len, err, sizeof(err));
+	if (r < 0) {
+		snprintf(from, fromlen, "%s", err);
+		free(url);
+		return -1;
+	}
+	if (r > 0) {
+		r = sums_lookup(text, base, bare, out);
+		if (r)
+			snprintf(from, fromlen, "%s", url);
+		free(text);
+	}
+	free(url);
+	return r;
+}
+
 int bs_sha256_find(const char *image, unsigned char out[32], char *from, size_t fromlen)
 {
 	char path[4096], line[4352], *dup1 = NULL, *dup2 = NULL, bare[1024];
@@ -58,6 +133,8 @@ int bs_sha256_find(const char *image, unsigned char out[32], char *from, size_t 
 
 	if (!image || !strcmp(image, "-"))
 		return 0;
+	if (bs_url_is_http(image))
+		return find_url(image, out, from, fromlen);
 	snprintf(path, sizeof(path), "%s.sha256", image);
 	f = fopen(path, "re");
 	if (f) {

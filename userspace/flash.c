@@ -27,6 +27,7 @@
 #include "device.h"
 #include "busy.h"
 #include "checksum.h"
+#include "http.h"
 #include "flash.h"
 #include "imagecheck.h"
 #include "sha.h"
@@ -312,6 +313,12 @@ struct job {
 	struct bs_progress prog;
 	bool stop_said; /* "interrupted by ..." was printed */
 };
+
+/* Standard input and URLs are read once: the targets cannot be verified. */
+static bool read_once(const struct job *j)
+{
+	return !strcmp(j->image, "-") || bs_url_is_http(j->image);
+}
 
 static void session_status(int fd, struct bootseal_status *st)
 {
@@ -820,6 +827,14 @@ static int check_sha(struct job *j)
 		snprintf(j->sha_note, sizeof(j->sha_note),
 			 " (from %.1000s); the SHA-256 of the file %.1000s is %s", from, j->image,
 			 got);
+	} else if (bs_source_is_url(j->src)) {
+		if (say)
+			fprintf(stderr,
+				"%s: comparing the SHA-256 of the download and of the decompressed "
+				"image with %s (from %s) while writing\n",
+				bs_prog, want, from);
+		snprintf(j->sha_note, sizeof(j->sha_note),
+			 " (from %.1000s); the download's does not match either", from);
 	} else {
 		if (say)
 			fprintf(stderr,
@@ -850,17 +865,34 @@ static int open_image(struct job *j)
 	}
 	j->image_size = bs_source_size(j->src);
 	if (!j->o->no_bmap) {
-		if (j->o->bmap)
+		int got = 0;
+
+		if (j->o->bmap && bs_url_is_http(j->o->bmap)) {
+			got = bs_bmap_fetch(j->o->bmap, &j->bmap, err, sizeof(err));
+			if (!got)
+				snprintf(err, sizeof(err), "%s: not found on the server",
+					 j->o->bmap);
+			got = got ? got : -1;
 			bpath = strdup(j->o->bmap);
-		else if (strcmp(j->image, "-"))
+		} else if (j->o->bmap) {
+			bpath = strdup(j->o->bmap);
+		} else if (bs_url_is_http(j->image)) {
+			got = bs_bmap_find_url(j->image, &j->bmap, &bpath, err, sizeof(err));
+		} else if (strcmp(j->image, "-")) {
 			bpath = bs_bmap_find(j->image);
-	}
-	if (bpath) {
-		if (bs_bmap_load(bpath, &j->bmap, err, sizeof(err))) {
+		}
+		if (got < 0) {
 			bs_error("Unable to load bmap %s", err);
 			free(bpath);
 			return BS_EXIT_IMAGE;
 		}
+		if (bpath && !got && bs_bmap_load(bpath, &j->bmap, err, sizeof(err))) {
+			bs_error("Unable to load bmap %s", err);
+			free(bpath);
+			return BS_EXIT_IMAGE;
+		}
+	}
+	if (bpath) {
 		j->have_bmap = true;
 		if (j->image_size >= 0 && (uint64_t)j->image_size != j->bmap.image_size) {
 			bs_error("Unable to use bmap %s: it describes %llu bytes, the image has "
@@ -1006,7 +1038,7 @@ static void write_all(struct job *j)
 			continue;
 		}
 		f->pump = pump;
-		atomic_store(&f->pt->verify_next, !j->o->no_verify && strcmp(j->image, "-"));
+		atomic_store(&f->pt->verify_next, !j->o->no_verify && !read_once(j));
 		bs_progress_phase(f->pt, BS_PH_WRITING, total);
 		atomic_fetch_add(&running, 1);
 		if (pthread_create(&th[i], NULL, writer, f)) {
@@ -1304,7 +1336,7 @@ static int finish(struct job *j, uint64_t image_bytes)
 			bs_json_double(&js, "write_seconds", t->write_secs, 3);
 			bs_json_double(&js, "verify_seconds", t->verify_secs, 3);
 			bs_json_bool(&js, "verified",
-				     st == BS_EXIT_OK && !j->o->no_verify && strcmp(j->image, "-"));
+				     st == BS_EXIT_OK && !j->o->no_verify && !read_once(j));
 			bs_json_str(&js, "error", st ? t->error : NULL);
 			if (st == BS_EXIT_OK)
 				after_seal(j, &j->ft[i], &js);
@@ -1319,9 +1351,9 @@ static int finish(struct job *j, uint64_t image_bytes)
 			       t->path[0] ? t->path : j->ft[i].spec, result_name(st),
 			       st == BS_EXIT_OK ? ws : "-", st == BS_EXIT_OK ? wrs : "-",
 			       st == BS_EXIT_OK && t->verify_secs > 0 ? vrs : "-",
-			       st					   ? t->error
-			       : j->o->no_verify || !strcmp(j->image, "-") ? "sealed (not verified)"
-									   : "sealed and verified");
+			       st				 ? t->error
+			       : j->o->no_verify || read_once(j) ? "sealed (not verified)"
+								 : "sealed and verified");
 		}
 	}
 	if (!j->o->json) {
@@ -1398,13 +1430,14 @@ static void check_tables(struct job *j)
 static void verify_all(struct job *j)
 {
 	struct bs_verify_target vt[BS_MAX_TARGETS];
-	size_t i, nv = 0;
+	size_t i, nv = 0, sealed = 0;
 
 	for (i = 0; i < j->n; i++) {
 		struct bs_ptarget *t = &j->pt[i];
 
 		if (atomic_load(&t->phase) != BS_PH_SEALED)
 			continue;
+		sealed++;
 		if (atomic_load(&flash_sig)) {
 			bs_progress_fail(t, BS_EXIT_SIGNAL + atomic_load(&flash_sig),
 					 "interrupted: %s is written and sealed, but was not "
@@ -1412,7 +1445,7 @@ static void verify_all(struct job *j)
 					 t->path, j->image, t->path);
 			continue;
 		}
-		if (j->o->no_verify || !strcmp(j->image, "-")) {
+		if (j->o->no_verify || read_once(j)) {
 			bs_progress_phase(t, BS_PH_DONE, 0);
 			continue;
 		}
@@ -1421,6 +1454,9 @@ static void verify_all(struct job *j)
 	}
 	if (!strcmp(j->image, "-") && !j->o->no_verify && nv == 0)
 		bs_warn("not verifying: an image read from standard input cannot be read again");
+	else if (read_once(j) && !j->o->no_verify && sealed)
+		bs_warn("not verifying: an image streamed from a URL is not stored, so it "
+			"cannot be read again (bootseal verify URL DEVICE downloads it once more)");
 	if (nv)
 		bs_verify_targets(&j->prog, j->image, j->o->threads, j->have_bmap ? &j->bmap : NULL,
 				  vt, nv);
