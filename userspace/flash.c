@@ -1606,8 +1606,10 @@ int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *
 		for (i = 0; i < sizeof(flash_signals) / sizeof(flash_signals[0]); i++)
 			sig_ignored[i] = old[i].sa_handler == SIG_IGN;
 		signals_install(false); /* the prompt's read returns at Ctrl-C */
+		bs_http_stop = &flash_sig; /* a URL's transfer stops waiting too */
 	}
 	rc = flash_run(o, image, targets, n, handle);
+	bs_http_stop = NULL;
 	if (handle)
 		for (i = 0; i < sizeof(flash_signals) / sizeof(flash_signals[0]); i++)
 			sigaction(flash_signals[i], &old[i], NULL);

@@ -34,6 +34,7 @@
 
 unsigned int bs_http_connect_timeout = 30;
 unsigned int bs_http_stall_timeout = 60;
+_Atomic int *bs_http_stop;
 
 struct bs_http {
 	char *url;
@@ -227,6 +228,10 @@ static int http_wait(struct bs_http *h)
 				finish(h, msg->data.result);
 		if (h->done || h->off < h->len)
 			break;
+		if (bs_http_stop && atomic_load(bs_http_stop)) {
+			http_err(h, "interrupted after %llu bytes", (unsigned long long)h->got);
+			break;
+		}
 		if (now_s() - t0 > bs_http_stall_timeout) {
 			http_err(h, "no data from the server for %u seconds after %llu bytes",
 				 bs_http_stall_timeout, (unsigned long long)h->got);

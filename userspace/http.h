@@ -15,6 +15,7 @@
 #ifndef BOOTSEAL_HTTP_H
 #define BOOTSEAL_HTTP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +26,8 @@ struct bs_http;
 /* Seconds: to connect, and without any byte of the body before failing. */
 extern unsigned int bs_http_connect_timeout;
 extern unsigned int bs_http_stall_timeout;
+/* When set and non-zero (a signal arrived), waiting for the server stops with an error. */
+extern _Atomic int *bs_http_stop;
 
 /* @s starts with http:// or https:// (any case). */
 bool bs_url_is_http(const char *s);

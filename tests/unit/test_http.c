@@ -255,6 +255,13 @@ static void test_failures(void)
 	bs_http_stall_timeout = 1;
 	check_fails("/stall", false, "no data from the server for 1 seconds after 4096 bytes");
 	bs_http_stall_timeout = 60;
+	{
+		static _Atomic int stop = 1; /* a signal arrived: waiting stops at once */
+
+		bs_http_stop = &stop;
+		check_fails("/stall", false, "interrupted after");
+		bs_http_stop = NULL;
+	}
 	CHECK(!bs_source_open("ftp://127.0.0.1/img.raw", 1, err, sizeof(err)));
 	CHECK(strstr(err, "only http:// and https://"));
 	CHECK(!bs_source_open("http://127.0.0.1:1/img.raw", 1, err, sizeof(err)));

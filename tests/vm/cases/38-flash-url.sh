@@ -2,7 +2,8 @@
 # Images from http:// URLs, served by Python on the guest's loopback only:
 # a partitioned GPT image as img.xz is streamed onto the device with the
 # bmap (img.bmap) and the SHA-256 (img.xz.sha256) beside it picked up; the
-# download is not stored and the targets are sealed but not verified. A
+# download is not stored and the targets are sealed but not verified;
+# `verify URL DEVICE` downloads it again, with the bmap beside it. A
 # 404 fails before the device is touched; a connection cut in the middle,
 # a server announcing more bytes than it sends and one sending more than
 # it announces fail after writing has begun, name the URL and leave the
@@ -97,6 +98,7 @@ cmp -n 3M -i 5M $img $dev || die "mapped range 5M differs"
 cmp -n 1M -i 12M /tmp/pattern $dev || die "unmapped range at 12M was written"
 [ "$(cat /sys/block/ram0/ram0p2/start)" = 8192 ] || die "the kernel does not see the GPT partitions"
 "$BOOTSEAL" verify --bmap $www/img.bmap $img $dev || die "verify after the URL flash failed"
+"$BOOTSEAL" verify $url/img.xz $dev >/tmp/out 2>&1 || { cat /tmp/out; die "verify URL DEVICE (bmap beside the URL) failed"; }
 [ "$(du -sk /tmp | cut -f1)" -lt $((used + 1024)) ] || die "the download was stored in /tmp"
 
 note "a wrong SHA-256 beside the URL: unsealed"
