@@ -7,7 +7,8 @@
 # 404 fails before the device is touched; a connection cut in the middle,
 # a server announcing more bytes than it sends and one sending more than
 # it announces fail after writing has begun, name the URL and leave the
-# device unsealed (zero head, no partition table); other schemes are refused.
+# device unsealed (zero head, no partition table); a flash waiting on a
+# stalled server stops at SIGTERM; other schemes are refused.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 srv_pid=
 cleanup() {
@@ -37,6 +38,7 @@ cp $img $www/raw.img
 #   /cut.img    announces the whole image, sends 12 MiB, waits, closes
 #   /short.img  announces 1 MiB more than the image and sends the image
 #   /long.img   announces 12 MiB and sends the whole image
+#   /stall.img  announces the whole image, sends 8 MiB, then nothing for 60 s
 cat > /tmp/srv.py <<'PY'
 import http.server, os, sys, time
 class H(http.server.SimpleHTTPRequestHandler):
@@ -61,6 +63,8 @@ class H(http.server.SimpleHTTPRequestHandler):
             return self.liar(lambda n: n + (1 << 20), lambda n: n, 0)
         if self.path == "/long.img":
             return self.liar(lambda n: 12 << 20, lambda n: n, 0)
+        if self.path == "/stall.img":
+            return self.liar(lambda n: n, lambda n: 8 << 20, 60)
         return super().do_GET()
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])),
     lambda *a, **k: H(*a, directory=sys.argv[2], **k)).serve_forever()
@@ -139,6 +143,19 @@ for case in cut short long; do
 	# back to a sealed table for the next case
 	"$BOOTSEAL" flash --yes --allow-fixed --no-verify $img $dev >/dev/null 2>&1 || die "good flash failed"
 done
+
+note "a stalled server: SIGTERM stops the flash at once, device unsealed"
+"$BOOTSEAL" flash --yes --allow-fixed $url/stall.img $dev >/tmp/out 2>/tmp/err &
+pid=$!
+sleep 4
+t0=$(date +%s)
+kill -TERM $pid
+rc=0; wait $pid || rc=$?
+cat /tmp/out /tmp/err
+[ $rc -eq 143 ] || die "stalled server, SIGTERM: exit $rc, not 143"
+[ $(( $(date +%s) - t0 )) -le 10 ] || die "stalled server: the flash took more than 10 s to stop"
+expect_unsealed "stalled server"
+"$BOOTSEAL" flash --yes --allow-fixed --no-verify $img $dev >/dev/null 2>&1 || die "good flash failed"
 
 note "other schemes are refused"
 run_rc flash --yes --allow-fixed ftp://127.0.0.1/img.xz $dev
