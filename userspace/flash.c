@@ -952,6 +952,59 @@ static int open_image(struct job *j)
 	return BS_EXIT_OK;
 }
 
+/*
+ * A URL's transfer waits while the prompt is open, and a server may close a
+ * connection that stays idle that long. After a prompt the image is asked
+ * for again: its first bytes, length and format must be the same.
+ */
+static int reopen_url(struct job *j)
+{
+	unsigned char *peek = malloc(BS_PUMP_CHUNK);
+	struct bs_source *s;
+	char err[512];
+	ssize_t r = 0;
+
+	if (!peek) {
+		bs_error("Unable to read image: out of memory");
+		return BS_EXIT_FAILURE;
+	}
+	s = bs_source_open(j->image, j->o->threads, err, sizeof(err));
+	if (!s) {
+		bs_error("Unable to open image %s; nothing was written", err);
+		free(peek);
+		return BS_EXIT_IMAGE;
+	}
+	while (r < (ssize_t)BS_PUMP_CHUNK) {
+		ssize_t k = bs_source_read(s, peek + r, BS_PUMP_CHUNK - (size_t)r);
+
+		if (k <= 0) {
+			if (k < 0)
+				r = -1;
+			break;
+		}
+		r += k;
+	}
+	if (r < 0) {
+		bs_error("Unable to read image %s: %s; nothing was written", j->image,
+			 bs_source_error(s));
+	} else if ((size_t)r != j->peek_len || memcmp(peek, j->peek, j->peek_len) ||
+		   bs_source_format(s) != bs_source_format(j->src) ||
+		   bs_source_in_size(s) != bs_source_in_size(j->src)) {
+		bs_error("Unable to flash %s: it changed on the server while the prompt was open; "
+			 "nothing was written",
+			 j->image);
+		r = -1;
+	}
+	free(peek);
+	if (r < 0) {
+		bs_source_close(s);
+		return BS_EXIT_IMAGE;
+	}
+	bs_source_close(j->src);
+	j->src = s;
+	return 0;
+}
+
 static double pump_fraction(void *arg)
 {
 	struct job *j = arg;
@@ -1514,6 +1567,11 @@ static int flash_run(const struct bs_flash_opts *o, const char *image, char *con
 		rc = BS_EXIT_USAGE;
 		goto out;
 	}
+	if (ok && !o->yes && !atomic_load(&flash_sig) && bs_source_is_url(j.src)) {
+		rc = reopen_url(&j);
+		if (rc)
+			goto out;
+	}
 	if (atomic_load(&flash_sig)) {
 		bs_error("interrupted by %s: nothing was written",
 			 signal_name(atomic_load(&flash_sig)));
@@ -1606,7 +1664,8 @@ int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *
 		for (i = 0; i < sizeof(flash_signals) / sizeof(flash_signals[0]); i++)
 			sig_ignored[i] = old[i].sa_handler == SIG_IGN;
 		signals_install(false); /* the prompt's read returns at Ctrl-C */
-		bs_http_stop = &flash_sig; /* a URL's transfer stops waiting too */
+		/* a URL's transfer stops waiting too */
+		bs_http_stop = &flash_sig;
 	}
 	rc = flash_run(o, image, targets, n, handle);
 	bs_http_stop = NULL;

@@ -157,6 +157,19 @@ cat /tmp/out /tmp/err
 expect_unsealed "stalled server"
 "$BOOTSEAL" flash --yes --allow-fixed --no-verify $img $dev >/dev/null 2>&1 || die "good flash failed"
 
+if command -v script >/dev/null; then
+	note "the prompt names the URL, its format and size; after it the image is asked for again"
+	n0=$(grep -c '"GET /img.xz ' /tmp/srv.log || true)
+	printf 'y\n' | script -qec "$BOOTSEAL flash --allow-fixed --no-verify $url/img.xz $dev" /dev/null > /tmp/tty ||
+		{ cat /tmp/tty; die "prompted URL flash failed"; }
+	cat /tmp/tty
+	grep -q "about to write $url/img.xz (xz, " /tmp/tty || die "the prompt does not name the URL and format"
+	n1=$(grep -c '"GET /img.xz ' /tmp/srv.log || true)
+	[ $((n1 - n0)) -eq 2 ] || die "the image was fetched $((n1 - n0)) times, not twice, around the prompt"
+	cmp -n 1M -i 2M $img $dev || die "prompted URL flash: mapped range 2M differs"
+	sfdisk --dump $dev >/dev/null 2>&1 || die "prompted URL flash: no partition table"
+fi
+
 note "other schemes are refused"
 run_rc flash --yes --allow-fixed ftp://127.0.0.1/img.xz $dev
 [ $rc -eq 3 ] || die "ftp: exit $rc, not 3"
