@@ -29,6 +29,7 @@
 #include <libxml/tree.h>
 
 #include "bmap.h"
+#include "http.h"
 #include "imagecheck.h"
 #include "sha.h"
 
@@ -642,4 +643,61 @@ char *bs_bmap_find(const char *image)
 		return path;
 	base = bs_name_base_len(image);
 	return base < len ? try_bmap(image, base) : NULL;
+}
+
+/* @url with @suffix inserted before its query or fragment, compression suffix
+   @strip (e.g. ".xz") removed first when given. malloc'd or NULL. */
+char *bs_url_with_suffix(const char *url, const char *strip, const char *suffix)
+{
+	size_t end = strcspn(url, "?#"), cut = end, sl = strip ? strlen(strip) : 0;
+	char *out;
+
+	if (sl) {
+		if (end <= sl || strncmp(url + end - sl, strip, sl))
+			return NULL;
+		cut = end - sl;
+	}
+	if (asprintf(&out, "%.*s%s%s", (int)cut, url, suffix, url + end) < 0)
+		return NULL;
+	return out;
+}
+
+int bs_bmap_fetch(const char *url, struct bs_bmap *out, char *err, size_t errlen)
+{
+	char *xml = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = bs_http_fetch(url, BMAP_MAX_BYTES, &xml, &len, err, errlen);
+	if (r <= 0)
+		return r;
+	r = bs_bmap_parse(xml, len, url, out, err, errlen) ? -1 : 1;
+	free(xml);
+	return r;
+}
+
+int bs_bmap_find_url(const char *image, struct bs_bmap *out, char **used, char *err, size_t errlen)
+{
+	static const char *const suffixes[] = {NULL, ".xz", ".gz", ".bz2", ".zst", ".zip"};
+	size_t i;
+
+	*used = NULL;
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		char *url = bs_url_with_suffix(image, suffixes[i], ".bmap");
+		int r;
+
+		if (!url)
+			continue;
+		r = bs_bmap_fetch(url, out, err, errlen);
+		if (r) {
+			if (r > 0)
+				*used = url;
+			else
+				free(url);
+			return r;
+		}
+		free(url);
+	}
+	return 0;
 }

@@ -59,4 +59,18 @@ char *bs_bmap_find(const char *image);
 void bs_bmap_range_bytes(const struct bs_bmap *b, const struct bs_bmap_range *r,
 			 uint64_t *off, uint64_t *len);
 
+/*
+ * Bmaps beside an http:// or https:// image (http.h), fetched into memory:
+ * bs_bmap_fetch() loads one URL; bs_bmap_find_url() tries IMAGE.bmap, then
+ * IMAGE without its compression suffix plus .bmap (the suffix is taken off
+ * before any "?query"). Both return 1 loaded (@used: the bmap's URL,
+ * malloc'd), 0 absent (HTTP status 4xx), -1 with @err.
+ */
+int bs_bmap_fetch(const char *url, struct bs_bmap *out, char *err, size_t errlen);
+int bs_bmap_find_url(const char *image, struct bs_bmap *out, char **used, char *err,
+		     size_t errlen);
+/* @url with @strip (when not NULL) taken off and @suffix added, before any
+   ?query or #fragment. malloc'd; NULL when @url does not end in @strip. */
+char *bs_url_with_suffix(const char *url, const char *strip, const char *suffix);
+
 #endif /* BOOTSEAL_BMAP_H */

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bmap.h"
 #include "checksum.h"
+#include "http.h"
 #include "imagecheck.h"
 #include "sha.h"
 
@@ -43,16 +45,113 @@ static void strip_suffix(const char *name, char *buf, size_t len)
 	snprintf(buf, len, "%.*s", (int)bs_name_base_len(name), name);
 }
 
+/* The lines of a SHA256SUMS text: the hash for @base (preferred) or @bare. */
+static int sums_lookup(char *text, const char *base, const char *bare, unsigned char out[32])
+{
+	char *line, *save = NULL;
+	const char *name;
+	unsigned char h[32];
+	int found = 0;
+
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (parse_line(line, h, &name) || !name)
+			continue;
+		if (!strcmp(name, base)) {
+			memcpy(out, h, 32);
+			return 1;
+		}
+		if (!found && strcmp(bare, base) && !strcmp(name, bare)) {
+			memcpy(out, h, 32);
+			found = 1;
+		}
+	}
+	return found;
+}
+
+#define SUMS_MAX (1u << 20)
+
+/*
+ * The first line of IMAGE.sha256 (@text), found at @where: 1 with the hash
+ * in @out, or -1 with the reason in @from. A file name on the line must be
+ * @base (the download) or @bare (the image inside it).
+ */
+static int sidecar_line(char *text, const char *base, const char *bare, unsigned char out[32],
+			const char *where, char *from, size_t fromlen)
+{
+	const char *name = NULL, *nb;
+
+	text[strcspn(text, "\n")] = '\0';
+	if (parse_line(text, out, &name)) {
+		snprintf(from, fromlen, "%s: no SHA-256 on its first line", where);
+		return -1;
+	}
+	nb = name ? strrchr(name, '/') : NULL;
+	nb = nb ? nb + 1 : name;
+	if (nb && strcmp(nb, base) && strcmp(nb, bare)) {
+		snprintf(from, fromlen, "%s: its line is for another file, %s", where, name);
+		return -1;
+	}
+	snprintf(from, fromlen, "%s", where);
+	return 1;
+}
+
+/* An http:// or https:// image: URL.sha256, else SHA256SUMS beside it. */
+static int find_url(const char *image, unsigned char out[32], char *from, size_t fromlen)
+{
+	size_t end = strcspn(image, "?#"), slash;
+	char *url, *text = NULL, base[1024], bare[1024], err[512];
+	size_t len;
+	int r;
+
+	for (slash = end; slash > 0 && image[slash - 1] != '/'; slash--)
+		;
+	snprintf(base, sizeof(base), "%.*s", (int)(end - slash), image + slash);
+	strip_suffix(base, bare, sizeof(bare));
+	url = bs_url_with_suffix(image, NULL, ".sha256");
+	if (!url)
+		return 0;
+	r = bs_http_fetch(url, SUMS_MAX, &text, &len, err, sizeof(err));
+	if (r < 0) {
+		snprintf(from, fromlen, "%s", err);
+		free(url);
+		return -1;
+	}
+	if (r > 0) {
+		r = sidecar_line(text, base, bare, out, url, from, fromlen);
+		free(text);
+		free(url);
+		return r;
+	}
+	free(url);
+	if (asprintf(&url, "%.*sSHA256SUMS", (int)slash, image) < 0)
+		return 0;
+	r = bs_http_fetch(url, SUMS_MAX, &text, &len, err, sizeof(err));
+	if (r < 0) {
+		snprintf(from, fromlen, "%s", err);
+		free(url);
+		return -1;
+	}
+	if (r > 0) {
+		r = sums_lookup(text, base, bare, out);
+		if (r)
+			snprintf(from, fromlen, "%s", url);
+		free(text);
+	}
+	free(url);
+	return r;
+}
+
 int bs_sha256_find(const char *image, unsigned char out[32], char *from, size_t fromlen)
 {
 	char path[4096], line[4352], *dup1 = NULL, *dup2 = NULL, bare[1024];
-	const char *base, *dir, *name;
-	unsigned char h[32];
+	const char *base, *dir;
 	int found = 0;
 	FILE *f;
 
 	if (!image || !strcmp(image, "-"))
 		return 0;
+	if (bs_url_is_http(image))
+		return find_url(image, out, from, fromlen);
 	dup1 = strdup(image);
 	dup2 = strdup(image);
 	if (!dup1 || !dup2) {
@@ -67,25 +166,12 @@ int bs_sha256_find(const char *image, unsigned char out[32], char *from, size_t 
 	f = fopen(path, "re");
 	if (f) {
 		int r = -1;
-		const char *why = ": no SHA-256 on its first line";
 
-		name = NULL;
-
-		if (fgets(line, sizeof(line), f) && !parse_line(line, out, &name)) {
-			const char *nb = name ? strrchr(name, '/') : NULL;
-
-			nb = nb ? nb + 1 : name;
-			/* A name on the line must be this image's (or the image inside). */
-			if (!nb || !strcmp(nb, base) || !strcmp(nb, bare))
-				r = 1;
-			else
-				why = ": its line is for another file, ";
-		}
-		fclose(f);
-		if (r > 0)
-			snprintf(from, fromlen, "%s", path);
+		if (fgets(line, sizeof(line), f))
+			r = sidecar_line(line, base, bare, out, path, from, fromlen);
 		else
-			snprintf(from, fromlen, "%s%s%s", path, why, name ? name : "");
+			snprintf(from, fromlen, "%s: no SHA-256 on its first line", path);
+		fclose(f);
 		free(dup1);
 		free(dup2);
 		return r;
@@ -93,20 +179,15 @@ int bs_sha256_find(const char *image, unsigned char out[32], char *from, size_t 
 	snprintf(path, sizeof(path), "%s/SHA256SUMS", dir);
 	f = fopen(path, "re");
 	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			if (parse_line(line, h, &name) || !name)
-				continue;
-			if (!strcmp(name, base)) { /* the download: preferred */
-				memcpy(out, h, 32);
-				found = 1;
-				break;
-			}
-			if (!found && strcmp(bare, base) && !strcmp(name, bare)) {
-				memcpy(out, h, 32);
-				found = 1;
-			}
-		}
+		char *text = malloc(SUMS_MAX + 1);
+		size_t n = text ? fread(text, 1, SUMS_MAX, f) : 0;
+
 		fclose(f);
+		if (text) {
+			text[n] = '\0';
+			found = sums_lookup(text, base, bare, out);
+			free(text);
+		}
 		if (found)
 			snprintf(from, fromlen, "%s", path);
 	}

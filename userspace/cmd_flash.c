@@ -20,7 +20,8 @@
 	}
 
 static const struct bs_opt flash_opts[] = {
-	OPT("bmap", BS_OPT_STR, bmap, "FILE", "Block map to use (default: IMAGE.bmap if present)"),
+	OPT("bmap", BS_OPT_STR, bmap, "FILE",
+	    "Block map to use, a file or a URL (default: IMAGE.bmap if present)"),
 	OPT("no-bmap", BS_OPT_FLAG, no_bmap, NULL, "Write the whole image even if a bmap exists"),
 	OPT("sha256", BS_OPT_STR, sha256, "HEX",
 	    "Expected SHA-256 of IMAGE or of the decompressed image (default: from "
@@ -57,7 +58,9 @@ static void usage(FILE *f)
 		"Usage: %s flash [options] IMAGE TARGET...\n"
 		"       %s flash [options] --usbboot [--loop] IMAGE\n"
 		"\n"
-		"Write IMAGE (raw, xz, gzip, bzip2, zstd, zip; '-' for standard input) to\n"
+		"Write IMAGE (raw, xz, gzip, bzip2, zstd, zip; '-' for standard input; an\n"
+		"http:// or https:// URL is streamed, never stored, with its .bmap and\n"
+		".sha256 or SHA256SUMS fetched beside it when the server has them) to\n"
 		"every TARGET at once (/dev/sdX, or usb:BUS-PORT[.PORT...] for the disk\n"
 		"behind a USB port), seal each so that it is either completely written or\n"
 		"has no partition table at all, then read it back and compare.\n",

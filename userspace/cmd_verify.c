@@ -8,6 +8,7 @@
 
 #include "bmap.h"
 #include "bootseal.h"
+#include "http.h"
 #include "json.h"
 #include "opts.h"
 #include "progress.h"
@@ -79,8 +80,23 @@ int cmd_verify(int argc, char **argv)
 		bs_try_help("verify");
 		return BS_EXIT_USAGE;
 	}
-	if (!o.no_bmap)
+	if (!o.no_bmap && (o.bmap ? bs_url_is_http(o.bmap) : bs_url_is_http(pos[0]))) {
+		/* beside a URL, or --bmap URL: fetched into memory; 4xx = none */
+		int got = o.bmap ? bs_bmap_fetch(o.bmap, &bmap, err, sizeof(err))
+				 : bs_bmap_find_url(pos[0], &bmap, &bpath, err, sizeof(err));
+
+		free(bpath);
+		bpath = NULL;
+		if (got < 0 || (!got && o.bmap)) {
+			if (!got)
+				snprintf(err, sizeof(err), "%s: not found on the server", o.bmap);
+			bs_error("Unable to load bmap %s", err);
+			return BS_EXIT_IMAGE;
+		}
+		have_bmap = got > 0;
+	} else if (!o.no_bmap) {
 		bpath = o.bmap ? strdup(o.bmap) : strcmp(pos[0], "-") ? bs_bmap_find(pos[0]) : NULL;
+	}
 	if (bpath) {
 		if (bs_bmap_load(bpath, &bmap, err, sizeof(err))) {
 			bs_error("Unable to load bmap %s", err);

@@ -27,6 +27,7 @@
 #include "device.h"
 #include "busy.h"
 #include "checksum.h"
+#include "http.h"
 #include "flash.h"
 #include "imagecheck.h"
 #include "sha.h"
@@ -312,6 +313,12 @@ struct job {
 	struct bs_progress prog;
 	bool stop_said; /* "interrupted by ..." was printed */
 };
+
+/* Standard input and URLs are read once: the targets cannot be verified. */
+static bool read_once(const struct job *j)
+{
+	return !strcmp(j->image, "-") || bs_url_is_http(j->image);
+}
 
 static void session_status(int fd, struct bootseal_status *st)
 {
@@ -874,6 +881,14 @@ static int check_sha(struct job *j)
 		snprintf(j->sha_note, sizeof(j->sha_note),
 			 " (from %.1000s); the SHA-256 of the file %.1000s is %s", from, j->image,
 			 got);
+	} else if (bs_source_is_url(j->src)) {
+		if (say)
+			fprintf(stderr,
+				"%s: comparing the SHA-256 of the download and of the decompressed "
+				"image with %s (from %s) while writing\n",
+				bs_prog, want, from);
+		snprintf(j->sha_note, sizeof(j->sha_note),
+			 " (from %.1000s); the download's does not match either", from);
 	} else {
 		if (say)
 			fprintf(stderr,
@@ -904,17 +919,34 @@ static int open_image(struct job *j)
 	}
 	j->image_size = bs_source_size(j->src);
 	if (!j->o->no_bmap) {
-		if (j->o->bmap)
+		int got = 0;
+
+		if (j->o->bmap && bs_url_is_http(j->o->bmap)) {
+			got = bs_bmap_fetch(j->o->bmap, &j->bmap, err, sizeof(err));
+			if (!got)
+				snprintf(err, sizeof(err), "%s: not found on the server",
+					 j->o->bmap);
+			got = got ? got : -1;
 			bpath = strdup(j->o->bmap);
-		else if (strcmp(j->image, "-"))
+		} else if (j->o->bmap) {
+			bpath = strdup(j->o->bmap);
+		} else if (bs_url_is_http(j->image)) {
+			got = bs_bmap_find_url(j->image, &j->bmap, &bpath, err, sizeof(err));
+		} else if (strcmp(j->image, "-")) {
 			bpath = bs_bmap_find(j->image);
-	}
-	if (bpath) {
-		if (bs_bmap_load(bpath, &j->bmap, err, sizeof(err))) {
+		}
+		if (got < 0) {
 			bs_error("Unable to load bmap %s", err);
 			free(bpath);
 			return BS_EXIT_IMAGE;
 		}
+		if (bpath && !got && bs_bmap_load(bpath, &j->bmap, err, sizeof(err))) {
+			bs_error("Unable to load bmap %s", err);
+			free(bpath);
+			return BS_EXIT_IMAGE;
+		}
+	}
+	if (bpath) {
 		j->have_bmap = true;
 		if (j->image_size >= 0 && (uint64_t)j->image_size != j->bmap.image_size) {
 			bs_error("Unable to use bmap %s: it describes %llu bytes, the image has "
@@ -972,6 +1004,59 @@ static int open_image(struct job *j)
 	if (r)
 		return (int)r;
 	return BS_EXIT_OK;
+}
+
+/*
+ * A URL's transfer waits while the prompt is open, and a server may close a
+ * connection that stays idle that long. After a prompt the image is asked
+ * for again: its first bytes, length and format must be the same.
+ */
+static int reopen_url(struct job *j)
+{
+	unsigned char *peek = malloc(BS_PUMP_CHUNK);
+	struct bs_source *s;
+	char err[512];
+	ssize_t r = 0;
+
+	if (!peek) {
+		bs_error("Unable to read image: out of memory");
+		return BS_EXIT_FAILURE;
+	}
+	s = bs_source_open(j->image, j->o->threads, err, sizeof(err));
+	if (!s) {
+		bs_error("Unable to open image %s; nothing was written", err);
+		free(peek);
+		return BS_EXIT_IMAGE;
+	}
+	while (r < (ssize_t)BS_PUMP_CHUNK) {
+		ssize_t k = bs_source_read(s, peek + r, BS_PUMP_CHUNK - (size_t)r);
+
+		if (k <= 0) {
+			if (k < 0)
+				r = -1;
+			break;
+		}
+		r += k;
+	}
+	if (r < 0) {
+		bs_error("Unable to read image %s: %s; nothing was written", j->image,
+			 bs_source_error(s));
+	} else if ((size_t)r != j->peek_len || memcmp(peek, j->peek, j->peek_len) ||
+		   bs_source_format(s) != bs_source_format(j->src) ||
+		   bs_source_in_size(s) != bs_source_in_size(j->src)) {
+		bs_error("Unable to flash %s: it changed on the server while the prompt was open; "
+			 "nothing was written",
+			 j->image);
+		r = -1;
+	}
+	free(peek);
+	if (r < 0) {
+		bs_source_close(s);
+		return BS_EXIT_IMAGE;
+	}
+	bs_source_close(j->src);
+	j->src = s;
+	return 0;
 }
 
 static double pump_fraction(void *arg)
@@ -1060,7 +1145,7 @@ static void write_all(struct job *j)
 			continue;
 		}
 		f->pump = pump;
-		atomic_store(&f->pt->verify_next, !j->o->no_verify && strcmp(j->image, "-"));
+		atomic_store(&f->pt->verify_next, !j->o->no_verify && !read_once(j));
 		bs_progress_phase(f->pt, BS_PH_WRITING, total);
 		atomic_fetch_add(&running, 1);
 		if (pthread_create(&th[i], NULL, writer, f)) {
@@ -1367,7 +1452,7 @@ static int finish(struct job *j, uint64_t image_bytes)
 			bs_json_double(&js, "write_seconds", t->write_secs, 3);
 			bs_json_double(&js, "verify_seconds", t->verify_secs, 3);
 			bs_json_bool(&js, "verified",
-				     st == BS_EXIT_OK && !j->o->no_verify && strcmp(j->image, "-"));
+				     st == BS_EXIT_OK && !j->o->no_verify && !read_once(j));
 			bs_json_str(&js, "error", st ? t->error : NULL);
 			if (st == BS_EXIT_OK)
 				after_seal(j, &j->ft[i], &js);
@@ -1382,9 +1467,9 @@ static int finish(struct job *j, uint64_t image_bytes)
 			       t->path[0] ? t->path : j->ft[i].spec, result_name(st),
 			       st == BS_EXIT_OK ? ws : "-", st == BS_EXIT_OK ? wrs : "-",
 			       st == BS_EXIT_OK && t->verify_secs > 0 ? vrs : "-",
-			       st					   ? t->error
-			       : j->o->no_verify || !strcmp(j->image, "-") ? "sealed (not verified)"
-									   : "sealed and verified");
+			       st				 ? t->error
+			       : j->o->no_verify || read_once(j) ? "sealed (not verified)"
+								 : "sealed and verified");
 		}
 	}
 	if (!j->o->json) {
@@ -1461,13 +1546,14 @@ static void check_tables(struct job *j)
 static void verify_all(struct job *j)
 {
 	struct bs_verify_target vt[BS_MAX_TARGETS];
-	size_t i, nv = 0;
+	size_t i, nv = 0, sealed = 0;
 
 	for (i = 0; i < j->n; i++) {
 		struct bs_ptarget *t = &j->pt[i];
 
 		if (atomic_load(&t->phase) != BS_PH_SEALED)
 			continue;
+		sealed++;
 		if (atomic_load(&flash_sig)) {
 			bs_progress_fail(t, BS_EXIT_SIGNAL + atomic_load(&flash_sig),
 					 "interrupted: %s is written and sealed, but was not "
@@ -1475,7 +1561,7 @@ static void verify_all(struct job *j)
 					 t->path, j->image, t->path);
 			continue;
 		}
-		if (j->o->no_verify || !strcmp(j->image, "-")) {
+		if (j->o->no_verify || read_once(j)) {
 			bs_progress_phase(t, BS_PH_DONE, 0);
 			continue;
 		}
@@ -1484,6 +1570,9 @@ static void verify_all(struct job *j)
 	}
 	if (!strcmp(j->image, "-") && !j->o->no_verify && nv == 0)
 		bs_warn("not verifying: an image read from standard input cannot be read again");
+	else if (read_once(j) && !j->o->no_verify && sealed)
+		bs_warn("not verifying: an image streamed from a URL is not stored, so it "
+			"cannot be read again (bootseal verify URL DEVICE downloads it once more)");
 	if (nv)
 		bs_verify_targets(&j->prog, j->image, j->o->threads, j->have_bmap ? &j->bmap : NULL,
 				  vt, nv);
@@ -1540,6 +1629,11 @@ static int flash_run(const struct bs_flash_opts *o, const char *image, char *con
 	if (ok && !atomic_load(&flash_sig) && !confirm(&j) && !atomic_load(&flash_sig)) {
 		rc = BS_EXIT_USAGE;
 		goto out;
+	}
+	if (ok && !o->yes && !atomic_load(&flash_sig) && bs_source_is_url(j.src)) {
+		rc = reopen_url(&j);
+		if (rc)
+			goto out;
 	}
 	if (atomic_load(&flash_sig)) {
 		bs_error("interrupted by %s: nothing was written",
@@ -1634,8 +1728,11 @@ int bs_flash_run(const struct bs_flash_opts *o, const char *image, char *const *
 		for (i = 0; i < sizeof(flash_signals) / sizeof(flash_signals[0]); i++)
 			sig_ignored[i] = old[i].sa_handler == SIG_IGN;
 		signals_install(false); /* the prompt's read returns at Ctrl-C */
+		/* a URL's transfer stops waiting too */
+		bs_http_stop = &flash_sig;
 	}
 	rc = flash_run(o, image, targets, n, handle);
+	bs_http_stop = NULL;
 	if (handle)
 		for (i = 0; i < sizeof(flash_signals) / sizeof(flash_signals[0]); i++)
 			sigaction(flash_signals[i], &old[i], NULL);

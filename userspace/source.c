@@ -34,6 +34,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "http.h"
 #include "source.h"
 
 #define IN_BUF_SIZE   (1u << 20) /* compressed input chunk */
@@ -46,6 +47,7 @@ struct bs_source {
 	char *name; /* for messages */
 	int fd;
 	bool own_fd;
+	struct bs_http *http; /* an http:// or https:// image, else NULL */
 	bool seekable;
 	bool regular; /* a regular file */
 	enum bs_format fmt;
@@ -146,6 +148,14 @@ static ssize_t read_fd(struct bs_source *s, void *buf, size_t len)
 {
 	ssize_t n;
 
+	if (s->http) {
+		n = bs_http_read(s->http, buf, len);
+		if (n < 0) {
+			snprintf(s->err, sizeof(s->err), "%s", bs_http_error(s->http));
+			s->failed = true;
+		}
+		return n;
+	}
 	do
 		n = read(s->fd, buf, len);
 	while (n < 0 && errno == EINTR);
@@ -965,6 +975,22 @@ static int source_open_file(struct bs_source *s, const char *path)
 {
 	struct stat st;
 
+	if (bs_url_like(path)) {
+		char err[sizeof(s->err)];
+
+		if (!bs_url_is_http(path)) {
+			set_err(s, "unsupported URL: only http:// and https:// URLs can be read");
+			return -1;
+		}
+		s->http = bs_http_open(path, err, sizeof(err));
+		if (!s->http) {
+			snprintf(s->err, sizeof(s->err), "%s", err);
+			s->failed = true;
+			return -1;
+		}
+		s->in_size = bs_http_length(s->http);
+		return 0;
+	}
 	if (!strcmp(path, "-")) {
 		s->fd = STDIN_FILENO;
 		s->seekable = false;
@@ -1127,9 +1153,20 @@ void bs_source_close(struct bs_source *s)
 		codecs[s->fmt].end(s);
 	if (s->own_fd)
 		close(s->fd);
+	bs_http_close(s->http);
 	free(s->zip_member);
 	free(s->in);
 	free(s->name);
 	free(s->path);
 	free(s);
+}
+
+bool bs_source_is_url(const struct bs_source *s)
+{
+	return s->http != NULL;
+}
+
+int bs_source_download_sha256(const struct bs_source *s, unsigned char out[32])
+{
+	return s->http && !s->failed ? bs_http_sha256(s->http, out) : -1;
 }

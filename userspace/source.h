@@ -104,4 +104,18 @@ uint64_t bs_source_out_pos(const struct bs_source *s);
 /* The image member's name for a zip source, else NULL. */
 const char *bs_source_zip_member(const struct bs_source *s);
 
+/*
+ * URLs: a @path of the form http://... or https://... is fetched with
+ * libcurl (http.h) and streamed once; the format still comes from the
+ * first bytes. bs_source_in_size() is the server's Content-Length (-1 when
+ * none was announced). Any other "scheme://" is refused at open.
+ */
+#include <stdbool.h>
+bool bs_source_is_url(const struct bs_source *s);
+/*
+ * For a URL whose body was read completely and matched its announced
+ * length: the SHA-256 of the downloaded (still compressed) bytes. 0 or -1.
+ */
+int bs_source_download_sha256(const struct bs_source *s, unsigned char out[32]);
+
 #endif /* BOOTSEAL_SOURCE_H */
