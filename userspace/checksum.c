@@ -95,12 +95,28 @@ static int sidecar_line(char *text, const char *base, const char *bare, unsigned
 	return 1;
 }
 
+/*
+ * Fetch the small text file @url into *@text: 1 when there, 0 when absent
+ * (a 4xx answer), -1 with the reason in @from. @url is freed.
+ */
+static int fetch_text(char *url, char **text, char *from, size_t fromlen)
+{
+	char err[512];
+	size_t len;
+	int r;
+
+	r = bs_http_fetch(url, SUMS_MAX, text, &len, err, sizeof(err));
+	if (r < 0)
+		snprintf(from, fromlen, "%s", err);
+	free(url);
+	return r;
+}
+
 /* An http:// or https:// image: URL.sha256, else SHA256SUMS beside it. */
 static int find_url(const char *image, unsigned char out[32], char *from, size_t fromlen)
 {
 	size_t end = strcspn(image, "?#"), slash;
-	char *url, *text = NULL, base[1024], bare[1024], err[512];
-	size_t len;
+	char *url, *text = NULL, base[1024], bare[1024];
 	int r;
 
 	for (slash = end; slash > 0 && image[slash - 1] != '/'; slash--)
@@ -110,34 +126,26 @@ static int find_url(const char *image, unsigned char out[32], char *from, size_t
 	url = bs_url_with_suffix(image, NULL, ".sha256");
 	if (!url)
 		return 0;
-	r = bs_http_fetch(url, SUMS_MAX, &text, &len, err, sizeof(err));
-	if (r < 0) {
-		snprintf(from, fromlen, "%s", err);
-		free(url);
-		return -1;
-	}
+	/* sidecar_line() names the file in @from, so keep its name until then. */
+	snprintf(from, fromlen, "%s", url);
+	r = fetch_text(url, &text, from, fromlen);
 	if (r > 0) {
-		r = sidecar_line(text, base, bare, out, url, from, fromlen);
+		char where[1024];
+
+		snprintf(where, sizeof(where), "%s", from);
+		r = sidecar_line(text, base, bare, out, where, from, fromlen);
 		free(text);
-		free(url);
-		return r;
 	}
-	free(url);
+	if (r)
+		return r;
 	if (asprintf(&url, "%.*sSHA256SUMS", (int)slash, image) < 0)
 		return 0;
-	r = bs_http_fetch(url, SUMS_MAX, &text, &len, err, sizeof(err));
-	if (r < 0) {
-		snprintf(from, fromlen, "%s", err);
-		free(url);
-		return -1;
-	}
+	snprintf(from, fromlen, "%s", url);
+	r = fetch_text(url, &text, from, fromlen);
 	if (r > 0) {
 		r = sums_lookup(text, base, bare, out);
-		if (r)
-			snprintf(from, fromlen, "%s", url);
 		free(text);
 	}
-	free(url);
 	return r;
 }
 

@@ -901,6 +901,21 @@ static int check_sha(struct job *j)
 	return 0;
 }
 
+/* The first BS_PUMP_CHUNK bytes of @src (fewer for a shorter image) into @buf: their count, or -1. */
+static ssize_t read_peek(struct bs_source *src, unsigned char *buf)
+{
+	ssize_t r = 0;
+
+	while (r < (ssize_t)BS_PUMP_CHUNK) {
+		ssize_t k = bs_source_read(src, buf + r, BS_PUMP_CHUNK - (size_t)r);
+
+		if (k <= 0)
+			return k < 0 ? -1 : r;
+		r += k;
+	}
+	return r;
+}
+
 /* Open the image, load its bmap, read its first bytes. 0 or -1 (reported). */
 static int open_image(struct job *j)
 {
@@ -968,16 +983,7 @@ static int open_image(struct job *j)
 		bs_error("Unable to read image: out of memory");
 		return BS_EXIT_FAILURE;
 	}
-	for (r = 0; r < (ssize_t)BS_PUMP_CHUNK;) {
-		ssize_t k = bs_source_read(j->src, j->peek + r, BS_PUMP_CHUNK - (size_t)r);
-
-		if (k <= 0) {
-			if (k < 0)
-				r = -1;
-			break;
-		}
-		r += k;
-	}
+	r = read_peek(j->src, j->peek);
 	if (r < 0) {
 		bs_error("Unable to read image %s: %s", j->image, bs_source_error(j->src));
 		return BS_EXIT_IMAGE;
@@ -1028,16 +1034,7 @@ static int reopen_url(struct job *j)
 		free(peek);
 		return BS_EXIT_IMAGE;
 	}
-	while (r < (ssize_t)BS_PUMP_CHUNK) {
-		ssize_t k = bs_source_read(s, peek + r, BS_PUMP_CHUNK - (size_t)r);
-
-		if (k <= 0) {
-			if (k < 0)
-				r = -1;
-			break;
-		}
-		r += k;
-	}
+	r = read_peek(s, peek);
 	if (r < 0) {
 		bs_error("Unable to read image %s: %s; nothing was written", j->image,
 			 bs_source_error(s));
