@@ -344,8 +344,11 @@ enum bootseal_attr {
 	BOOTSEAL_A_CLEANUP,		/* u32, BOOTSEAL_CLEANUP_* */
 	BOOTSEAL_A_CLEANUP_ERRNO,	/* u32, positive errno of the erase, 0 if none */
 	BOOTSEAL_A_CLEANUP_SECTOR,	/* u64, 512-byte sector */
+	BOOTSEAL_A_KIND, BOOTSEAL_A_STAGED_NAME,
 	__BOOTSEAL_A_LAST
 };
 #define BOOTSEAL_A_MAX (__BOOTSEAL_A_LAST - 1)
+
+enum bootseal_kind { BOOTSEAL_KIND_SESSION = 0, BOOTSEAL_KIND_STAGED = 1 };
 
 #endif /* _UAPI_LINUX_BOOTSEAL_H */
