@@ -76,9 +76,13 @@ void bs_event_json(const struct bs_event *ev, struct bs_json *j)
 	snprintf(dev, sizeof(dev), "%u:%u", (ev->dev & 0xfff00) >> 8,
 		 (ev->dev & 0xff) | ((ev->dev >> 12) & 0xfff00));
 	bs_json_uint(j, "session", ev->session_id);
-	bs_json_str(j, "kind", ev->kind == BOOTSEAL_KIND_STAGED ? "staged" : "session");
-	if (ev->kind == BOOTSEAL_KIND_STAGED)
+	/* ioctl sessions keep the members they always had */
+	if (ev->kind == BOOTSEAL_KIND_STAGED) {
+		bs_json_str(j, "kind", "staged");
 		bs_json_str(j, "staged_name", ev->staged_name);
+	} else if (ev->kind != BOOTSEAL_KIND_SESSION) {
+		bs_json_str(j, "kind", "unknown");
+	}
 	bs_json_str(j, "event", bs_event_name(ev->event));
 	bs_json_str(j, "state", bs_state_name(ev->state));
 	bs_json_str(j, "device", ev->dev_name);

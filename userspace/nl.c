@@ -203,10 +203,6 @@ int bs_event_parse(struct nlmsghdr *nlh, struct bs_event *ev, char *err, size_t 
 	ev->cleanup_error = get_u32(tb, BOOTSEAL_A_CLEANUP_ERRNO, 0);
 	ev->cleanup_sector = get_u64(tb, BOOTSEAL_A_CLEANUP_SECTOR, BOOTSEAL_SECTOR_NONE);
 	ev->kind = get_u32(tb, BOOTSEAL_A_KIND, BOOTSEAL_KIND_SESSION);
-	if (ev->kind > BOOTSEAL_KIND_STAGED) {
-		snprintf(err, errlen, "unknown kind %u", ev->kind);
-		return -1;
-	}
 	p = tb[BOOTSEAL_A_STAGED_NAME] ? nla_data(tb[BOOTSEAL_A_STAGED_NAME]) : "";
 	for (i = 0; p[i]; i++) {
 		unsigned char c = (unsigned char)p[i];
