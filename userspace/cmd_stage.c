@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -215,7 +216,7 @@ static int list_parts(const struct staged *s, struct pmap *out, size_t max, size
  * Remove every partition mapping of @s. Nothing is removed when one is in
  * use: 0, or -1 after saying which one (mounted where) and why.
  */
-static int remove_parts(const struct staged *s, const char *verb)
+static int remove_parts(const struct staged *s, const char *verb, bool unmount)
 {
 	struct pmap *pm = calloc(BS_PT_MAX_PARTS, sizeof(*pm));
 	char err[512], mnt[256];
@@ -236,6 +237,24 @@ static int remove_parts(const struct staged *s, const char *verb)
 		if (!pm[i].open_count)
 			continue;
 		mounted_on(pm[i].major, pm[i].minor, mnt, sizeof(mnt));
+		/* run's own mappings, after a failed command: nothing there is wanted */
+		while (unmount && mnt[0]) {
+			if (umount2(mnt, 0)) {
+				bs_error("Unable to unmount /dev/mapper/%s from %s: %s", pm[i].name, mnt,
+					 strerror(errno));
+				break;
+			}
+			bs_warn("unmounted /dev/mapper/%s from %s", pm[i].name, mnt);
+			mounted_on(pm[i].major, pm[i].minor, mnt, sizeof(mnt));
+			if (!mnt[0]) {
+				struct bs_dm_dev d;
+
+				if (!bs_dm_get(pm[i].name, &d, err, sizeof(err)) && d.exists)
+					pm[i].open_count = d.open_count;
+			}
+		}
+		if (!pm[i].open_count)
+			continue;
 		if (mnt[0])
 			bs_error("Unable to %s %s: partition /dev/mapper/%s is mounted on %s "
 				 "(unmount it first)", verb, s->name, pm[i].name, mnt);
@@ -277,10 +296,14 @@ static int sync_staged(const struct staged *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* Drop the disk's page cache (anything read while it was staged is stale), re-read its table. */
-static void reread_disk(const char *disk)
+/*
+ * Drop the disk's page cache (anything read while it was staged is stale),
+ * re-read its table (not for a device-mapper disk: it has no partitions).
+ */
+static void reread_disk(const struct staged *s)
 {
-	char err[256];
+	const char *disk = s->disk;
+	char err[256], p[64];
 	int fd = open(disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd >= 0) {
@@ -288,6 +311,9 @@ static void reread_disk(const char *disk)
 			bs_warn("Unable to drop the page cache of %s: %s", disk, strerror(errno));
 		close(fd);
 	}
+	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/dm", s->dmajor, s->dminor);
+	if (!access(p, F_OK))
+		return;
 	if (bs_drive_reread(disk, err, sizeof(err)))
 		bs_warn("Unable to re-read the partition table of %s: %s (run partprobe %s)", disk,
 			err, disk);
@@ -378,6 +404,14 @@ static int do_stage(const struct stage_opts *o, const char *device, struct stage
 		bs_error("Unable to stage %s: %s", device, err);
 		return BS_EXIT_DEVICE;
 	}
+	bs_stage_name_for(d.name, s->name, sizeof(s->name));
+	snprintf(s->path, sizeof(s->path), "/dev/mapper/%s", s->name);
+	snprintf(s->disk, sizeof(s->disk), "%s", d.path);
+	if (!bs_dm_get(s->name, &dd, err, sizeof(err)) && dd.exists) {
+		bs_error("Unable to stage %s: it is staged already as %s ('bootseal seal %s' or "
+			 "'bootseal unstage %s')", d.path, s->path, s->name, s->name);
+		return BS_EXIT_DEVICE;
+	}
 	if (bs_drive_check(&d, &safety, err, sizeof(err))) {
 		bs_error("Unable to stage %s: %s", d.path, err);
 		return BS_EXIT_DEVICE;
@@ -419,14 +453,6 @@ static int do_stage(const struct stage_opts *o, const char *device, struct stage
 	}
 	if (stat(d.path, &st) || !S_ISBLK(st.st_mode)) {
 		bs_error("Unable to stage %s: %s", d.path, strerror(errno ? errno : ENOTBLK));
-		return BS_EXIT_DEVICE;
-	}
-	bs_stage_name_for(d.name, s->name, sizeof(s->name));
-	snprintf(s->path, sizeof(s->path), "/dev/mapper/%s", s->name);
-	snprintf(s->disk, sizeof(s->disk), "%s", d.path);
-	if (!bs_dm_get(s->name, &dd, err, sizeof(err)) && dd.exists) {
-		bs_error("Unable to stage %s: it is staged already as %s ('bootseal seal %s' or "
-			 "'bootseal unstage %s')", d.path, s->path, s->name, s->name);
 		return BS_EXIT_DEVICE;
 	}
 	if (!o->yes && !confirm_stage(&d))
@@ -568,7 +594,7 @@ static int do_partitions(const struct staged *s, bool print)
 			 s->path, err);
 		goto out;
 	}
-	if (remove_parts(s, "map the partitions of"))
+	if (remove_parts(s, "map the partitions of", false))
 		goto out;
 	for (i = 0; i < n; i++) {
 		bs_stage_part_name(s->name, plan[i].num, pname, sizeof(pname));
@@ -650,9 +676,9 @@ int cmd_partitions(int argc, char **argv)
 
 /* ---- seal / unstage ---------------------------------------------------------------- */
 
-static int do_unstage(struct staged *s, const char *verb)
+static int do_unstage(struct staged *s, const char *verb, bool unmount)
 {
-	if (remove_parts(s, verb) || remove_staged(s, verb))
+	if (remove_parts(s, verb, unmount) || remove_staged(s, verb))
 		return -1;
 	return 0;
 }
@@ -663,7 +689,7 @@ static int do_seal(struct staged *s)
 	char err[512], why[768], sz[32];
 	int r;
 
-	if (remove_parts(s, "seal"))
+	if (remove_parts(s, "seal", false))
 		return BS_EXIT_DEVICE;
 	if (sync_staged(s, err, sizeof(err))) {
 		bs_error("Unable to seal %s: %s; it stays staged ('bootseal seal %s' again, or "
@@ -688,7 +714,7 @@ static int do_seal(struct staged *s)
 		if (!s->have_status || strcmp(s->st.state, "unclean"))
 			bs_error("%s is left UNFLASHED", s->disk);
 		if (!remove_staged(s, "remove"))
-			reread_disk(s->disk);
+			reread_disk(s);
 		return BS_EXIT_FAILURE;
 	}
 	if (s->have_status && strcmp(s->st.state, "sealed"))
@@ -697,7 +723,7 @@ static int do_seal(struct staged *s)
 		bs_warn("%s is sealed, but %s is still there; remove it with 'bootseal unstage %s' "
 			"(the disk stays as sealed)", s->disk, s->name, s->name);
 	else
-		reread_disk(s->disk);
+		reread_disk(s);
 	bs_human_size(s->have_status ? s->st.bytes_completed : 0, sz, sizeof(sz));
 	printf("%s sealed: %s written through %s\n", s->disk, sz, s->path);
 	return fflush(stdout) ? BS_EXIT_FAILURE : BS_EXIT_OK;
@@ -747,9 +773,9 @@ int cmd_unstage(int argc, char **argv)
 	r = find_staged("unstage", name, &s);
 	if (r)
 		return r;
-	if (do_unstage(&s, "unstage"))
+	if (do_unstage(&s, "unstage", false))
 		return BS_EXIT_DEVICE;
-	reread_disk(s.disk);
+	reread_disk(&s);
 	printf("%s left unflashed: head and tail are zero, no partition table\n", s.disk);
 	return fflush(stdout) ? BS_EXIT_FAILURE : BS_EXIT_OK;
 }
@@ -783,7 +809,8 @@ static void run_usage(FILE *f)
 		"wrote gets them with: bootseal partitions \"$BOOTSEAL_DEV\" (unmount them\n"
 		"before exiting; the mappings are removed before the seal). If it exits non-zero\n"
 		"or is killed, or bootseal gets SIGINT, SIGTERM or SIGHUP (passed on to it),\n"
-		"the disk is unstaged and left unflashed, without a partition table.\n"
+		"the disk is unstaged (partitions it left mounted are unmounted) and left\n"
+		"unflashed, without a partition table.\n"
 		"Example: bootseal run /dev/sdb -- ./make-card.sh\n",
 		bs_prog);
 	bs_opts_help(f, stage_opts_table, RUN_NOPTS);
@@ -912,8 +939,8 @@ unstage:
 	if (status == -1 && !ret)
 		ret = BS_EXIT_SIGNAL + atomic_load(&run_sig);
 	r = find_staged("unstage", s.name, &s);
-	if (!r && !do_unstage(&s, "unstage")) {
-		reread_disk(s.disk);
+	if (!r && !do_unstage(&s, "unstage", true)) {
+		reread_disk(&s);
 		bs_error("%s left UNFLASHED: head and tail are zero, no partition table", s.disk);
 	} else if (!r) {
 		bs_error("%s stays staged as %s (UNFLASHED): free the partition, then 'bootseal "
