@@ -244,7 +244,8 @@ static int remove_parts(const struct staged *s, const char *verb, bool unmount)
 					 strerror(errno));
 				break;
 			}
-			bs_warn("unmounted /dev/mapper/%s from %s", pm[i].name, mnt);
+			fprintf(stderr, "%s: unmounted /dev/mapper/%s from %s\n", bs_prog,
+				pm[i].name, mnt);
 			mounted_on(pm[i].major, pm[i].minor, mnt, sizeof(mnt));
 			if (!mnt[0]) {
 				struct bs_dm_dev d;
@@ -844,7 +845,7 @@ int cmd_run(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_run_signal}, old[3];
 	struct staged s;
 	sigset_t block, oldmask;
-	char *pos[1], **cmd;
+	char *pos[1], **cmd, name[BS_DM_NAME_LEN];
 	size_t npos = 0, i;
 	int r, sep, status = 0, ret, sig;
 	pid_t pid, w;
@@ -879,7 +880,9 @@ int cmd_run(int argc, char **argv)
 	ret = do_stage(&o, pos[0], &s);
 	if (ret)
 		goto restore;
-	bs_warn("staged %s as %s; running %s", s.disk, s.path, cmd[0]);
+	/* find_staged() starts from a clean struct: keep the name apart */
+	snprintf(name, sizeof(name), "%s", s.name);
+	fprintf(stderr, "%s: staged %s as %s; running %s\n", bs_prog, s.disk, s.path, cmd[0]);
 	if (atomic_load(&run_sig)) {
 		status = -1;
 		goto unstage;
@@ -915,7 +918,7 @@ int cmd_run(int argc, char **argv)
 	}
 	sig = atomic_load(&run_sig);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !sig) {
-		r = find_staged("seal", s.name, &s);
+		r = find_staged("seal", name, &s);
 		ret = r ? r : do_seal(&s);
 		if (ret == BS_EXIT_DEVICE)
 			bs_error("%s stays staged as %s: unmount the partition, then 'bootseal seal %s' "
@@ -938,7 +941,7 @@ int cmd_run(int argc, char **argv)
 unstage:
 	if (status == -1 && !ret)
 		ret = BS_EXIT_SIGNAL + atomic_load(&run_sig);
-	r = find_staged("unstage", s.name, &s);
+	r = find_staged("unstage", name, &s);
 	if (!r && !do_unstage(&s, "unstage", true)) {
 		reread_disk(&s);
 		bs_error("%s left UNFLASHED: head and tail are zero, no partition table", s.disk);
