@@ -17,13 +17,7 @@
  *     head write only, and that write covers it whole (no read-modify-write
  *     of a partly written physical block 0 after the rest of the head).
  *
- *
- * With -s (a staged device, the dm target): the tail is held back like the
- * head. Writes into [tail, dev_size) after the invalidation must come after
- * a flush that follows the last data write, lie inside the tail, be FUA
- * or flushed before the head write, and no data write may follow them.
- *
- * Usage: logcheck [-v] [-s] LOG IMAGE HEAD_LEN DEV_SIZE [LBS [PBS]]
+ * Usage: logcheck [-v] LOG IMAGE HEAD_LEN DEV_SIZE [LBS [PBS]]
  *   LOG       the log device (or a copy of it)
  *   IMAGE     the image that was flashed (padded with zeros to a block)
  *   HEAD_LEN  bytes held back by the session
@@ -174,19 +168,14 @@ int main(int argc, char **argv)
 	struct lw_super super;
 	struct replay r = { 0 };
 	struct stat st;
-	uint64_t tail_start = UINT64_MAX, pending_tail = UINT64_MAX, tail_writes = 0;
-	int logfd, imgfd, stage = 0, argi = 1, staged = 0;
+	int logfd, imgfd, stage = 0, argi = 1;
 
-	for (; argi < argc && argv[argi][0] == '-' && argv[argi][1]; argi++) {
-		if (!strcmp(argv[argi], "-v"))
-			verbose = 1;
-		else if (!strcmp(argv[argi], "-s"))
-			staged = 1;
-		else
-			break;
+	if (argc > 1 && !strcmp(argv[1], "-v")) {
+		verbose = 1;
+		argi++;
 	}
 	if (argc - argi < 4 || argc - argi > 6) {
-		fprintf(stderr, "Usage: logcheck [-v] [-s] LOG IMAGE HEAD_LEN DEV_SIZE [LBS [PBS]]\n");
+		fprintf(stderr, "Usage: logcheck [-v] LOG IMAGE HEAD_LEN DEV_SIZE [LBS [PBS]]\n");
 		return 2;
 	}
 	head_len = parse_u64(argv[argi + 2], "HEAD_LEN");
@@ -273,7 +262,6 @@ int main(int argc, char **argv)
 				flushes++;
 				last_flush = i;
 				pending_head = UINT64_MAX;
-				pending_tail = UINT64_MAX;
 				if (stage == 0) {
 					for (b = 0; b < dev_blocks; b++)
 						if ((b < r.head_blocks || b >= tail_block) && !covered[b])
@@ -300,31 +288,10 @@ int main(int argc, char **argv)
 					  "(zeroed head and tail + flush) was durable", sec);
 			for (b = sec; b < sec + nr; b++)
 				covered[b] = 1;
-		} else if (stage == 1 && staged && !touches_head && sec + nr > tail_block) {
-			if (sec < tail_block)
-				violation(i, "write [%" PRIu64 ", +%" PRIu64 ") straddles the tail's start "
-					  "(block %" PRIu64 ")", sec, nr, tail_block);
-			if (tail_start == UINT64_MAX) {
-				tail_start = i;
-				if (last_flush == UINT64_MAX ||
-				    (last_data != UINT64_MAX && last_flush < last_data))
-					violation(i, "tail written before the seal's flush (no flush after "
-						  "the last data write, entry %" PRId64 ")",
-						  last_data == UINT64_MAX ? (int64_t)-1 : (int64_t)last_data);
-			}
-			tail_writes++;
-			if (!(flags & LW_FUA))
-				pending_tail = i;
 		} else if (stage == 1 && !touches_head) {
-			if (tail_start != UINT64_MAX)
-				violation(i, "data write at block %" PRIu64 " after the tail write began "
-					  "(entry %" PRIu64 ")", sec, tail_start);
 			data_writes++;
 			last_data = i;
 		} else {
-			if (stage == 1 && pending_tail != UINT64_MAX)
-				violation(i, "head written while tail write %" PRIu64 " is neither FUA "
-					  "nor flushed", pending_tail);
 			if (stage == 1) {
 				stage = 2;
 				head_start = i;
@@ -365,13 +332,9 @@ int main(int argc, char **argv)
 		violation(i, "final state: %" PRIu64 " image blocks differ", r.all_missing);
 
 	printf("logcheck: %" PRIu64 " entries, %" PRIu64 " flushes, %" PRIu64 " data writes, "
-	       "%" PRIu64 " head writes (from entry %" PRId64 "), ",
+	       "%" PRIu64 " head writes (from entry %" PRId64 "), %lu violations\n",
 	       (uint64_t)le64toh(super.nr_entries), flushes, data_writes, head_writes,
-	       head_start == UINT64_MAX ? (int64_t)-1 : (int64_t)head_start);
-	if (staged)
-		printf("%" PRIu64 " tail writes (from entry %" PRId64 "), ", tail_writes,
-		       tail_start == UINT64_MAX ? (int64_t)-1 : (int64_t)tail_start);
-	printf("%lu violations\n", violations);
+	       head_start == UINT64_MAX ? (int64_t)-1 : (int64_t)head_start, violations);
 	free(r.dev);
 	free(buf);
 	free(r.mismatch);
