@@ -25,7 +25,9 @@ if [ "$label" = dos ]; then
 else
 	printf 'label: gpt\nstart=2048, size=81920, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\nstart=83968, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n'
 fi | sfdisk -q --no-reread --no-tell-kernel "$BOOTSEAL_DEV"
-mapfile -t parts < <("$bs" partitions "$BOOTSEAL_DEV")
+# (no process substitution: the test VM has no /dev/fd)
+out=$("$bs" partitions "$BOOTSEAL_DEV")
+read -r -d '' -a parts <<<"$out" || true
 [ ${#parts[@]} = 2 ] || { echo "make-card: expected 2 partitions, got: ${parts[*]}" >&2; exit 1; }
 mkfs.vfat -F 32 -s 1 -n BOOT "${parts[0]}" > /dev/null
 mkdir -p /tmp/card-mnt
