@@ -17,7 +17,7 @@ modprobe null_blk nr_devices=0
 modprobe loop 2>/dev/null || true
 mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
 nb=/sys/kernel/config/nullb/stagecard
-trap 'rc=$?; set +e; umount /tmp/card-mnt /tmp/chk 2>/dev/null; for d in $(dmsetup ls | awk "/^bootseal-/ {print \$1}" | sort -r); do dmsetup remove $d; done; dmsetup remove lw 2>/dev/null; losetup -D; echo 0 > $nb/power 2>/dev/null; rmdir $nb 2>/dev/null; rmmod bootseal brd 2>/dev/null; exit $rc' EXIT
+trap 'rc=$?; set +e; umount /tmp/card-mnt /tmp/chk 2>/dev/null; for d in $(dmsetup ls | awk "/^bootseal-/ {print \$1}" | sort -r); do dmsetup remove $d; done; dmsetup remove lw 2>/dev/null; losetup -D; { echo 0 > $nb/power; rmdir $nb; } 2>/dev/null; rmmod bootseal brd 2>/dev/null; exit $rc' EXIT
 mkdir $nb
 echo 64 > $nb/size
 echo 512 > $nb/blocksize
