@@ -878,6 +878,12 @@ int cmd_run(int argc, char **argv)
 	for (i = 0; i < sizeof(run_signals) / sizeof(run_signals[0]); i++)
 		sigaction(run_signals[i], &sa, &old[i]);
 	ret = do_stage(&o, pos[0], &s);
+	if (ret && atomic_load(&run_sig)) {
+		/* e.g. Ctrl-C at the prompt: nothing was staged */
+		bs_error("interrupted by signal %d (%s); %s was not touched", atomic_load(&run_sig),
+			 strsignal(atomic_load(&run_sig)), pos[0]);
+		ret = BS_EXIT_SIGNAL + atomic_load(&run_sig);
+	}
 	if (ret)
 		goto restore;
 	/* find_staged() starts from a clean struct: keep the name apart */

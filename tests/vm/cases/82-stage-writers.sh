@@ -62,6 +62,9 @@ cmp -n 24M $img /dev/ram0 || die "bmaptool: the disk differs from the image"
 note "two disks staged at once; the staged disks cannot be used otherwise"
 old_card /dev/ram0
 old_card /dev/ram1
+"$BOOTSEAL" monitor --json > /tmp/mon &
+mon=$!
+sleep 2
 d0=$("$BOOTSEAL" stage --yes --allow-fixed --head 64K /dev/ram0)
 d1=$("$BOOTSEAL" stage --yes --allow-fixed /dev/ram1)
 "$BOOTSEAL" status | tee /tmp/st
@@ -82,6 +85,12 @@ dd if=$img of=$d1 bs=1M conv=fsync status=none
 "$BOOTSEAL" seal $d0
 cmp -n 24M $img /dev/ram0 || die "two disks: ram0 differs"
 cmp -n 24M $img /dev/ram1 || die "two disks: ram1 differs"
+sleep 1
+kill -TERM $mon; wait $mon || true
+for n in ram0 ram1; do
+	grep "\"kind\":\"staged\",\"staged_name\":\"bootseal-$n\"" /tmp/mon | grep -q '"state":"sealed"' ||
+		{ cat /tmp/mon; die "monitor did not show bootseal-$n sealed"; }
+done
 
 note "partitions: mapped, replaced, refused when the table is bad; seal refused while mounted"
 old_card /dev/ram0
