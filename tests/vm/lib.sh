@@ -28,6 +28,9 @@ expect_errno() {
 
 load_bootseal() {
 	[ -f "$KO" ] || die "no module at $KO (run make modules-all)"
+	# the module registers a device-mapper target: dm-mod first (insmod
+	# resolves no dependencies)
+	modprobe dm-mod
 	insmod "$KO" "$@"
 	udevadm settle 2>/dev/null || true
 	local i
