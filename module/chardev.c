@@ -8,7 +8,7 @@
 #include <linux/module.h>
 #include <linux/capability.h>
 
-#include "bootseal.h"
+#include "internal.h"
 
 static long bs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {

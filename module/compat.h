@@ -46,6 +46,24 @@
 #define BS_OPEN_RESTRICT_WRITES	0
 #endif
 
+/* The write bit of a device-mapper table's open mode. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define BS_MODE_WRITE	BLK_OPEN_WRITE
+#else
+#define BS_MODE_WRITE	FMODE_WRITE
+#endif
+
+/*
+ * How many exclusive claims hold the whole disk @bdev. The block layer
+ * counts each claim of a whole disk twice in bd_holders (once as the
+ * whole disk, once as the device: bd_finish_claiming(), 6.1 and 6.12
+ * alike), and it has no accessor; a read without bdev_lock is a snapshot.
+ */
+static inline int bs_bdev_claims(struct block_device *bdev)
+{
+	return READ_ONCE(bdev->bd_holders) / 2;
+}
+
 /* An exclusively claimed, writable block device. */
 struct bs_bdev {
 	struct block_device *bdev;
@@ -88,11 +106,16 @@ static inline int bs_bdev_open(struct bs_bdev *h, dev_t dev, void *holder)
 	return ret == -EACCES ? -EROFS : ret;
 }
 
-/* Releases the claim and the open reference taken by bs_bdev_open(). */
+/*
+ * Releases the claim and the open reference taken by bs_bdev_open(). On
+ * 6.12 bdev_fput() gives the claim up before it returns (fput() alone
+ * would leave that to task work), so userspace can re-read the partition
+ * table as soon as COMMIT returns.
+ */
 static inline void bs_bdev_close(struct bs_bdev *h)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
-	fput(h->file);
+	bdev_fput(h->file);
 	h->file = NULL;
 #else
 	blkdev_put(h->bdev, FMODE_READ | FMODE_WRITE | FMODE_EXCL);

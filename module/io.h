@@ -13,5 +13,6 @@ int bs_io_kbuf(struct block_device *bdev, blk_opf_t opf, u64 pos, void *buf,
 	       u64 len, sector_t *bad);
 int bs_io_check_zero(struct block_device *bdev, u64 pos, u64 len, void *buf, u64 buf_len,
 		     sector_t *bad);
+int bs_io_verify(struct block_device *bdev, u64 pos, const void *buf, u64 len, sector_t *bad);
 
 #endif /* BOOTSEAL_IO_H */

@@ -9,7 +9,7 @@
 #include <net/genetlink.h>
 #include <net/netlink.h>
 
-#include "bootseal.h"
+#include "internal.h"
 #include "compat.h"
 
 static const struct nla_policy bs_policy[BOOTSEAL_A_MAX + 1] = {
@@ -21,8 +21,9 @@ static struct genl_family bs_family __ro_after_init;
 static size_t bs_nl_size(void)
 {
 	return nla_total_size_64bit(sizeof(u64)) * 9 +	/* id, sizes, counters, sectors */
-	       nla_total_size(sizeof(u32)) * 7 +	/* event, state, dev, errnos, pid, cleanup */
-	       nla_total_size(BOOTSEAL_DISK_NAME_LEN);
+	       nla_total_size(sizeof(u32)) * 8 +	/* event, state, dev, errnos, pid, cleanup, kind */
+	       nla_total_size(BOOTSEAL_DISK_NAME_LEN) +
+	       nla_total_size(BOOTSEAL_STAGED_NAME_LEN);
 }
 
 static int bs_nl_fill(struct sk_buff *skb, const struct bs_snapshot *snap, u32 event,
@@ -46,7 +47,11 @@ static int bs_nl_fill(struct sk_buff *skb, const struct bs_snapshot *snap, u32 e
 			      BOOTSEAL_A_PAD) ||
 	    nla_put_u64_64bit(skb, BOOTSEAL_A_BYTES_COMPLETED, snap->bytes_completed,
 			      BOOTSEAL_A_PAD) ||
-	    nla_put_u32(skb, BOOTSEAL_A_PID, snap->pid))
+	    nla_put_u32(skb, BOOTSEAL_A_PID, snap->pid) ||
+	    nla_put_u32(skb, BOOTSEAL_A_KIND, snap->kind))
+		goto cancel;
+	if (snap->kind == BOOTSEAL_KIND_STAGED &&
+	    nla_put_string(skb, BOOTSEAL_A_STAGED_NAME, snap->staged_name))
 		goto cancel;
 	if ((snap->state == BOOTSEAL_STATE_FAILED || snap->state == BOOTSEAL_STATE_UNCLEAN) &&
 	    (nla_put_u32(skb, BOOTSEAL_A_ERRNO, snap->error) ||

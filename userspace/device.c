@@ -749,6 +749,109 @@ int bs_drive_list(struct bs_drive **out, size_t *n, bool all, char *err, size_t 
 	return 0;
 }
 
+/* @rdev is the disk @disk or one of its partitions (sysfs names the parent). */
+static bool on_disk(dev_t rdev, dev_t disk)
+{
+	char path[96], buf[32];
+	unsigned int maj, min;
+	FILE *f;
+	bool ret = false;
+
+	if (rdev == disk)
+		return true;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/partition", major(rdev), minor(rdev));
+	if (access(path, F_OK))
+		return false;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/../dev", major(rdev), minor(rdev));
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f) && sscanf(buf, "%u:%u", &maj, &min) == 2)
+		ret = makedev(maj, min) == disk;
+	fclose(f);
+	return ret;
+}
+
+/* The access mode of /proc/@pid/fdinfo/@fd, or -1. */
+static int fd_accmode(const char *pid, const char *fd)
+{
+	char path[600], line[128];
+	unsigned long flags;
+	int ret = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", pid, fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "flags: %lo", &flags) == 1) {
+			ret = (int)(flags & O_ACCMODE);
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * Another process has the disk @d or one of its partitions open for
+ * writing: "<node> is open for writing by <comm> (pid N)" in @why. Such a
+ * writer does not claim the disk, so the exclusive claim lets it go on
+ * writing during the flash, over the image (see the module's ATTACH).
+ */
+static bool open_for_writing(const struct bs_drive *d, char *why, size_t whylen)
+{
+	char path[600], node[256], comm[64] = "?";
+	struct dirent *p, *e;
+	ssize_t n;
+	int mode;
+	struct stat ds, st;
+	DIR *proc, *fds;
+	bool found = false;
+	FILE *f;
+
+	if (stat(d->path, &ds) || !S_ISBLK(ds.st_mode))
+		return false;
+	proc = opendir("/proc");
+	if (!proc)
+		return false;
+	while (!found && (p = readdir(proc))) {
+		if (!isdigit((unsigned char)p->d_name[0]) || atoi(p->d_name) == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while ((e = readdir(fds))) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name, e->d_name);
+			if (stat(path, &st) || !S_ISBLK(st.st_mode) || !on_disk(st.st_rdev, ds.st_rdev))
+				continue;
+			mode = fd_accmode(p->d_name, e->d_name);
+			if (mode != O_WRONLY && mode != O_RDWR)
+				continue;
+			n = readlink(path, node, sizeof(node) - 1);
+			snprintf(path, sizeof(path), "/proc/%s/comm", p->d_name);
+			f = fopen(path, "re");
+			if (f) {
+				if (fgets(comm, sizeof(comm), f))
+					comm[strcspn(comm, "\n")] = 0;
+				fclose(f);
+			}
+			node[n > 0 ? n : 0] = 0;
+			snprintf(why, whylen, "%s is open for writing by %s (pid %s): stop it first, "
+				 "or it may write over the image", n > 0 ? node : d->path, comm,
+				 p->d_name);
+			found = true;
+			break;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
 int bs_drive_check(struct bs_drive *d, const struct bs_safety *s, char *why, size_t whylen)
 {
 	char dsz[32], isz[32];
@@ -808,7 +911,7 @@ int bs_drive_check(struct bs_drive *d, const struct bs_safety *s, char *why, siz
 		return -1;
 	}
 	if (!d->nr_mounts)
-		return 0;
+		return open_for_writing(d, why, whylen) ? -1 : 0;
 	if (!s->unmount) {
 		snprintf(why, whylen, "%s is mounted on %s (use --unmount)",
 			 d->mounts[0].source, d->mounts[0].target);
@@ -824,7 +927,7 @@ int bs_drive_check(struct bs_drive *d, const struct bs_safety *s, char *why, siz
 		}
 	}
 	d->nr_mounts = 0;
-	return 0;
+	return open_for_writing(d, why, whylen) ? -1 : 0;
 }
 
 struct port_ctx {

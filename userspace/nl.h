@@ -14,7 +14,7 @@
 #include "module/uapi/bootseal.h"
 
 /* Room for a device-mapper name (DM_NAME_LEN), NUL included. */
-#define BS_STAGED_NAME_LEN 128
+#define BS_STAGED_NAME_LEN BOOTSEAL_STAGED_NAME_LEN
 
 struct bs_event {
 	uint64_t session_id;

@@ -142,6 +142,61 @@
  *
  * Unknown ioctl numbers return ENOTTY.
  *
+ * DEVICE-MAPPER TARGET "bootseal" (version 1.0.0): STAGED DISKS
+ * --------------------------------------------------------------
+ *
+ * The same contract for writers that are not this ioctl interface (mkfs,
+ * dd, bmaptool, an imaging script): a staged device that holds the head
+ * and the tail back until it is sealed. Table (one target, the whole
+ * device; CAP_SYS_ADMIN, as for every device-mapper table):
+ *
+ *   0 <disk sectors> bootseal <whole disk: path or MAJ:MIN> <head sectors>
+ *
+ *   The length must be the disk's size in 512-byte sectors; <head sectors>
+ *   at least 1, a multiple of the logical block size, at most the
+ *   max_head_len parameter and the disk. The constructor claims the disk
+ *   (device-mapper's exclusive claim: the disk and its partitions cannot be
+ *   mounted or claimed by a session meanwhile), writes back and drops the
+ *   page caches of the disk and its partitions, zeroes the head and the
+ *   tail (the last BOOTSEAL_TAIL_LEN bytes, as for ATTACH) and flushes, as
+ *   ATTACH does. A table that is refused gets the reason in the kernel log
+ *   ("device-mapper: table: 253:N: bootseal: <reason>") and the errno of
+ *   DM_TABLE_LOAD: EINVAL (arguments, length, head), EMEDIUMTYPE (a
+ *   partition), EROFS (a read-only disk or table), EOPNOTSUPP (a zoned
+ *   disk), EBUSY (the disk is staged already, or held by another
+ *   device-mapper device), ENOMEM, or the errno of the zeroing (the
+ *   session is FAILED).
+ *
+ * While staged, reads and writes of [0, head) and of the tail are served
+ * from kernel buffers (initially zero), so the writer sees what it wrote;
+ * every other bio is remapped to the disk, flushes pass through. The
+ * staged device offers no discard, write-zeroes or secure erase. A failed
+ * write or flush to the disk fails the stage (FAILED): from then on every
+ * bio fails with EIO.
+ *
+ * Message "seal" (dmsetup message NAME 0 seal): new bios wait, the ones in
+ * flight complete, the disk's cache is flushed, the tail then the head
+ * are written with FUA (the first physical block last) and read back: as
+ * COMMIT, with the same erase after a failed seal. Returns 0 once SEALED;
+ * then the staged device passes everything through. Errors: EINVAL (any
+ * other message), EBADFD (sealed, or being sealed), the stage's first
+ * error (FAILED), EINTR (a fatal signal while waiting for I/O; still
+ * staged), EBUSY (another device-mapper device holds the disk), or the
+ * seal's errno (FAILED or UNCLEAN, as for COMMIT).
+ *
+ * Removing the device without a seal ends the stage ABORTED: the head and
+ * the tail of the disk stay zero. So does a reboot.
+ *
+ * Status (dmsetup status): "<state> <session id> <bytes submitted>
+ * <bytes completed> <errno> <error sector|-> <cleanup flags> <cleanup
+ * errno> <cleanup sector|->", with <state> one of staged (no write yet),
+ * writing, sealing, sealed, failed, unclean, aborted. Table status:
+ * "<MAJ:MIN of the disk> <head sectors>". A staged disk is a session of
+ * kind BOOTSEAL_KIND_STAGED for netlink: the same states and events, with
+ * BOOTSEAL_A_STAGED_NAME; bytes submitted counts every byte written to the
+ * staged device, bytes completed the bytes on the disk (the head and the
+ * tail once sealed).
+ *
  * GENERIC NETLINK
  * ---------------
  *
@@ -176,6 +231,9 @@
  *     BOOTSEAL_A_BYTES_COMPLETED  u64  bytes durably handled: data writes
  *                                      completed, plus the head once sealed
  *     BOOTSEAL_A_PID              u32  tgid of the process that attached
+ *     BOOTSEAL_A_KIND             u32  enum bootseal_kind
+ *   and for a staged device (BOOTSEAL_KIND_STAGED):
+ *     BOOTSEAL_A_STAGED_NAME      string  its device-mapper name
  *   and when the state is FAILED or UNCLEAN:
  *     BOOTSEAL_A_ERRNO            u32  positive errno of the first error
  *     BOOTSEAL_A_ERROR_SECTOR     u64  first 512-byte sector of the failed
@@ -221,6 +279,15 @@
  * failed seal; it starts on a logical block boundary, never inside the head.
  */
 #define BOOTSEAL_TAIL_LEN		(1U << 20)
+
+/* Length of a staged device's name buffer (device-mapper's DM_NAME_LEN). */
+#define BOOTSEAL_STAGED_NAME_LEN	128
+
+/* What a session is (BOOTSEAL_A_KIND). */
+enum bootseal_kind {
+	BOOTSEAL_KIND_SESSION = 0,	/* an open file description of /dev/bootseal */
+	BOOTSEAL_KIND_STAGED = 1,	/* a staged device (device-mapper target "bootseal") */
+};
 
 enum bootseal_state {
 	BOOTSEAL_STATE_NONE = 0,	/* open, not attached */
@@ -344,11 +411,10 @@ enum bootseal_attr {
 	BOOTSEAL_A_CLEANUP,		/* u32, BOOTSEAL_CLEANUP_* */
 	BOOTSEAL_A_CLEANUP_ERRNO,	/* u32, positive errno of the erase, 0 if none */
 	BOOTSEAL_A_CLEANUP_SECTOR,	/* u64, 512-byte sector */
-	BOOTSEAL_A_KIND, BOOTSEAL_A_STAGED_NAME,
+	BOOTSEAL_A_KIND,		/* u32, enum bootseal_kind */
+	BOOTSEAL_A_STAGED_NAME,		/* NUL-terminated string, stages only */
 	__BOOTSEAL_A_LAST
 };
 #define BOOTSEAL_A_MAX (__BOOTSEAL_A_LAST - 1)
-
-enum bootseal_kind { BOOTSEAL_KIND_SESSION = 0, BOOTSEAL_KIND_STAGED = 1 };
 
 #endif /* _UAPI_LINUX_BOOTSEAL_H */

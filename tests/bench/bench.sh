@@ -57,7 +57,7 @@ if [ ! -x "$BOOTSEAL" ]; then
 	BS_WHY="the helper is not built ($BOOTSEAL)"
 elif [ ! -f "$KO" ]; then
 	BS_WHY="the module is not built for $(uname -r) ($KO)"
-elif ! insmod "$KO" 2> "$R/logs/insmod.log"; then
+elif ! { modprobe dm-mod && insmod "$KO"; } 2> "$R/logs/insmod.log"; then
 	BS_WHY="the module does not load: $(head -1 "$R/logs/insmod.log")"
 else
 	settle

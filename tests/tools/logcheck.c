@@ -15,9 +15,13 @@
  *  5. at the end the device holds the image;
  *  6. with PBS: the first physical block [0, PBS) is written by the last
  *     head write only, and that write covers it whole (no read-modify-write
- *     of a partly written physical block 0 after the rest of the head).
+ *     of a partly written physical block 0 after the rest of the head);
+ *  7. with -s (a staged disk, whose tail is held back like the head): no
+ *     write touches the tail between the invalidation and the seal; the
+ *     tail is written after the flush that follows the last data write,
+ *     with FUA, and before the head; no data write follows it.
  *
- * Usage: logcheck [-v] LOG IMAGE HEAD_LEN DEV_SIZE [LBS [PBS]]
+ * Usage: logcheck [-v] [-s] LOG IMAGE HEAD_LEN DEV_SIZE [LBS [PBS]]
  *   LOG       the log device (or a copy of it)
  *   IMAGE     the image that was flashed (padded with zeros to a block)
  *   HEAD_LEN  bytes held back by the session
@@ -168,14 +172,19 @@ int main(int argc, char **argv)
 	struct lw_super super;
 	struct replay r = { 0 };
 	struct stat st;
-	int logfd, imgfd, stage = 0, argi = 1;
+	uint64_t tail_written = UINT64_MAX;	/* -s: the first tail write of the seal */
+	int logfd, imgfd, stage = 0, argi = 1, staged = 0;
 
-	if (argc > 1 && !strcmp(argv[1], "-v")) {
-		verbose = 1;
-		argi++;
+	for (; argi < argc && argv[argi][0] == '-' && argv[argi][1]; argi++) {
+		if (!strcmp(argv[argi], "-v"))
+			verbose = 1;
+		else if (!strcmp(argv[argi], "-s"))
+			staged = 1;
+		else
+			break;
 	}
 	if (argc - argi < 4 || argc - argi > 6) {
-		fprintf(stderr, "Usage: logcheck [-v] LOG IMAGE HEAD_LEN DEV_SIZE [LBS [PBS]]\n");
+		fprintf(stderr, "Usage: logcheck [-v] [-s] LOG IMAGE HEAD_LEN DEV_SIZE [LBS [PBS]]\n");
 		return 2;
 	}
 	head_len = parse_u64(argv[argi + 2], "HEAD_LEN");
@@ -288,7 +297,21 @@ int main(int argc, char **argv)
 					  "(zeroed head and tail + flush) was durable", sec);
 			for (b = sec; b < sec + nr; b++)
 				covered[b] = 1;
+		} else if (stage == 1 && staged && !touches_head && sec + nr > tail_block) {
+			if (tail_written == UINT64_MAX) {
+				tail_written = i;
+				if (last_flush == UINT64_MAX ||
+				    (last_data != UINT64_MAX && last_flush < last_data))
+					violation(i, "tail written without a flush after the last data write");
+			}
+			if (sec < tail_block)
+				violation(i, "tail write at block %" PRIu64 " spills into the data", sec);
+			if (!(flags & LW_FUA))
+				violation(i, "tail write at block %" PRIu64 " without FUA", sec);
 		} else if (stage == 1 && !touches_head) {
+			if (tail_written != UINT64_MAX)
+				violation(i, "data write at block %" PRIu64 " after the tail was written "
+					  "(entry %" PRIu64 ")", sec, tail_written);
 			data_writes++;
 			last_data = i;
 		} else {
@@ -326,6 +349,8 @@ int main(int argc, char **argv)
 	}
 	if (stage < 2)
 		violation(i, "the head was never written (stage %d)", stage);
+	if (staged && tail_written == UINT64_MAX && tail_block < dev_blocks)
+		violation(i, "the tail was never written");
 	if (pending_head != UINT64_MAX)
 		violation(pending_head, "head write neither FUA nor followed by a flush");
 	if (r.all_missing)

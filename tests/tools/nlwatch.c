@@ -129,6 +129,9 @@ static void print_event(const struct nlmsghdr *nlh)
 		       U(BOOTSEAL_A_CLEANUP_ERRNO),
 		       tb[BOOTSEAL_A_CLEANUP_SECTOR] ?
 		       (long long)get_u64(tb[BOOTSEAL_A_CLEANUP_SECTOR]) : -2LL);
+	if (U(BOOTSEAL_A_KIND) == BOOTSEAL_KIND_STAGED)
+		printf(" staged=%s", tb[BOOTSEAL_A_STAGED_NAME] ?
+		       (const char *)tb[BOOTSEAL_A_STAGED_NAME] + NLA_HDRLEN : "?");
 	printf("\n");
 	fflush(stdout);
 #undef U

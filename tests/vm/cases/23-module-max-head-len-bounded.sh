@@ -13,6 +13,7 @@ cg=
 mounted=0
 trap 'rc=$?; set +e; for j in $(jobs -p); do kill $j; done; wait; [ -n "$cg" ] && rmdir $cg; [ $mounted = 1 ] && umount /sys/fs/cgroup; rmmod bootseal null_blk 2>/dev/null; exit $rc' EXIT
 
+modprobe dm-mod
 for v in 0 4294967295 100; do
 	if insmod "$KO" max_head_len=$v 2>/tmp/err; then
 		rmmod bootseal
