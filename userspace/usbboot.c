@@ -1465,6 +1465,7 @@ static int flash_ready(void *ctx, const struct bs_usbboot_board *b)
 	fprintf(stderr, "%s: usb %s -> %s (%s): flashing %s\n", bs_prog, b->port, b->devnode, sz,
 		c->image);
 	fo.report = &rep;
+	bs_last_error[0] = '\0';
 	rc = bs_flash_run(&fo, c->image, targets, 1);
 	r.exit = rc;
 	r.boot_seconds = b->boot_seconds;
@@ -1477,7 +1478,8 @@ static int flash_ready(void *ctx, const struct bs_usbboot_board *b)
 		r.error = rep.error[0] ? rep.error : NULL;
 	}
 	if (rc != BS_EXIT_OK && !r.error)
-		r.error = "the flash stopped before writing (see the messages above)";
+		r.error = bs_last_error[0] ? bs_last_error
+					   : "the flash stopped before writing (see the messages above)";
 	board_done(c, &r);
 	return rc;
 }

@@ -887,6 +887,12 @@ static int stage_server(unsigned int session)
 		    !q.wLength) {
 			(void)!read(ep0, &n, 0);
 			say("session %u: zero-length write after Done acknowledged", session);
+			/*
+			 * Let the host finish that status stage before the
+			 * disconnect: closing ep0 with it still queued makes
+			 * dummy_hcd warn (a freed request still on its queue).
+			 */
+			msleep(300);
 		} else if (!n) {
 			say("FAIL session %u: after Done the host sent %02x/%02x wValue %u wIndex %u wLength %u",
 			    session, q.bRequestType, q.bRequest, q.wValue, q.wIndex, q.wLength);
