@@ -1142,7 +1142,8 @@ int main(int argc, char **argv)
 		if (s < opt.sessions)
 			msleep(opt.delay_ms);
 	}
-	say("stage C: starting the mass-storage device in %d ms", opt.msd_delay_ms);
+	/* Not "stage C:": tests wait for that prefix to know the disk is there. */
+	say("starting the mass-storage device in %d ms", opt.msd_delay_ms);
 	msleep((unsigned int)opt.msd_delay_ms);
 	if (stop) {
 		say("FAIL stopped before stage C");

@@ -52,7 +52,7 @@ for n in 1 2; do
 	grep -q "session $n: zero-length write after Done acknowledged" /tmp/fake.log ||
 		die "session $n: the zero-length write after Done was not seen and acknowledged"
 done
-grep -q 'stage C: starting the mass-storage device in 5000 ms' /tmp/fake.log ||
+grep -q 'starting the mass-storage device in 5000 ms' /tmp/fake.log ||
 	die "the fake did not use its default stage C delay"
 
 # The block device is the fake's backing file: write through it, read the file.
