@@ -65,11 +65,11 @@ err "usb 1-1: vl805.sig: not in the firmware set, answered size 0"
 jq -e . /tmp/boot.out >/dev/null || die "--json output is not JSON lines"
 for pair in 1-1:5e4d3c2b 2-1:0badc0de; do
 	p=${pair%%:*} sn=${pair#*:}
-	jq -e --arg p "$p" --arg sn "$sn" 'select(.port == $p) | .type == "usbboot" and
+	jq -e -s --arg p "$p" --arg sn "$sn" 'map(select(.port == $p)) | length == 1 and (.[0] | .type == "usbboot" and
 		.status == "ready" and .chip == "BCM2711" and .serial == $sn and .sessions == 1 and
 		.size == 16777216 and (.device | startswith("/dev/sd")) and
 		.metadata.MAC_ADDR == "d8:3a:dd:5e:4d:3c" and .metadata.USER_BOARDREV == "0xd03141" and
-		.metadata.JTAG_LOCKED == "0" and (.metadata | length) == 6' /tmp/boot.out >/dev/null ||
+		.metadata.JTAG_LOCKED == "0" and (.metadata | length) == 6)' /tmp/boot.out >/dev/null ||
 		die "port $p: JSON record wrong"
 	[ "$(cat /sys/bus/usb/devices/$p/idVendor):$(cat /sys/bus/usb/devices/$p/idProduct)" = 0a5c:0001 ] ||
 		die "port $p is not 0a5c:0001"

@@ -3,7 +3,8 @@
 # with --record, --metrics, slot names (--slot and --slot-file), usb:PORT
 # targets and the journal log format takes two fake boards one after the
 # other: a Compute Module 4 that is flashed, sealed and verified, and a
-# Compute Module 3 whose eMMC is too small for the image, which fails. Each
+# Compute Module 3 whose eMMC is too small for the image, which fails; then a
+# third whose ROM refuses the upload (it never becomes a disk). Each
 # board gets one JSON record line, one journal line (<N> priority prefix and
 # KEY=value fields) and one summary line naming its slot; the Prometheus
 # textfile counts one good and one failed board, the bytes written and the
@@ -36,7 +37,7 @@ rc=0
 [ $rc -eq 2 ] && grep -q "slot name 'a' is already port 1-1's" /tmp/ref.err || die "duplicate slot name accepted"
 
 load_bootseal
-usb_setup 2
+usb_setup 3
 usb_firmware
 
 img=/tmp/img
@@ -55,7 +56,7 @@ rm -f /tmp/rec.jsonl /tmp/metrics.prom
 note "station: flash --usbboot --loop --record --metrics --slot --log-format journal"
 "$BOOTSEAL" flash --usbboot --loop --firmware "$FW" --timeout 30 --record /tmp/rec.jsonl \
 	--metrics /tmp/metrics.prom --slot-file /tmp/slots --slot 2-1=right --log-format journal \
-	$img.xz usb:1-1 usb:2-1 > /tmp/loop.out 2>/tmp/loop.err &
+	$img.xz usb:1-1 usb:2-1 usb:3-1 > /tmp/loop.out 2>/tmp/loop.err &
 bpid=$!
 for i in $(seq 100); do [ -f /tmp/metrics.prom ] && break; sleep 0.1; done
 grep -qx 'bootseal_boards_total{result="ok"} 0' /tmp/metrics.prom || die "no zeroed metrics at start"
@@ -75,6 +76,11 @@ fake_start /tmp/fake-2.log --firmware "$FW/raspberrypi" --backing /tmp/cm-2.img 
 fake_wait_log /tmp/fake-2.log "stage C:" 90
 for i in $(seq 900); do [ "$(wc -l < /tmp/rec.jsonl)" -ge 2 ] && break; sleep 0.1; done
 
+note "board 3: a CM3 on port 3 (no slot) whose ROM refuses the upload"
+fake_start /tmp/fake-3.log --firmware "$FW/raspberrypi" --backing /tmp/cm-2.img --fault rom-status
+wait "$FAKE_PID" || { cat /tmp/fake-3.log; die "fake 3 failed its own checks"; }
+for i in $(seq 900); do [ "$(wc -l < /tmp/rec.jsonl)" -ge 3 ] && break; sleep 0.1; done
+
 kill -INT "$bpid"
 rc=0
 wait "$bpid" || rc=$?
@@ -86,7 +92,14 @@ grep -q 'FAIL' /tmp/fake-*.log && die "a fake reported a failed check"
 cmp -n "$size" $img /tmp/cm-1.img || die "board 1: eMMC differs from the image"
 
 # Records: one line per board, field by field.
-[ "$(wc -l < /tmp/rec.jsonl)" -eq 2 ] || die "expected two record lines"
+[ "$(wc -l < /tmp/rec.jsonl)" -eq 3 ] || die "expected three record lines"
+r3=$(sed -n 3p /tmp/rec.jsonl)
+jq -e --arg sha "$(sha256sum $img.xz | cut -d' ' -f1)" '.type == "board" and .port == "3-1" and
+	.slot == null and .chip == "BCM2837" and .serial == null and .target == null and
+	.result == "boot" and .exit == 7 and .bytes == 0 and .verified == false and
+	.image_sha256 == $sha and .seconds.boot > 0 and
+	(.error | contains("the ROM refused bootcode.bin with status 0x00000005"))' <<<"$r3" >/dev/null ||
+	die "record 3 (boot failure) wrong: $r3"
 jq -e . /tmp/rec.jsonl >/dev/null || die "records are not JSON lines"
 r1=$(sed -n 1p /tmp/rec.jsonl) r2=$(sed -n 2p /tmp/rec.jsonl)
 field() { jq -r "$2" <<<"$1"; }
@@ -133,6 +146,9 @@ jchk "$j1" TARGET "$(field "$r1" .target)"
 jchk "$j1" IMAGE_SHA256 "$sha"
 jchk "$j1" SECONDS "$(printf '%.3f' "$(field "$r1" .seconds.total)")"
 jf "$j2" ERROR | grep -q 'too small' || die "journal line 2: ERROR"
+j3=$(grep '^<3>bootseal: board PORT=3-1 ' /tmp/loop.err) || die "no <3> journal line for board 3"
+jchk "$j3" RESULT boot; jchk "$j3" EXIT 7; jchk "$j3" CHIP BCM2837
+[ -z "$(jf "$j3" SLOT)$(jf "$j3" TARGET)" ] || die "journal line 3 has a SLOT or TARGET"
 
 # Summary lines name the slots.
 grep -Eq '^usb 1-1 \[left\] -> /dev/sd[a-z]+: flashed, sealed and verified$' /tmp/loop.out || die "no summary for board 1"
@@ -143,7 +159,8 @@ grep -q 'usb 1-1 \[left\]: BCM2711 ROM (0a5c:2711, serial 5e4d3c2b)' /tmp/loop.e
 m() { grep -x "$1 $2" /tmp/metrics.prom >/dev/null || die "metrics: no '$1 $2'"; }
 m 'bootseal_boards_total{result="ok"}' 1
 m 'bootseal_boards_total{result="device"}' 1
-m 'bootseal_boards_total{result="boot"}' 0
+m 'bootseal_boards_total{result="boot"}' 1
+m 'bootseal_boards_total{result="verify"}' 0
 m bootseal_written_bytes_total "$bytes"
 m 'bootseal_flash_seconds_bucket{le="+Inf"}' 1
 m bootseal_flash_seconds_count 1
