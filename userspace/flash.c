@@ -1469,6 +1469,17 @@ static int finish(struct job *j, uint64_t image_bytes)
 		double vr = t->verify_secs > 0 ? (double)t->written / t->verify_secs : 0;
 
 		worst = bs_exit_worst(worst, st);
+		if (i == 0 && j->o->report) {
+			struct bs_flash_report *r = j->o->report;
+
+			r->filled = true;
+			r->exit = st;
+			r->written = st == BS_EXIT_OK ? t->written : 0;
+			r->write_seconds = t->write_secs;
+			r->verify_seconds = t->verify_secs;
+			r->verified = st == BS_EXIT_OK && !j->o->no_verify && !read_once(j);
+			snprintf(r->error, sizeof(r->error), "%s", st ? t->error : "");
+		}
 		if (j->o->json) {
 			bs_json_object_begin(&js, NULL);
 			bs_json_str(&js, "target", t->path[0] ? t->path : j->ft[i].spec);
