@@ -203,10 +203,12 @@ deps:
 # ---- install --------------------------------------------------------------
 
 # Where `make install` puts things (all under DESTDIR). udev and
-# systemd-modules-load also read /usr/local/lib/..., so PREFIX=/usr/local works.
+# systemd-modules-load also read /usr/local/lib/..., so PREFIX=/usr/local works
+# (as does systemd for units).
 BASHCOMPDIR  ?= $(PREFIX)/share/bash-completion/completions
 UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 MODLOADDIR   ?= $(PREFIX)/lib/modules-load.d
+UNITDIR      ?= $(PREFIX)/lib/systemd/system
 # DKMS: the module sources go to $(DKMS_SRCTREE)/bootseal-$(VERSION).
 DKMS         ?= dkms
 DKMS_SRCTREE ?= /usr/src
@@ -233,6 +235,11 @@ install: blobs
 	install -D -m 0644 userspace/bootseal.bash-completion $(DESTDIR)$(BASHCOMPDIR)/bootseal
 	install -D -m 0644 userspace/99-bootseal.rules $(DESTDIR)$(UDEVRULESDIR)/99-bootseal.rules
 	install -D -m 0644 userspace/bootseal.modules-load $(DESTDIR)$(MODLOADDIR)/bootseal.conf
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' 'userspace/bootseal-station@.service' \
+		> '$(INST_B)/bootseal-station@.service'
+	install -D -m 0644 '$(INST_B)/bootseal-station@.service' '$(DESTDIR)$(UNITDIR)/bootseal-station@.service'
+	install -D -m 0644 userspace/bootseal-station.conf.example \
+		$(DESTDIR)$(DATADIR)/bootseal-station.conf.example
 	@set -e; for f in $(BLOB_FILES); do \
 		install -D -m 0644 blobs/$$f $(DESTDIR)$(DATADIR)/blobs/$$f; done
 	@echo "  INSTALL firmware: $(words $(BLOB_FILES)) files in $(DESTDIR)$(DATADIR)/blobs"
@@ -240,7 +247,8 @@ install: blobs
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/bootseal $(DESTDIR)$(MANDIR)/man8/bootseal.8 \
 		$(DESTDIR)$(BASHCOMPDIR)/bootseal $(DESTDIR)$(UDEVRULESDIR)/99-bootseal.rules \
-		$(DESTDIR)$(MODLOADDIR)/bootseal.conf
+		$(DESTDIR)$(MODLOADDIR)/bootseal.conf '$(DESTDIR)$(UNITDIR)/bootseal-station@.service' \
+		$(DESTDIR)$(DATADIR)/bootseal-station.conf.example
 	@set -e; for f in $(BLOB_FILES); do rm -f $(DESTDIR)$(DATADIR)/blobs/$$f; done
 	@for d in $(DESTDIR)$(DATADIR)/blobs/raspberrypi/overlays $(DESTDIR)$(DATADIR)/blobs/raspberrypi \
 		$(DESTDIR)$(DATADIR)/blobs/cm4 $(DESTDIR)$(DATADIR)/blobs $(DESTDIR)$(DATADIR); do \

@@ -305,6 +305,7 @@ int bs_session_attach(struct bs_session *s, struct block_device *bdev, u64 head_
 	s->head_buf = head_buf;
 	s->tail_buf = tail_buf;
 	spin_unlock_irq(&s->slock);
+	s->next_progress = jiffies;	/* jiffies start near -5 min after boot */
 	list_add_tail(&s->node, &bs_sessions);
 	s->listed = true;
 	mutex_unlock(&bs_sessions_lock);

@@ -20,6 +20,8 @@
 #include <linux/device-mapper.h>
 #include <linux/dm-ioctl.h>
 #include <linux/module.h>
+#include <linux/rwsem.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
@@ -32,10 +34,11 @@ static_assert(BOOTSEAL_STAGED_NAME_LEN == DM_NAME_LEN);
 
 struct bs_stage {
 	struct bs_session s;
+	struct dm_target *ti;
 	struct dm_dev *dev;		/* the disk, claimed through device-mapper */
 	sector_t head_sectors;		/* [0, head_sectors) is held back */
 	sector_t tail_sector;		/* [tail_sector, end) is held back */
-	spinlock_t buf_lock;		/* the contents of s.head_buf and s.tail_buf */
+	struct rw_semaphore buf_lock;	/* the contents of s.head_buf and s.tail_buf */
 
 	/* under s.slock */
 	bool quiesce;			/* a seal runs: new bios wait in @deferred */
@@ -61,7 +64,8 @@ static void bs_stage_event_work(struct work_struct *work)
 	bool state;
 
 	spin_lock_irq(&st->s.slock);
-	state = st->state_event;
+	/* WRITING goes out only while it is the state: FAILED has its own event */
+	state = st->state_event && st->s.state == BOOTSEAL_STATE_WRITING;
 	st->state_event = false;
 	spin_unlock_irq(&st->s.slock);
 	if (state || !READ_ONCE(st->s.error))
@@ -124,15 +128,23 @@ static void bs_stage_copy(struct bs_stage *st, struct bio *bio, u8 *buf)
 	struct bvec_iter iter;
 	struct bio_vec bv;
 
-	spin_lock(&st->buf_lock);
+	/* map may sleep: the target does not take REQ_NOWAIT bios */
+	if (write)
+		down_write(&st->buf_lock);
+	else
+		down_read(&st->buf_lock);
 	bio_for_each_segment(bv, bio, iter) {
 		if (write)
 			memcpy_from_bvec((char *)buf, &bv);
 		else
 			memcpy_to_bvec(&bv, (char *)buf);
 		buf += bv.bv_len;
+		cond_resched();
 	}
-	spin_unlock(&st->buf_lock);
+	if (write)
+		up_write(&st->buf_lock);
+	else
+		up_read(&st->buf_lock);
 }
 
 /*
@@ -257,9 +269,33 @@ static void bs_stage_resume(struct bs_stage *st)
 }
 
 /* "seal": the contract's step 4 for a staged disk. */
+/*
+ * Writes above the target would not be waited for: dirty pages of the
+ * staged device (its page cache is written back at its last close), bios
+ * device-mapper holds while it is suspended, file systems on mappings of
+ * its partitions. So the seal needs a staged device that nobody has open
+ * and that is not suspended: EBUSY otherwise. s->slock held.
+ */
+static int bs_stage_busy(struct bs_stage *st)
+{
+	struct mapped_device *md = dm_table_get_md(st->ti->table);
+
+	if (dm_suspended(st->ti)) {
+		DMWARN("%s: not sealed: the staged device is suspended", st->s.staged_name);
+		return -EBUSY;
+	}
+	if (atomic_read(&dm_disk(md)->part0->bd_openers)) {
+		DMWARN("%s: not sealed: the staged device is open (a file system, a partition mapping, a writer); close it first",
+		       st->s.staged_name);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 static int bs_stage_seal(struct bs_stage *st)
 {
 	struct bs_session *s = &st->s;
+	unsigned int noio;
 	int ret;
 
 	if (mutex_lock_killable(&s->lock))
@@ -270,12 +306,14 @@ static int bs_stage_seal(struct bs_stage *st)
 	else if (s->state != BOOTSEAL_STATE_INVALIDATED && s->state != BOOTSEAL_STATE_WRITING)
 		ret = -EBADFD;
 	else
-		ret = 0;
+		ret = bs_stage_busy(st);
 	st->quiesce = !ret;
 	spin_unlock_irq(&s->slock);
 	if (ret)
 		goto out;
 
+	/* bios wait in @deferred now: no reclaim may wait for their writeback */
+	noio = memalloc_noio_save();
 	ret = bs_drain(s, true);
 	if (!ret) {
 		flush_work(&st->event_work);
@@ -293,8 +331,16 @@ static int bs_stage_seal(struct bs_stage *st)
 			if (!bs_set_state(s, BOOTSEAL_STATE_SEALED))
 				ret = bs_session_error(s) ?: -EIO;
 		}
+		if (!ret) {
+			/* passed through from now on: the buffers are no longer read */
+			kvfree(s->head_buf);
+			kvfree(s->tail_buf);
+			s->head_buf = NULL;
+			s->tail_buf = NULL;
+		}
 	}
 	bs_stage_resume(st);
+	memalloc_noio_restore(noio);
 out:
 	mutex_unlock(&s->lock);
 	return ret;
@@ -452,7 +498,7 @@ static int bs_stage_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		return -ENOMEM;
 	}
 	bs_session_init_common(&st->s, BOOTSEAL_KIND_STAGED);
-	spin_lock_init(&st->buf_lock);
+	init_rwsem(&st->buf_lock);
 	bio_list_init(&st->deferred);
 	INIT_WORK(&st->event_work, bs_stage_event_work);
 
@@ -483,10 +529,14 @@ static int bs_stage_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	st->head_sectors = head;
 	st->tail_sector = st->s.tail_start >> SECTOR_SHIFT;
+	st->next_progress = jiffies;
+	st->ti = ti;
 
 	ti->private = st;
 	ti->num_flush_bios = 1;
 	ti->per_io_data_size = sizeof(struct bs_stage_io);
+	/* deferred bios are accounted when they are remapped, once */
+	ti->accounts_remapped_io = true;
 	/* no discard, write-zeroes or secure-erase bios: those ops stay off */
 	return 0;
 

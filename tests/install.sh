@@ -5,7 +5,8 @@
 #
 #  1. `make install DESTDIR=<scratch> PREFIX=/usr` installs exactly the expected
 #     files (helper, man page, bash completion, udev rule, modules-load.d
-#     entry, firmware), each checked for what it must do;
+#     entry, station unit and its example settings, firmware), each checked
+#     for what it must do; `systemd-analyze verify` passes on the unit;
 #  2. `make uninstall` with the same variables removes every one of them;
 #  3. `make dkms-source` copies only the module sources, version baked in, and
 #     `dkms build` succeeds for every installed kernel (6.1 and 6.12 at least)
@@ -37,6 +38,7 @@ ok "make install DESTDIR=... PREFIX=/usr"
 expected=(usr/sbin/bootseal usr/share/man/man8/bootseal.8
 	usr/share/bash-completion/completions/bootseal
 	usr/lib/udev/rules.d/99-bootseal.rules usr/lib/modules-load.d/bootseal.conf
+	'usr/lib/systemd/system/bootseal-station@.service' usr/share/bootseal/bootseal-station.conf.example
 	usr/share/bootseal/blobs/SHA256SUMS)
 [ -f blobs/README.md ] && expected+=(usr/share/bootseal/blobs/README.md)
 while read -r _ f; do expected+=("usr/share/bootseal/blobs/${f#\*}"); done < blobs/SHA256SUMS
@@ -60,6 +62,27 @@ if "$b" boot --help 2>&1 | grep -q '/usr/share/bootseal/blobs'; then
 	ok "helper's default firmware directory is /usr/share/bootseal/blobs"
 else
 	fail "installed helper does not default to /usr/share/bootseal/blobs ($("$b" boot --help 2>&1 | grep -i firmware))"
+fi
+
+# The station unit: paths filled in, and systemd-analyze verify passes on an
+# instance (with ExecStart pointed at the installed helper, the man page from
+# the scratch root).
+unit=$root/usr/lib/systemd/system/bootseal-station@.service
+if grep -q '^ExecStart=/usr/sbin/bootseal flash --usbboot --loop' "$unit" && ! grep -q '@[A-Z]*@' "$unit"; then
+	ok "station unit names /usr/sbin/bootseal and has no placeholders left"
+else
+	fail "station unit: ExecStart or placeholders wrong"
+fi
+if command -v systemd-analyze >/dev/null; then
+	mkdir -p "$tmp/units"
+	sed "s|^ExecStart=/usr/sbin/bootseal|ExecStart=$b|" "$unit" > "$tmp/units/bootseal-station@.service"
+	if v=$(MANPATH=$root/usr/share/man systemd-analyze verify "$tmp/units/bootseal-station@line1.service" 2>&1); then
+		ok "systemd-analyze verify bootseal-station@line1.service"
+	else
+		echo "$v"; fail "systemd-analyze verify of the station unit"
+	fi
+else
+	echo "skip systemd-analyze verify: systemd-analyze not installed"
 fi
 
 # The firmware: intact, where the helper looks.

@@ -48,6 +48,8 @@ int cmd_run(int argc, char **argv);
 
 /* "bootseal: <message>" on stderr. */
 void bs_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The last message bs_error() printed in this thread ("" if none). */
+extern _Thread_local char bs_last_error[512];
 void bs_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 struct option;

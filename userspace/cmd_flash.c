@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /* bootseal flash IMAGE TARGET... */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bootseal.h"
 #include "flash.h"
 #include "opts.h"
+#include "station.h"
 
 /* The usbboot code provides this when it is part of the build. */
 
@@ -50,13 +53,27 @@ static const struct bs_opt flash_opts[] = {
 	OPT("usbboot", BS_OPT_FLAG, usbboot, NULL, "Boot Compute Modules over USB and flash each"),
 	OPT("loop", BS_OPT_FLAG, loop, NULL, "With --usbboot: keep serving new devices"),
 	OPT("firmware", BS_OPT_STR, firmware, "DIR", "With --usbboot: firmware directory"),
+	OPT("port", BS_OPT_STR, port, "PATH",
+	    "With --usbboot: only the board at this USB port path (like usb:PATH)"),
+	OPT("timeout", BS_OPT_STR, timeout_arg, "SEC",
+	    "With --usbboot: longest wait for any one boot step (default 60)"),
+	OPT("record", BS_OPT_STR, record, "FILE", "With --usbboot: append one JSON line per board"),
+	OPT("metrics", BS_OPT_STR, metrics, "FILE",
+	    "With --usbboot: keep a Prometheus textfile of the station's counters"),
+	OPT("slot", BS_OPT_LIST, slot, "PORT=NAME",
+	    "With --usbboot: name a port in every line (repeatable)"),
+	OPT("slot-file", BS_OPT_STR, slot_file, "FILE",
+	    "With --usbboot: slot names, one PORT NAME per line"),
+	OPT("log-format", BS_OPT_STR, log_format, "FMT",
+	    "With --usbboot: text, or journal (<N> priority and KEY=value fields; default when "
+	    "stderr is the journal)"),
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s flash [options] IMAGE TARGET...\n"
-		"       %s flash [options] --usbboot [--loop] IMAGE\n"
+		"       %s flash [options] --usbboot [--loop] IMAGE [usb:PORT...]\n"
 		"\n"
 		"Write IMAGE (raw, xz, gzip, bzip2, zstd, zip; '-' for standard input; an\n"
 		"http:// or https:// URL is streamed, never stored, with its .bmap and\n"
@@ -100,6 +117,73 @@ int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, s
 		bs_error("Unable to run 'flash': --loop needs --usbboot");
 		return -1;
 	}
+	if (!o->usbboot) {
+		static const char *const only[] = {"port",	"timeout",   "record",
+						   "metrics", "slot-file", "log-format"};
+		const char *const set[] = {o->port,    o->timeout_arg, o->record,
+					   o->metrics, o->slot_file,   o->log_format};
+		size_t k;
+
+		for (k = 0; k < sizeof(only) / sizeof(only[0]); k++)
+			if (set[k]) {
+				bs_error("Unable to run 'flash': --%s needs --usbboot", only[k]);
+				return -1;
+			}
+		if (o->slot.n) {
+			bs_error("Unable to run 'flash': --slot needs --usbboot");
+			return -1;
+		}
+	}
+	if (o->timeout_arg) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(o->timeout_arg, &end, 10);
+		if (errno || end == o->timeout_arg || *end || *o->timeout_arg < '0' ||
+		    *o->timeout_arg > '9' || v < 1 || v > 86400) {
+			bs_error("Unable to use --timeout '%s': expected seconds (1-86400)",
+				 o->timeout_arg);
+			return -1;
+		}
+		o->timeout = (unsigned int)v;
+	}
+	if (o->log_format && strcmp(o->log_format, "text") && strcmp(o->log_format, "journal")) {
+		bs_error("Unable to use --log-format '%s': expected text or journal", o->log_format);
+		return -1;
+	}
+	if (o->port) {
+		if (!bs_port_path_ok(o->port)) {
+			bs_error("Unable to use port '%s': expected BUS-PORT[.PORT...], e.g. 1-1.3",
+				 o->port);
+			return -1;
+		}
+		o->ports.v[o->ports.n++] = o->port;
+	}
+	if (o->usbboot) {
+		size_t k;
+
+		/* IMAGE, then only usb:PORT targets: the ports to serve. */
+		for (k = 1; k < *npos; k++) {
+			const char *t = pos[k];
+
+			if (strncmp(t, "usb:", 4) || !bs_port_path_ok(t + 4)) {
+				bs_error("Unable to use target '%s' with --usbboot: the targets are "
+					 "the boards' USB ports, usb:BUS-PORT[.PORT...] (e.g. "
+					 "usb:1-1.3)",
+					 t);
+				return -1;
+			}
+			if (o->ports.n == BS_OPT_LIST_MAX) {
+				bs_error("Unable to run 'flash --usbboot': more than %d ports",
+					 BS_OPT_LIST_MAX);
+				return -1;
+			}
+			o->ports.v[o->ports.n++] = t + 4;
+		}
+		if (*npos > 1)
+			*npos = 1;
+	}
 	if (o->sha256 && bs_parse_sha256(o->sha256, (unsigned char[32]){0})) {
 		bs_error("Unable to use --sha256 %s: expected 64 hexadecimal digits", o->sha256);
 		return -1;
@@ -115,7 +199,8 @@ int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, s
 	}
 	if (o->usbboot ? *npos != 1 : *npos < 2) {
 		bs_error(o->usbboot
-				 ? "Unable to run 'flash --usbboot': give exactly one IMAGE"
+				 ? "Unable to run 'flash --usbboot': give one IMAGE (and usb:PORT "
+				   "targets, or none)"
 				 : "Unable to run 'flash': give an IMAGE and at least one TARGET");
 		return -1;
 	}

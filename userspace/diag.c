@@ -15,10 +15,15 @@ static void vsay(const char *prefix, const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
+_Thread_local char bs_last_error[512];
+
 void bs_error(const char *fmt, ...)
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(bs_last_error, sizeof(bs_last_error), fmt, ap);
+	va_end(ap);
 	va_start(ap, fmt);
 	vsay("", fmt, ap);
 	va_end(ap);

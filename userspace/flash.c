@@ -554,6 +554,21 @@ static void *writer(void *arg)
 	bs_progress_phase(f->pt, BS_PH_FLUSHING, 0);
 	if (sync_before_seal(f, data))
 		goto out;
+	/*
+	 * Pinned pages are the image file's page cache until the writes are
+	 * done: a writer of the file since it was opened may have changed
+	 * what reached the device. Its open() is held back by our lease.
+	 */
+	if (bs_pump_image_changed(f->pump)) {
+		ioctl(f->sfd, BOOTSEAL_IOC_ABORT);
+		close(f->sfd);
+		f->sfd = -1;
+		bs_progress_fail(f->pt, BS_EXIT_IMAGE,
+				 "Unable to flash %s: another process opened image %s for writing "
+				 "during the flash; the device is left unsealed",
+				 f->pt->path, bs_pump_image_name(f->pump));
+		goto out;
+	}
 	if (ioctl(f->sfd, BOOTSEAL_IOC_COMMIT)) {
 		writer_fail(f, BS_EXIT_WRITE, "seal", errno);
 		goto out;
@@ -799,6 +814,20 @@ static struct bs_ptable *table_of(const unsigned char *buf, size_t len, const ch
  * Refuse what is not a disk image (imagecheck.h) before any device is
  * touched, unless --force-raw says the bytes are wanted as they are.
  */
+/*
+ * The image, under a read lease when it is a file (see bs_source_changed()):
+ * refused while someone writes it, watched for writers until the seal.
+ */
+static struct bs_source *open_leased(struct job *j, char *err, size_t errlen)
+{
+	struct bs_source_opts o;
+
+	bs_source_opts_default(&o);
+	o.threads = j->o->threads;
+	o.lease = true;
+	return bs_source_open_opts(j->image, &o, err, errlen);
+}
+
 static int check_content(struct job *j)
 {
 	enum bs_format fmt = bs_source_format(j->src), want = bs_format_from_name(j->image);
@@ -927,7 +956,7 @@ static int open_image(struct job *j)
 		bs_error("Unable to use --sha256 %s: expected 64 hexadecimal digits", j->o->sha256);
 		return BS_EXIT_USAGE;
 	}
-	j->src = bs_source_open(j->image, j->o->threads, err, sizeof(err));
+	j->src = open_leased(j, err, sizeof(err));
 	if (!j->src) {
 		bs_error("Unable to open image %s", err);
 		return BS_EXIT_IMAGE;
@@ -1028,7 +1057,7 @@ static int reopen_url(struct job *j)
 		bs_error("Unable to read image: out of memory");
 		return BS_EXIT_FAILURE;
 	}
-	s = bs_source_open(j->image, j->o->threads, err, sizeof(err));
+	s = open_leased(j, err, sizeof(err));
 	if (!s) {
 		bs_error("Unable to open image %s; nothing was written", err);
 		free(peek);
@@ -1440,6 +1469,17 @@ static int finish(struct job *j, uint64_t image_bytes)
 		double vr = t->verify_secs > 0 ? (double)t->written / t->verify_secs : 0;
 
 		worst = bs_exit_worst(worst, st);
+		if (i == 0 && j->o->report) {
+			struct bs_flash_report *r = j->o->report;
+
+			r->filled = true;
+			r->exit = st;
+			r->written = st == BS_EXIT_OK ? t->written : 0;
+			r->write_seconds = t->write_secs;
+			r->verify_seconds = t->verify_secs;
+			r->verified = st == BS_EXIT_OK && !j->o->no_verify && !read_once(j);
+			snprintf(r->error, sizeof(r->error), "%s", st ? t->error : "");
+		}
 		if (j->o->json) {
 			bs_json_object_begin(&js, NULL);
 			bs_json_str(&js, "target", t->path[0] ? t->path : j->ft[i].spec);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "opts.h"
 #include "pump.h"
 
 struct bs_flash_opts {
@@ -35,6 +36,27 @@ struct bs_flash_opts {
 	bool usbboot;	      /* --usbboot: targets are booted Compute Modules */
 	bool loop;	      /* --loop: with --usbboot, keep serving new devices */
 	const char *firmware; /* --firmware DIR for --usbboot, NULL = default */
+	/* --usbboot only: the production line (station.h) */
+	const char *port;	   /* --port PATH */
+	const char *timeout_arg;   /* --timeout SEC, parsed into timeout */
+	unsigned int timeout;	   /* seconds per usbboot step, 0 = default */
+	struct bs_opt_list ports;  /* usb:PORT targets and --port, validated */
+	const char *record;	   /* --record FILE: one JSON line per board */
+	const char *metrics;	   /* --metrics FILE: Prometheus textfile */
+	struct bs_opt_list slot;   /* --slot PORT=NAME, repeatable */
+	const char *slot_file;	   /* --slot-file FILE */
+	const char *log_format;	   /* --log-format text|journal */
+	struct bs_flash_report *report; /* internal: filled for the first target */
+};
+
+/* What bs_flash_run() did to its first target (for the per-board record). */
+struct bs_flash_report {
+	bool filled; /* false when it stopped before the summary */
+	int exit;
+	uint64_t written;
+	double write_seconds, verify_seconds;
+	bool verified;
+	char error[512];
 };
 
 /*

@@ -33,6 +33,17 @@ static int store(const struct bs_opt *o, void *dst, const char *cmd, const char 
 	case BS_OPT_STR:
 		*(const char **)field = val;
 		return 0;
+	case BS_OPT_LIST: {
+		struct bs_opt_list *l = (struct bs_opt_list *)field;
+
+		if (l->n == BS_OPT_LIST_MAX) {
+			bs_error("Unable to run '%s': --%s given more than %d times", cmd, o->name,
+				 BS_OPT_LIST_MAX);
+			return -1;
+		}
+		l->v[l->n++] = val;
+		return 0;
+	}
 	case BS_OPT_SIZE:
 		if (bs_parse_size(val, (uint64_t *)field) == 0)
 			return 0;

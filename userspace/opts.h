@@ -17,6 +17,14 @@ enum bs_opt_kind {
 	BS_OPT_STR,  /* const char * */
 	BS_OPT_SIZE, /* uint64_t, "4096", "16K", "1MiB" */
 	BS_OPT_UINT, /* unsigned int */
+	BS_OPT_LIST, /* struct bs_opt_list: a repeatable string option */
+};
+
+#define BS_OPT_LIST_MAX 64
+
+struct bs_opt_list {
+	const char *v[BS_OPT_LIST_MAX];
+	size_t n;
 };
 
 struct bs_opt {

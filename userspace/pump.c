@@ -484,6 +484,11 @@ static int pump_regions(struct bs_pump *p, bool *eof)
 					  p->cancelled ? "Interrupted" : "No target left to write");
 				return -1;
 			}
+			if (bs_source_changed(p->cfg.src)) {
+				pump_fail(p, true, "Unable to use image %s: another process opened it "
+					  "for writing while it was read", img_name(p));
+				return -1;
+			}
 			slot_unmap(s);
 			got = pump_map(p, s, pos, want);
 			if (got < 0)
@@ -523,6 +528,11 @@ static int pump_checks(struct bs_pump *p)
 	unsigned char dig[EVP_MAX_MD_SIZE];
 	unsigned int dl = 0;
 
+	if (bs_source_changed(p->cfg.src)) {
+		pump_fail(p, true, "Unable to use image %s: another process opened it for writing "
+			  "while it was read", img_name(p));
+		return -1;
+	}
 	if (size == 0) {
 		pump_fail(p, true, "Unable to use image %s: it is empty", img_name(p));
 		return -1;
@@ -781,4 +791,9 @@ void bs_pump_free(struct bs_pump *p)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	free(p);
+}
+
+bool bs_pump_image_changed(const struct bs_pump *p)
+{
+	return bs_source_changed(p->cfg.src);
 }

@@ -94,6 +94,9 @@ const char *bs_pump_error(const struct bs_pump *p);
 const char *bs_pump_image_name(const struct bs_pump *p);
 /* True when the failure was the image's (corrupt, truncated, checksum). */
 bool bs_pump_image_failed(const struct bs_pump *p);
+
+/* Another process opened the image file for writing (bs_source_changed()). */
+bool bs_pump_image_changed(const struct bs_pump *p);
 void bs_pump_free(struct bs_pump *p);
 
 /*

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -47,6 +48,7 @@ struct bs_source {
 	char *name; /* for messages */
 	int fd;
 	bool own_fd;
+	bool leased; /* holds a read lease on the image file */
 	struct bs_http *http; /* an http:// or https:// image, else NULL */
 	bool seekable;
 	bool regular; /* a regular file */
@@ -971,6 +973,54 @@ static void opts_fill(struct bs_source_opts *o, const struct bs_source_opts *in)
 			quarter < BS_SOURCE_XZ_MT_MEMLIMIT ? quarter : BS_SOURCE_XZ_MT_MEMLIMIT;
 }
 
+/* Set by the lease-break signal: a process opened a leased image for writing. */
+static volatile sig_atomic_t lease_broken;
+
+static void on_lease_break(int sig)
+{
+	(void)sig;
+	lease_broken = 1;
+}
+
+/*
+ * Takes a read lease on the regular file open on s->fd. The kernel grants
+ * it only while nobody has the file open for writing, and when a process
+ * opens it for writing (or truncates it) later, it signals us (SIGIO) and
+ * holds that open back until we close the file or the lease-break time
+ * (/proc/sys/fs/lease-break-time, 45 s) runs out. -1: the file is open for
+ * writing now. File systems without leases (NFS, FUSE...) get none: 0.
+ */
+static int take_lease(struct bs_source *s)
+{
+	static bool installed;
+
+	if (!installed) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_lease_break;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGIO, &sa, NULL);
+		installed = true;
+	}
+	if (!fcntl(s->fd, F_SETLEASE, F_RDLCK)) {
+		s->leased = true;
+		return 0;
+	}
+	if (errno == EAGAIN || errno == EBUSY) {
+		set_err(s, "it is open for writing by another process (fuser -v names it): "
+			   "wait until it is written");
+		return -1;
+	}
+	return 0;
+}
+
+bool bs_source_changed(const struct bs_source *s)
+{
+	return s && s->leased && lease_broken;
+}
+
 static int source_open_file(struct bs_source *s, const char *path)
 {
 	struct stat st;
@@ -1017,6 +1067,8 @@ static int source_open_file(struct bs_source *s, const char *path)
 		s->regular = true;
 		s->in_size = st.st_size;
 		posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		if (s->opts.lease && take_lease(s))
+			return -1;
 	} else if (S_ISBLK(st.st_mode)) {
 		uint64_t bytes;
 

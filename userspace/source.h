@@ -93,6 +93,8 @@ struct bs_source_opts {
 	uint64_t memlimit;		/* bytes, 0 = half the RAM */
 	uint64_t xz_memlimit_threading;	/* bytes, 0 = BS_SOURCE_XZ_MT_MEMLIMIT
 					   (at most a quarter of the RAM) */
+	bool lease;			/* an image file under a read lease
+					   (bs_source_changed()) */
 };
 
 void bs_source_opts_default(struct bs_source_opts *o);	/* all defaults */
@@ -112,6 +114,15 @@ const char *bs_source_zip_member(const struct bs_source *s);
  */
 #include <stdbool.h>
 bool bs_source_is_url(const struct bs_source *s);
+
+/*
+ * With opts.lease, an image file is read under a read lease: opening it fails while another
+ * process has it open for writing, and this turns true once a process
+ * opens it for writing (or truncates it) afterwards -- the bytes on the
+ * device may then not be the image's. Always false for other sources and
+ * on file systems without leases.
+ */
+bool bs_source_changed(const struct bs_source *s);
 /*
  * For a URL whose body was read completely and matched its announced
  * length: the SHA-256 of the downloaded (still compressed) bytes. 0 or -1.

@@ -11,6 +11,7 @@
  * everything and reports back through its port entry. When a block device
  * appears behind a port, the ready callback runs in that port's thread too.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -33,6 +34,9 @@
 #include "bootseal.h"
 #include "flash.h"
 #include "json.h"
+#include "progress.h"
+#include "sha.h"
+#include "station.h"
 #include "usbboot.h"
 
 #define BS_SCAN_MS   250
@@ -133,6 +137,52 @@ int bs_usbboot_name_ok(const char *name, char *why, size_t whylen)
 		}
 		comp = slash ? slash + 1 : NULL;
 	}
+	return 0;
+}
+
+int bs_usbboot_parse_meta(const char *name, char key[BS_USBBOOT_META_KEY_LEN],
+			  char val[BS_USBBOOT_META_VAL_LEN], char *why, size_t whylen)
+{
+	const char *k, *v;
+	size_t klen, vlen, i;
+
+	if (!name || name[0] != '*') {
+		snprintf(why, whylen, "not a metadata record (no leading '*')");
+		return -1;
+	}
+	k = name + 1;
+	v = strchr(k, '*');
+	if (!v) {
+		snprintf(why, whylen, "no '*' between key and value");
+		return -1;
+	}
+	klen = (size_t)(v - k);
+	v++;
+	vlen = strlen(v);
+	if (klen == 0 || klen >= BS_USBBOOT_META_KEY_LEN) {
+		snprintf(why, whylen, "key of %zu bytes (1-%d)", klen, BS_USBBOOT_META_KEY_LEN - 1);
+		return -1;
+	}
+	for (i = 0; i < klen; i++)
+		if (!((k[i] >= 'A' && k[i] <= 'Z') || (k[i] >= '0' && k[i] <= '9') || k[i] == '_')) {
+			snprintf(why, whylen, "key byte 0x%02x is not A-Z, 0-9 or '_'",
+				 (unsigned char)k[i]);
+			return -1;
+		}
+	if (vlen >= BS_USBBOOT_META_VAL_LEN) {
+		snprintf(why, whylen, "value of %zu bytes (at most %d)", vlen,
+			 BS_USBBOOT_META_VAL_LEN - 1);
+		return -1;
+	}
+	for (i = 0; i < vlen; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] >= 0x7f) {
+			snprintf(why, whylen, "value byte 0x%02x is not printable ASCII",
+				 (unsigned char)v[i]);
+			return -1;
+		}
+	memcpy(key, k, klen);
+	key[klen] = '\0';
+	memcpy(val, v, vlen + 1);
 	return 0;
 }
 
@@ -435,8 +485,16 @@ struct port {
 	char node[64];
 	uint64_t size;
 	int ready_rc;
+	bool ready_called;
 	struct run *run;
 	const char *kind; /* "ROM" or "second stage" for the worker */
+	/* the board: written by workers, read after join */
+	const char *chip;
+	char serial[BS_USBBOOT_SERIAL_LEN];
+	unsigned int nmeta;
+	char meta_key[BS_USBBOOT_MAX_META][BS_USBBOOT_META_KEY_LEN];
+	char meta_val[BS_USBBOOT_MAX_META][BS_USBBOOT_META_VAL_LEN];
+	double t_start; /* first ROM stage of this board */
 };
 
 struct run {
@@ -457,10 +515,15 @@ static void port_log(struct port *p, const char *fmt, ...)
 	char msg[768];
 	va_list ap;
 
+	const char *slot = bs_slot_name(p->run->o->slots, p->port);
+
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: usb %s: %s\n", bs_prog, p->port, msg);
+	if (slot)
+		fprintf(stderr, "%s: usb %s [%s]: %s\n", bs_prog, p->port, slot, msg);
+	else
+		fprintf(stderr, "%s: usb %s: %s\n", bs_prog, p->port, msg);
 }
 
 static void port_fail(struct port *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -728,8 +791,26 @@ static void run_rom(struct port *p)
 		close(fd);
 		return;
 	}
-	port_log(p, "%s ROM (0a5c:%04x): sending %s (%" PRIu32 " bytes)",
-		 bs_usbboot_chip(p->dev.pid), p->dev.pid, stage2, size);
+	/* BCM2711: the ROM's serial-number string (index 3) is the board's serial. */
+	if (p->dev.iserial) {
+		unsigned char sn[64];
+		int n = libusb_get_string_descriptor_ascii(l.h, p->dev.iserial, sn, sizeof(sn));
+		bool ok = n > 0 && n < BS_USBBOOT_SERIAL_LEN;
+
+		for (int i = 0; ok && i < n; i++)
+			ok = isalnum(sn[i]);
+		if (ok) {
+			memcpy(p->serial, sn, (size_t)n);
+			p->serial[n] = '\0';
+		} else {
+			port_log(p, "the ROM's serial number (string %u) is %s: not recorded",
+				 p->dev.iserial,
+				 n < 0 ? libusb_error_name(n) : "not 1-32 letters and digits");
+		}
+	}
+	port_log(p, "%s ROM (0a5c:%04x%s%s): sending %s (%" PRIu32 " bytes)",
+		 bs_usbboot_chip(p->dev.pid), p->dev.pid, p->serial[0] ? ", serial " : "",
+		 p->serial, stage2, size);
 	bs_usbboot_boot_message(msg, size);
 	r = send_size(&l, sizeof(msg));
 	if (!r)
@@ -802,6 +883,41 @@ static int read_request(struct port *p, struct link *l, uint8_t *buf, double dea
 	}
 }
 
+/* A metadata record "*KEY*VALUE": kept for the board's record, acknowledged (size 0). */
+static void take_meta(struct port *p, const char *name)
+{
+	char key[BS_USBBOOT_META_KEY_LEN], val[BS_USBBOOT_META_VAL_LEN], why[96];
+
+	if (bs_usbboot_parse_meta(name, key, val, why, sizeof(why))) {
+		port_log(p, "metadata record refused (%s), acknowledged", why);
+		return;
+	}
+	if (p->nmeta == BS_USBBOOT_MAX_META) {
+		port_log(p, "metadata %s=%s acknowledged, not kept (more than %d records)", key,
+			 val, BS_USBBOOT_MAX_META);
+		return;
+	}
+	memcpy(p->meta_key[p->nmeta], key, sizeof(key));
+	memcpy(p->meta_val[p->nmeta], val, sizeof(val));
+	p->nmeta++;
+	port_log(p, "metadata %s=%s (acknowledged)", key, val);
+}
+
+static void board_of(struct port *p, struct bs_usbboot_board *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->port = p->port;
+	b->slot = bs_slot_name(p->run->o->slots, p->port);
+	b->chip = p->chip;
+	b->serial = p->serial[0] ? p->serial : NULL;
+	b->devnode = p->node[0] ? p->node : NULL;
+	b->size = p->size;
+	b->nmeta = p->nmeta;
+	b->meta_key = (const char(*)[BS_USBBOOT_META_KEY_LEN])p->meta_key;
+	b->meta_val = (const char(*)[BS_USBBOOT_META_VAL_LEN])p->meta_val;
+	b->boot_seconds = p->t_start ? now_s() - p->t_start : 0;
+}
+
 static void run_server(struct port *p)
 {
 	uint8_t buf[BS_USBBOOT_REQ_LEN];
@@ -855,12 +971,21 @@ static void run_server(struct port *p)
 				  nreq, session, why);
 			goto out;
 		}
-		if (req.cmd == BS_USBBOOT_DONE)
+		if (req.cmd == BS_USBBOOT_DONE) {
+			/*
+			 * Like rpiboot: one zero-length write after Done. The device
+			 * may already be rebooting, so a failure means nothing.
+			 */
+			libusb_control_transfer(l.h,
+						LIBUSB_REQUEST_TYPE_VENDOR | LIBUSB_ENDPOINT_OUT |
+							LIBUSB_RECIPIENT_DEVICE,
+						0, 0, 0, NULL, 0, BS_USBBOOT_DONE_ACK_TIMEOUT_MS);
 			break;
+		}
 		fd = open_served(dfd, req.name, &size, why, sizeof(why));
 		if (fd < 0) {
 			if (req.name[0] == '*')
-				port_log(p, "metadata %s (acknowledged)", req.name);
+				take_meta(p, req.name);
 			else if (strstr(why, "not found"))
 				port_log(p, "%s: not in the firmware set, answered size 0",
 					 req.name);
@@ -912,8 +1037,12 @@ static void *ready_thread(void *arg)
 	struct port *p = arg;
 	const struct bs_usbboot_opts *o = p->run->o;
 
+	p->ready_called = true;
 	if (o->ready) {
-		p->ready_rc = o->ready(o->ctx, p->port, p->node, p->size);
+		struct bs_usbboot_board b;
+
+		board_of(p, &b);
+		p->ready_rc = o->ready(o->ctx, &b);
 	} else {
 		char sz[32];
 
@@ -947,6 +1076,11 @@ static struct port *port_get(struct run *run, const char *port)
 	return &run->ports[run->nports++];
 }
 
+static const struct bs_slots *o_slots(const struct run *run)
+{
+	return run->o->slots;
+}
+
 static void emit(struct run *run, struct port *p, const char *status)
 {
 	struct bs_json j;
@@ -956,9 +1090,20 @@ static void emit(struct run *run, struct port *p, const char *status)
 	bs_json_begin(&j);
 	bs_json_str(&j, "type", "usbboot");
 	bs_json_str(&j, "port", p->port);
+	if (bs_slot_name(o_slots(run), p->port))
+		bs_json_str(&j, "slot", bs_slot_name(o_slots(run), p->port));
 	bs_json_str(&j, "status", status);
 	if (p->have_dev)
 		bs_json_str(&j, "chip", bs_usbboot_chip(p->dev.pid));
+	bs_json_str(&j, "serial", p->serial[0] ? p->serial : NULL);
+	if (p->nmeta) {
+		unsigned int i;
+
+		bs_json_object_begin(&j, "metadata");
+		for (i = 0; i < p->nmeta; i++)
+			bs_json_str(&j, p->meta_key[i], p->meta_val[i]);
+		bs_json_object_end(&j);
+	}
 	bs_json_uint(&j, "sessions", p->sessions);
 	if (p->node[0]) {
 		bs_json_str(&j, "device", p->node);
@@ -980,6 +1125,13 @@ static void finish(struct run *run, struct port *p, enum port_state st)
 		if (p->err[0])
 			port_log(p, "%s", p->err);
 		emit(run, p, "failed");
+		/* Failed before the ready callback ran (it accounts for itself). */
+		if (run->o->failed && !p->ready_called) {
+			struct bs_usbboot_board b;
+
+			board_of(p, &b);
+			run->o->failed(run->o->ctx, &b, p->err[0] ? p->err : "failed");
+		}
 	} else {
 		emit(run, p, "ready");
 	}
@@ -1040,6 +1192,14 @@ static void consider(struct run *run, const struct usbdev *u)
 
 	if (o->port && strcmp(o->port, u->port))
 		return;
+	if (o->nports) {
+		size_t k;
+
+		for (k = 0; k < o->nports && strcmp(o->ports[k], u->port); k++)
+			;
+		if (k == o->nports)
+			return;
+	}
 	if (is_msd(u->vid, u->pid))
 		return;
 	p = port_get(run, u->port);
@@ -1056,8 +1216,15 @@ static void consider(struct run *run, const struct usbdev *u)
 		/* A new device plugged into a port that finished: start over. */
 		p->sessions = p->roms = 0;
 		p->ready_rc = BS_EXIT_OK;
+		p->ready_called = false;
 		p->node[0] = '\0';
+		p->serial[0] = '\0';
+		p->nmeta = 0;
+		p->t_start = 0;
 	}
+	if (!p->t_start)
+		p->t_start = now_s();
+	p->chip = bs_usbboot_chip(u->pid);
 	if (p->state == PS_WAIT_MSD && (u->iserial == 0 || u->iserial == 3))
 		port_log(p, "the device is back in its ROM (it reset): booting it again");
 	if (p->state == PS_NEW || finished_state(p->state))
@@ -1115,7 +1282,7 @@ int bs_usbboot_run(const struct bs_usbboot_opts *o)
 {
 	struct run *run;
 	struct usbdev devs[BS_MAX_PORTS];
-	char fwbuf[PATH_MAX], err[256];
+	char fwbuf[PATH_MAX], err[256], where[512];
 	double start = now_s();
 	bool scan_warned = false;
 	int rc;
@@ -1140,9 +1307,17 @@ int bs_usbboot_run(const struct bs_usbboot_opts *o)
 		return BS_EXIT_USB;
 	}
 	pthread_mutex_init(&run->out_lock, NULL);
+	where[0] = '\0';
+	if (o->port)
+		snprintf(where, sizeof(where), "%s", o->port);
+	for (i = 0; i < o->nports; i++) {
+		size_t len = strlen(where);
+
+		snprintf(where + len, sizeof(where) - len, "%s%s", len ? ", " : "", o->ports[i]);
+	}
 	fprintf(stderr,
 		"%s: waiting for Compute Modules (0a5c:2763/2764/2711/2712)%s%s, firmware %s\n",
-		bs_prog, o->port ? " on port " : "", o->port ? o->port : "", run->fw);
+		bs_prog, where[0] ? " on port " : "", where, run->fw);
 
 	for (;;) {
 		reap(run);
@@ -1164,7 +1339,7 @@ int bs_usbboot_run(const struct bs_usbboot_opts *o)
 		if (!o->loop && !run->seen && now_s() - start > run->timeout) {
 			bs_error("Unable to boot: no Compute Module (0a5c:2763/2764/2711/2712)%s%s "
 				 "appeared within %u s",
-				 o->port ? " on port " : "", o->port ? o->port : "", run->timeout);
+				 where[0] ? " on port " : "", where, run->timeout);
 			run->failed++;
 			break;
 		}
@@ -1210,6 +1385,11 @@ struct flash_ctx {
 	struct bs_flash_opts fo;
 	const char *image;
 	pthread_mutex_t lock;
+	/* the station (station.h) */
+	struct bs_slots slots;
+	bool journal;
+	char image_sha256[65];
+	struct bs_metrics metrics;
 };
 
 static volatile int flash_stop;
@@ -1219,27 +1399,151 @@ static void flash_on_signal(int sig)
 	flash_stop = 1;
 }
 
-/* One booted device: flash it (runs in the device's own thread). */
-static int flash_ready(void *ctx, const char *port, const char *node, uint64_t size)
+static double wall_now(void)
 {
-	struct flash_ctx *c = ctx;
-	char target[64], sz[32], *targets[1] = {target};
-	int rc;
+	struct timespec ts;
 
-	snprintf(target, sizeof(target), "%s", node);
-	fmt_size(size, sz, sizeof(sz));
-	fprintf(stderr, "%s: usb %s -> %s (%s): flashing %s\n", bs_prog, port, node, sz, c->image);
-	rc = bs_flash_run(&c->fo, c->image, targets, 1);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One board finished (flashed, failed to flash, or failed to boot): account for it. */
+static void board_done(struct flash_ctx *c, struct bs_board_result *r)
+{
+	char err[512], line[2048], *rec;
+
+	r->slot = r->board->slot;
+	r->image = c->image;
+	r->image_sha256 = c->image_sha256[0] ? c->image_sha256 : NULL;
+	r->result = bs_board_result_name(r->exit);
+	r->time = wall_now();
 	pthread_mutex_lock(&c->lock);
-	if (!c->fo.json) {
-		if (rc == BS_EXIT_OK)
-			printf("usb %s -> %s: flashed, sealed and verified\n", port, node);
+	if (c->fo.record) {
+		rec = bs_board_record(r);
+		if (!rec)
+			bs_error("Unable to write the record of usb %s to %s: out of memory",
+				 r->board->port, c->fo.record);
+		else if (bs_record_append(c->fo.record, rec, err, sizeof(err)))
+			bs_error("Unable to write the record of usb %s: %s", r->board->port, err);
+		free(rec);
+	}
+	bs_metrics_add(&c->metrics, r);
+	if (c->fo.metrics && bs_metrics_write(&c->metrics, c->fo.metrics, err, sizeof(err)))
+		bs_error("Unable to update the metrics file: %s", err);
+	if (c->journal) {
+		bs_board_journal_line(r, line, sizeof(line));
+		fprintf(stderr, "%s\n", line);
+	}
+	if (!c->fo.json && r->board->devnode) {
+		const char *sl = r->slot;
+
+		if (r->exit == BS_EXIT_OK)
+			printf("usb %s%s%s%s -> %s: flashed, sealed and verified\n", r->board->port,
+			       sl ? " [" : "", sl ? sl : "", sl ? "]" : "", r->board->devnode);
 		else
-			printf("usb %s -> %s: FAILED (exit status %d)\n", port, node, rc);
+			printf("usb %s%s%s%s -> %s: FAILED (exit status %d)\n", r->board->port,
+			       sl ? " [" : "", sl ? sl : "", sl ? "]" : "", r->board->devnode,
+			       r->exit);
 		fflush(stdout);
 	}
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* One booted device: flash it (runs in the device's own thread). */
+static int flash_ready(void *ctx, const struct bs_usbboot_board *b)
+{
+	struct flash_ctx *c = ctx;
+	struct bs_flash_report rep = {0};
+	struct bs_flash_opts fo = c->fo;
+	struct bs_board_result r = {.board = b};
+	char target[64], sz[32], *targets[1] = {target};
+	double t0 = now_s();
+	int rc;
+
+	snprintf(target, sizeof(target), "%s", b->devnode);
+	fmt_size(b->size, sz, sizeof(sz));
+	fprintf(stderr, "%s: usb %s -> %s (%s): flashing %s\n", bs_prog, b->port, b->devnode, sz,
+		c->image);
+	fo.report = &rep;
+	bs_last_error[0] = '\0';
+	rc = bs_flash_run(&fo, c->image, targets, 1);
+	r.exit = rc;
+	r.boot_seconds = b->boot_seconds;
+	r.total_seconds = b->boot_seconds + (now_s() - t0);
+	if (rep.filled) {
+		r.bytes = rep.written;
+		r.write_seconds = rep.write_seconds;
+		r.verify_seconds = rep.verify_seconds;
+		r.verified = rep.verified;
+		r.error = rep.error[0] ? rep.error : NULL;
+	}
+	if (rc != BS_EXIT_OK && !r.error)
+		r.error = bs_last_error[0] ? bs_last_error
+					   : "the flash stopped before writing (see the messages above)";
+	board_done(c, &r);
 	return rc;
+}
+
+/* A board that failed before it became a disk. */
+static void flash_failed(void *ctx, const struct bs_usbboot_board *b, const char *error)
+{
+	struct bs_board_result r = {.board = b, .exit = BS_EXIT_USB, .error = error};
+
+	r.boot_seconds = r.total_seconds = b->boot_seconds;
+	board_done(ctx, &r);
+}
+
+/* Is stderr the journal (systemd sets JOURNAL_STREAM=DEV:INODE for it)? */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st))
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* SHA-256 of the image file for the records; 0 or -1 after saying why. */
+static int hash_image(const char *image, char out[65])
+{
+	unsigned char md[32], *buf;
+	struct bs_hash *h;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		bs_error("Unable to use --record with %s: %s (records name the image by its "
+			 "SHA-256, so it must be a local file)",
+			 image, fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	h = bs_hash_new(BS_HASH_SHA256);
+	buf = malloc(1 << 20);
+	if (!h || !buf) {
+		bs_error("Unable to hash %s: out of memory", image);
+		bs_hash_free(h);
+		free(buf);
+		close(fd);
+		return -1;
+	}
+	while ((n = read(fd, buf, 1 << 20)) > 0)
+		bs_hash_update(h, buf, (size_t)n);
+	free(buf);
+	close(fd);
+	if (n < 0 || bs_hash_final(h, md)) {
+		bs_error("Unable to hash %s: %s", image, n < 0 ? strerror(errno) : "libcrypto failed");
+		bs_hash_free(h);
+		return -1;
+	}
+	bs_hash_free(h);
+	bs_hex_format(md, 32, out);
+	return 0;
 }
 
 /*
@@ -1250,29 +1554,66 @@ static int flash_ready(void *ctx, const char *port, const char *node, uint64_t s
  */
 int bs_flash_usbboot(const struct bs_flash_opts *o, const char *image)
 {
-	struct flash_ctx c = {.fo = *o, .image = image};
+	struct flash_ctx *c;
 	struct bs_usbboot_opts uo = {
 		.firmware_dir = o->firmware,
+		.ports = o->ports.v,
+		.nports = o->ports.n,
 		.loop = o->loop,
 		.json = o->json,
+		.timeout = o->timeout,
 		.ready = flash_ready,
-		.ctx = &c,
+		.failed = flash_failed,
 		.stop = &flash_stop,
 	};
 	struct sigaction sa = {.sa_handler = flash_on_signal}, old_int, old_term;
+	char err[512];
+	size_t i;
 	int rc;
 
-	c.fo.usbboot = false;
-	c.fo.loop = false;
-	c.fo.allow_fixed = true;
-	c.fo.yes = true;
-	pthread_mutex_init(&c.lock, NULL);
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		bs_error("Unable to run 'flash --usbboot': out of memory");
+		return BS_EXIT_FAILURE;
+	}
+	c->fo = *o;
+	c->image = image;
+	uo.ctx = c;
+	uo.slots = &c->slots;
+	for (i = 0; i < o->slot.n; i++)
+		if (bs_slot_add(&c->slots, o->slot.v[i], err, sizeof(err))) {
+			bs_error("Unable to use --slot %s", err);
+			free(c);
+			return BS_EXIT_USAGE;
+		}
+	if (o->slot_file && bs_slot_file(&c->slots, o->slot_file, err, sizeof(err))) {
+		bs_error("Unable to use --slot-file %s", err);
+		free(c);
+		return BS_EXIT_USAGE;
+	}
+	c->journal = o->log_format ? !strcmp(o->log_format, "journal") : stderr_is_journal();
+	if (o->record && hash_image(image, c->image_sha256)) {
+		free(c);
+		return BS_EXIT_IMAGE;
+	}
+	/* A station's metrics exist (all zero) from its start. */
+	if (o->metrics && bs_metrics_write(&c->metrics, o->metrics, err, sizeof(err))) {
+		bs_error("Unable to write the metrics file: %s", err);
+		free(c);
+		return BS_EXIT_FAILURE;
+	}
+	c->fo.usbboot = false;
+	c->fo.loop = false;
+	c->fo.allow_fixed = true;
+	c->fo.yes = true;
+	pthread_mutex_init(&c->lock, NULL);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	rc = bs_usbboot_run(&uo);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
-	pthread_mutex_destroy(&c.lock);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
 	return rc;
 }

@@ -35,6 +35,7 @@
 
 #define BS_USBBOOT_CTRL_TIMEOUT_MS 5000
 #define BS_USBBOOT_BULK_TIMEOUT_MS 10000
+#define BS_USBBOOT_DONE_ACK_TIMEOUT_MS 1000 /* the zero-length write after Done */
 #define BS_USBBOOT_READ_TIMEOUT_MS 20000
 #define BS_USBBOOT_STEP_TIMEOUT	   60 /* seconds */
 #define BS_USBBOOT_BULK_CHUNK	   (64u << 10)
@@ -79,21 +80,61 @@ int bs_usbboot_name_ok(const char *name, char *why, size_t whylen);
 /* Chip family for a product ID: "BCM2835", "BCM2837", "BCM2711", "BCM2712" or NULL. */
 const char *bs_usbboot_chip(uint16_t pid);
 
+#define BS_USBBOOT_MAX_META	 16  /* metadata records kept per board */
+#define BS_USBBOOT_META_KEY_LEN	 32
+#define BS_USBBOOT_META_VAL_LEN	 128
+#define BS_USBBOOT_SERIAL_LEN	 33
+
+/*
+ * Parse a metadata record "*KEY*VALUE" (BCM2711/2712 firmware): KEY is 1-31
+ * upper-case letters, digits or '_', VALUE 0-127 printable ASCII bytes. 0, or
+ * -1 with the reason in @why.
+ */
+int bs_usbboot_parse_meta(const char *name, char key[BS_USBBOOT_META_KEY_LEN],
+			  char val[BS_USBBOOT_META_VAL_LEN], char *why, size_t whylen);
+
+/* What is known about one board when its block device appears. */
+struct bs_usbboot_board {
+	const char *port;    /* "1-1.3" */
+	const char *chip;    /* "BCM2837", "BCM2711", ... */
+	const char *slot;    /* the port's slot name, or NULL */
+	const char *serial;  /* the ROM's serial-number string (BCM2711), or NULL */
+	const char *devnode; /* "/dev/sdX" */
+	uint64_t size;
+	unsigned int nmeta; /* metadata records, in arrival order */
+	const char (*meta_key)[BS_USBBOOT_META_KEY_LEN];
+	const char (*meta_val)[BS_USBBOOT_META_VAL_LEN];
+	double boot_seconds; /* from the first ROM transfer to the block device */
+};
+
 /*
  * Called in its own thread when a device's block device appears (several may
  * run at once, one per port). Returns enum bs_exit for that device.
  */
-typedef int (*bs_usbboot_ready_fn)(void *ctx, const char *port, const char *devnode, uint64_t size);
+typedef int (*bs_usbboot_ready_fn)(void *ctx, const struct bs_usbboot_board *b);
+
+/*
+ * Called (in the scanner's thread) when a board failed before its block
+ * device appeared, with what is known and the error. May be NULL.
+ */
+typedef void (*bs_usbboot_failed_fn)(void *ctx, const struct bs_usbboot_board *b,
+				     const char *error);
+
+struct bs_slots;
 
 struct bs_usbboot_opts {
 	const char *firmware_dir;  /* NULL: bs_usbboot_default_firmware() */
 	const char *port;	   /* only this port path, or NULL */
+	const char *const *ports;  /* or only these @nports port paths */
+	size_t nports;
+	const struct bs_slots *slots; /* names of ports, shown in every line; may be NULL */
 	bool loop;		   /* keep waiting for devices until interrupted */
 	unsigned int count;	   /* stop after this many devices finished (0: see below) */
 	bool json;		   /* one JSON object per line on stdout */
 	bool verbose;		   /* log every file request */
 	unsigned int timeout;	   /* seconds per step, 0 = BS_USBBOOT_STEP_TIMEOUT */
 	bs_usbboot_ready_fn ready; /* NULL: print "usb PORT -> /dev/sdX (SIZE)" */
+	bs_usbboot_failed_fn failed; /* boot failures, for records; may be NULL */
 	void *ctx;
 	volatile int *stop; /* set non-zero (e.g. from SIGINT) to stop waiting */
 };

@@ -159,7 +159,9 @@
  *   mounted or claimed by a session meanwhile), writes back and drops the
  *   page caches of the disk and its partitions, zeroes the head and the
  *   tail (the last BOOTSEAL_TAIL_LEN bytes, as for ATTACH) and flushes, as
- *   ATTACH does. A table that is refused gets the reason in the kernel log
+ *   ATTACH does -- but without restricting writes (device-mapper opens the
+ *   disk without BLK_OPEN_RESTRICT_WRITES), so a process that has the disk
+ *   node open for writing is not stopped. A table that is refused gets the reason in the kernel log
  *   ("device-mapper: table: 253:N: bootseal: <reason>") and the errno of
  *   DM_TABLE_LOAD: EINVAL (arguments, length, head), EMEDIUMTYPE (a
  *   partition), EROFS (a read-only disk or table), EOPNOTSUPP (a zoned
@@ -178,11 +180,16 @@
  * flight complete, the disk's cache is flushed, the tail then the head
  * are written with FUA (the first physical block last) and read back: as
  * COMMIT, with the same erase after a failed seal. Returns 0 once SEALED;
- * then the staged device passes everything through. Errors: EINVAL (any
- * other message), EBADFD (sealed, or being sealed), the stage's first
- * error (FAILED), EINTR (a fatal signal while waiting for I/O; still
- * staged), EBUSY (another device-mapper device holds the disk), or the
- * seal's errno (FAILED or UNCLEAN, as for COMMIT).
+ * then the staged device passes everything through; it keeps the disk
+ * claimed until it is removed (re-read the disk's partition table after
+ * that). The staged device must be closed by everyone (its page cache is
+ * written back at its last close: unmount file systems, remove partition
+ * mappings first) and not suspended, or writes held above the target
+ * could land after the seal. Errors: EINVAL (any other message), EBADFD
+ * (sealed, or being sealed), EBUSY (the staged device is open or
+ * suspended; another device-mapper device holds the disk), the stage's
+ * first error (FAILED), EINTR (a fatal signal while waiting for I/O;
+ * still staged), or the seal's errno (FAILED or UNCLEAN, as for COMMIT).
  *
  * Removing the device without a seal ends the stage ABORTED: the head and
  * the tail of the disk stay zero. So does a reboot.

@@ -1,16 +1,70 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fakecm: a fake Raspberry Pi Compute Module 3 for the VM tests, on
- * dummy_hcd. Stages A (ROM) and B (second-stage file-server client) are a
- * gadgetfs program that writes every descriptor itself (so it can present
- * iSerialNumber index 0 or 1) and answers the vendor control requests of
- * the usbboot protocol; stage C binds a configfs mass-storage gadget
- * (0525:a4a5, like Etcher's kernel) backed by a file, on the same UDC, so
- * the host sees a /dev/sdX at the same port path.
+ * fakecm: a fake Raspberry Pi Compute Module (CM1/CM3 BCM2835/BCM2837, CM4
+ * BCM2711) for the VM tests, on dummy_hcd. Stages A (ROM) and B
+ * (second-stage file-server client) are a gadgetfs program that writes
+ * every descriptor itself (so it can present iSerialNumber index 0, 3 or 1)
+ * and answers the vendor control requests of the usbboot protocol; stage C
+ * binds a configfs mass-storage gadget backed by a file, on the same UDC, so
+ * the host sees a /dev/sdX at the same port path: 0525:a4a5 after the CM3
+ * set (Etcher's Linux kernel with g_mass_storage), 0a5c:0001 after the cm4/
+ * set (the VPU mass-storage firmware start4.elf).
  *
  *   fakecm --firmware DIR --backing FILE [--udc dummy_udc.N] [--sessions 1|2]
  *          [--fault rom-status|disconnect-upload|missing-file|dotdot|hold-reply|bad-command]
- *          [--hold SEC] [--msd-seconds SEC] [--delay-ms MS] [--pid 2764|2763|2712]
+ *          [--hold SEC] [--msd-seconds SEC] [--delay-ms MS] [--msd-delay-ms MS]
+ *          [--pid 2764|2763|2711|2712] [--interfaces 1|2] [--stage2-index N]
+ *          [--serial HEX8] [--no-metadata] [--host-timeout SEC]
+ *
+ * What each chip presents (iSerialNumber is the index the host goes by):
+ *   2763/2764  ROM index 0 (no serial string); second stage index 1 ("Broadcom");
+ *              two sessions by default (bootcode.bin, then start_cd.elf asking
+ *              for the kernel); stage C 0525:a4a5.
+ *   2711       ROM index 3, whose string is the board serial (8 hex digits,
+ *              --serial); second stage index --stage2-index (default 1; the
+ *              bootcode4.bin template says 4, both are "not 0/3"), one session
+ *              asking for the BCM2711 names (config.txt, vl805.sig,
+ *              pieeprom.sig, recover4.elf, recovery.elf, start4.elf, fixup4.dat)
+ *              and, unless --no-metadata, sending metadata records
+ *              "*KEY*VALUE" (as GetFileSize requests: the command value real
+ *              firmware uses is not documented; a host acknowledges each with
+ *              a zero-length write); stage C 0a5c:0001.
+ *   2712       a ROM the firmware set has nothing for: the host must leave it
+ *              alone (no vendor request within 8 s).
+ * --interfaces 2 presents the two-interface layout: interface 0 a
+ * mass-storage class placeholder (08/06/50) without endpoints (so the guest's
+ * usb-storage does not bind it), interface 1 the vendor interface with bulk
+ * OUT 0x03 and IN 0x84; the host must then use interface 1 and 0x03. The
+ * default is one vendor interface with bulk OUT 0x01 and IN 0x82.
+ *
+ * Timing: --delay-ms between the ROM status and the second stage and between
+ * sessions (default 1000, as on hardware: ~1.3 s); --msd-delay-ms between the
+ * last Done and the mass-storage device (default: 5000 for BCM2835/2837,
+ * whose firmware boots Linux before g_mass_storage appears; 2000 for BCM2711,
+ * whose start4.elf is the mass-storage firmware itself). Tests may pass
+ * shorter delays to keep their time down.
+ *
+ * After each Done the fake waits up to 1 s for the zero-length control write
+ * rpiboot sends there and acknowledges it (hosts that send none are fine).
+ *
+ * gadgetfs limits, and what a host sees because of them:
+ *  - Control requests are capped at 256 bytes: the host's 260-byte
+ *    file-request read reaches the fake with wLength 256 (wValue still 260).
+ *    A 256-byte answer would end on a full packet and leave the host waiting
+ *    for the rest, so the fake answers 255 bytes: the host sees a short reply
+ *    (a command and a 251-byte name field) instead of 260 bytes. Names are
+ *    short, so the request is the same; a host must accept short replies.
+ *  - The kernel, not the program, answers GET_DESCRIPTOR for the device and
+ *    configuration descriptors, from one buffer written at start. So the
+ *    BCM2711 ROM's quirk (a 9-byte read saying 55 bytes / 2 interfaces, the
+ *    full read returning 32 bytes / 1 interface, Linux logging "config index
+ *    0 descriptor too short") cannot be reproduced; the fake presents what a
+ *    host ends up with after it (32 bytes, 1 interface), and
+ *    --interfaces 2 covers the host's two-interface branch.
+ *  - Endpoint files are dummy_hcd's: the vendor OUT endpoint is always the
+ *    ep1out-bulk file, configured with address 0x01 or 0x03 (dummy_hcd routes
+ *    by the address in the descriptor). The IN endpoint is declared but never
+ *    enabled: neither host uses it.
  *
  * Needs: dummy_hcd, gadgetfs (mounted at /dev/gadget, done here if not),
  * libcomposite + usb_f_mass_storage (configfs, mounted here if not). gadgetfs
@@ -18,8 +72,9 @@
  * fakes one after another; an earlier fake's stage C keeps its UDC, so the
  * next fake lands on the next UDC (its own port).
  *
- * Every check prints "fakecm: ..." on stderr; any mismatch ends with
- * "fakecm: FAIL ..." and exit status 1. Exit 0 means every check passed
+ * Every check prints "fakecm: ..." on stderr; any mismatch, and giving up on
+ * a host that does not answer (--host-timeout, default 120 s per step), ends
+ * with "fakecm: FAIL ..." and exit status 1. Exit 0 means every check passed
  * (and the requested fault was delivered). With stage C the program stays
  * until SIGTERM/SIGINT or --msd-seconds, then removes the gadget.
  */
@@ -68,11 +123,19 @@ static struct {
 	unsigned int hold;		/* seconds to hold a reply (hold-reply) */
 	unsigned int msd_seconds;	/* 0: until signalled */
 	unsigned int delay_ms;		/* between stages */
-	unsigned int sessions;
+	int msd_delay_ms;		/* before stage C; -1: by chip */
+	unsigned int sessions;		/* 0: by chip */
 	unsigned int pid;		/* ROM product ID; 0x2712 = BCM2712, which the firmware set lacks */
-} opt = { .hold = 30, .delay_ms = 1000, .sessions = 2, .pid = 0x2764 };
+	unsigned int interfaces;	/* 1 or 2 */
+	unsigned int stage2_index;	/* second stage iSerialNumber (not 0 or 3) */
+	const char *serial;		/* BCM2711 ROM serial string */
+	bool metadata;			/* BCM2711: send metadata records */
+	unsigned int host_timeout;	/* seconds to wait for the host in any one step */
+} opt = { .hold = 30, .delay_ms = 1000, .msd_delay_ms = -1, .pid = 0x2764, .interfaces = 1,
+	  .stage2_index = 1, .serial = "5e4d3c2b", .metadata = true, .host_timeout = 120 };
 
 static volatile sig_atomic_t stop;
+static bool said_fail;
 static int ep0 = -1, epout = -1;
 static char bound_udc[256];
 
@@ -86,6 +149,8 @@ static void say(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (!strncmp(fmt, "FAIL", 4))
+		said_fail = true;
 	fputs("fakecm: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -154,8 +219,9 @@ static long long fw_file(const char *name, char out[65])
 
 /* ---- gadgetfs -------------------------------------------------------------- */
 
+#define NSTRINGS 8
 struct strings {
-	const char *s[4];	/* index 1..3 */
+	const char *s[NSTRINGS];	/* index 1..7 */
 };
 
 static const struct strings *cur_strings;
@@ -166,25 +232,48 @@ static void put_le16(uint8_t *p, uint16_t v)
 	p[1] = v >> 8;
 }
 
-/* Config: one vendor interface, bulk OUT 0x01 + bulk IN 0x82 (maxpacket @mps). */
+/* The vendor interface's bulk OUT endpoint: 0x01 (one interface) or 0x03 (two). */
+static uint8_t out_addr(void)
+{
+	return opt.interfaces == 2 ? 0x03 : 0x01;
+}
+
+/*
+ * Config (self-powered, 100 mA). One interface: vendor interface 0 with bulk
+ * OUT 0x01 + bulk IN 0x82 (32 bytes). Two: interface 0 a mass-storage
+ * placeholder without endpoints, interface 1 vendor with OUT 0x03 + IN 0x84
+ * (41 bytes). Bulk maxpacket @mps.
+ */
 static size_t build_config(uint8_t *p, uint16_t mps)
 {
-	static const uint8_t cfg[9] = { 9, USB_DT_CONFIG, 32, 0, 1, 1, 0, 0xc0, 50 };
-	static const uint8_t intf[9] = { 9, USB_DT_INTERFACE, 0, 0, 2, 0xff, 0, 0, 0 };
+	uint8_t cfg[9] = { 9, USB_DT_CONFIG, 32, 0, 1, 1, 0, 0xc0, 50 };
+	uint8_t intf[9] = { 9, USB_DT_INTERFACE, 0, 0, 2, 0xff, 0, 0, 0 };
+	static const uint8_t msd[9] = { 9, USB_DT_INTERFACE, 0, 0, 0, 0x08, 0x06, 0x50, 0 };
 	uint8_t ep[7] = { 7, USB_DT_ENDPOINT, 0x01, USB_ENDPOINT_XFER_BULK, 0, 0, 0 };
+	size_t off = 9;
 
+	if (opt.interfaces == 2) {
+		cfg[2] = 41;
+		cfg[4] = 2;
+		intf[2] = 1;
+		memcpy(p + off, msd, 9);
+		off += 9;
+	}
 	memcpy(p, cfg, 9);
-	memcpy(p + 9, intf, 9);
+	memcpy(p + off, intf, 9);
+	off += 9;
 	put_le16(ep + 4, mps);
-	memcpy(p + 18, ep, 7);
-	ep[2] = 0x82;
-	memcpy(p + 25, ep, 7);
-	return 32;
+	ep[2] = out_addr();
+	memcpy(p + off, ep, 7);
+	off += 7;
+	ep[2] = opt.interfaces == 2 ? 0x84 : 0x82;
+	memcpy(p + off, ep, 7);
+	return off + 7;
 }
 
 static int gadget_open(uint16_t pid, uint8_t iserial, const struct strings *str)
 {
-	uint8_t buf[4 + 32 + 32 + 18], *p = buf;
+	uint8_t buf[4 + 41 + 41 + 18], *p = buf;
 	uint8_t dev[18] = { 18, USB_DT_DEVICE, 0x00, 0x02, 0, 0, 0, 64,
 			    0x5c, 0x0a, 0, 0, 0, 0, 1, 2, 0, 1 };
 
@@ -251,6 +340,7 @@ static int enable_out_ep(void)
 	uint8_t buf[4 + 7 + 7] = { 1, 0, 0, 0 };
 	uint8_t ep[7] = { 7, USB_DT_ENDPOINT, 0x01, USB_ENDPOINT_XFER_BULK, 64, 0, 0 };
 
+	ep[2] = out_addr();
 	memcpy(buf + 4, ep, 7);
 	put_le16(ep + 4, 512);
 	memcpy(buf + 11, ep, 7);
@@ -287,7 +377,7 @@ static void send_string(const struct usb_ctrlrequest *r)
 		buf[1] = USB_DT_STRING;
 		put_le16(buf + 2, 0x0409);
 		len = 4;
-	} else if (idx < 4 && cur_strings->s[idx]) {
+	} else if (idx < NSTRINGS && cur_strings->s[idx]) {
 		s = cur_strings->s[idx];
 		len = 2 + 2 * (unsigned int)strlen(s);
 		buf[0] = (uint8_t)len;
@@ -306,7 +396,9 @@ static void send_string(const struct usb_ctrlrequest *r)
 
 /*
  * Next vendor request; standard ones (strings, SET_CONFIGURATION) are
- * handled here. 0 with @r filled, -1 on disconnect/error/stop.
+ * handled here. 0 with @r filled, -2 when @timeout_ms (0: none) passed
+ * without one (the caller decides whether that is a failure), -1 on
+ * error/stop.
  */
 static int next_vendor(struct usb_ctrlrequest *r, int timeout_ms)
 {
@@ -322,10 +414,8 @@ static int next_vendor(struct usb_ctrlrequest *r, int timeout_ms)
 		n = poll(&pfd, 1, 200);
 		if (n == 0) {
 			waited += 200;
-			if (timeout_ms && waited >= timeout_ms) {
-				say("no request from the host within %d ms", timeout_ms);
-				return -1;
-			}
+			if (timeout_ms && waited >= timeout_ms)
+				return -2;
 			continue;
 		}
 		if (n < 0) {
@@ -375,13 +465,21 @@ static int next_vendor(struct usb_ctrlrequest *r, int timeout_ms)
 	}
 }
 
+static void gave_up(const char *what, int timeout_ms)
+{
+	say("FAIL gave up waiting for the host: no %s within %d s", what, timeout_ms / 1000);
+}
+
 /* Expect a size announcement (vendor OUT, wLength 0); returns the size or -1. */
 static long long expect_size(int timeout_ms)
 {
 	struct usb_ctrlrequest r;
 	uint8_t b;
+	int n = next_vendor(&r, timeout_ms);
 
-	if (next_vendor(&r, timeout_ms))
+	if (n == -2)
+		gave_up("size announcement (vendor OUT request)", timeout_ms);
+	if (n)
 		return -1;
 	if (r.bRequestType != 0x40 || r.bRequest != 0 || r.wLength != 0) {
 		say("FAIL expected a size announcement (0x40/0), got %02x/%02x wLength %u",
@@ -438,8 +536,11 @@ static int read_bulk(long long len, long long stop_at, char sha[65])
 static int reply_in(const void *data, size_t len, int timeout_ms)
 {
 	struct usb_ctrlrequest r;
+	int n = next_vendor(&r, timeout_ms);
 
-	if (next_vendor(&r, timeout_ms))
+	if (n == -2)
+		gave_up("vendor IN request", timeout_ms);
+	if (n)
 		return -1;
 	/*
 	 * Observed on dummy_hcd + gadgetfs (Debian 6.12): the host's 260-byte
@@ -467,8 +568,42 @@ static int reply_in(const void *data, size_t len, int timeout_ms)
 
 /* ---- stage A: ROM ------------------------------------------------------------- */
 
-static const struct strings rom_strings = { { NULL, "Broadcom", "BCM2710 Boot", NULL } };
-static const struct strings ss_strings = { { NULL, "Broadcom", "BCM2710 Boot", NULL } };
+static struct strings rom_strings, ss_strings;
+static unsigned int tmo_ms(void)
+{
+	return opt.host_timeout * 1000u;
+}
+
+static const char *product_string(void)
+{
+	switch (opt.pid) {
+	case 0x2763: return "BCM2708 Boot";
+	case 0x2711: return "BCM2711 Boot";
+	case 0x2712: return "BCM2712 Boot";
+	}
+	return "BCM2710 Boot";
+}
+
+/*
+ * ROM: Manufacturer 1, Product 2; BCM2711 also the serial string at index 3.
+ * Second stage: its index names "Broadcom" (as on a CM3), or for BCM2711 a
+ * one-character "0" at any other index (the bootcode4.bin template's third
+ * string).
+ */
+static void set_strings(void)
+{
+	rom_strings.s[1] = ss_strings.s[1] = "Broadcom";
+	rom_strings.s[2] = ss_strings.s[2] = product_string();
+	if (opt.pid == 0x2711)
+		rom_strings.s[3] = opt.serial;
+	if (opt.stage2_index > 2)
+		ss_strings.s[opt.stage2_index] = "0";
+}
+
+static uint8_t rom_index(void)
+{
+	return opt.pid == 0x2711 ? 3 : 0;
+}
 
 static int stage_rom(void)
 {
@@ -479,16 +614,20 @@ static int stage_rom(void)
 	ssize_t n;
 	int i, r;
 
-	want = fw_file("bootcode.bin", want_sha);
+	want = opt.pid == 0x2711 ? fw_file("bootcode4.bin", want_sha) : -1;
+	if (want < 0)
+		want = fw_file("bootcode.bin", want_sha);
 	if (want < 0) {
 		say("FAIL no bootcode.bin in %s", opt.firmware);
 		return -1;
 	}
-	if (gadget_open((uint16_t)opt.pid, 0, &rom_strings))
+	if (gadget_open((uint16_t)opt.pid, rom_index(), &rom_strings))
 		return -1;
 	find_bound_udc();
-	say("stage A: ROM 0a5c:2764 iSerialNumber 0 on %s", bound_udc[0] ? bound_udc : "(unknown UDC)");
-	len = expect_size(0);
+	say("stage A: ROM 0a5c:%04x iSerialNumber %u%s%s, %u interface%s, on %s", opt.pid,
+	    rom_index(), opt.pid == 0x2711 ? " serial " : "", opt.pid == 0x2711 ? opt.serial : "",
+	    opt.interfaces, opt.interfaces == 1 ? "" : "s", bound_udc[0] ? bound_udc : "(unknown UDC)");
+	len = expect_size((int)tmo_ms());
 	if (len != 24) {
 		say("FAIL boot message: announced %lld bytes, expected 24", len);
 		return -1;
@@ -511,7 +650,7 @@ static int stage_rom(void)
 		return -1;
 	}
 	say("stage A: boot message ok (length %lld, signature zero)", len);
-	if (expect_size(0) != len) {
+	if (expect_size((int)tmo_ms()) != len) {
 		say("FAIL second-stage announcement differs from the boot message length");
 		return -1;
 	}
@@ -530,7 +669,7 @@ static int stage_rom(void)
 	}
 	if (opt.fault == F_ROM_STATUS)
 		status[0] = 5;
-	if (reply_in(status, 4, 0))
+	if (reply_in(status, 4, (int)tmo_ms()))
 		return -1;
 	if (opt.fault == F_ROM_STATUS) {
 		say("FAULT rom-status: answered status 5");
@@ -550,10 +689,9 @@ static int stage_rom(void)
  */
 static int stage_rom_2712(void)
 {
-	static const struct strings s2712 = { { NULL, "Broadcom", "BCM2712 Boot", NULL } };
 	struct usb_ctrlrequest r;
 
-	if (gadget_open(0x2712, 0, &s2712))
+	if (gadget_open(0x2712, 0, &rom_strings))
 		return -1;
 	find_bound_udc();
 	say("stage A: ROM 0a5c:2712 iSerialNumber 0 on %s", bound_udc[0] ? bound_udc : "(unknown UDC)");
@@ -573,6 +711,19 @@ struct step {
 	int cmd;		/* 0 size, 1 read, 2 done, 7 bad */
 	const char *name;
 	bool fw;		/* served from the firmware directory (else must be 0) */
+};
+
+/* BCM2711 bootcode4.bin with the cm4/ set (only start4.elf is in it). */
+static const struct step session_2711[] = {
+	{ 0, "config.txt", true }, { 0, "vl805.sig", true }, { 0, "pieeprom.sig", true },
+	{ 0, "recover4.elf", true }, { 0, "recovery.elf", true }, { 0, "start4.elf", true },
+	{ 1, "start4.elf", true }, { 0, "fixup4.dat", true }, { 2, "", false },
+};
+
+/* Metadata records a BCM2711 sends (keys as documented for rpiboot's -j). */
+static const char *const metadata_2711[] = {
+	"*MAC_ADDR*d8:3a:dd:5e:4d:3c", "*USER_BOARDREV*0xd03141", "*BOOT_ROM*0x3b7f1c87",
+	"*BOARD_ATTR*0x00000000", "*JTAG_LOCKED*0", "*EEPROM_UPDATE*skipped",
 };
 
 static const struct step session1[] = {
@@ -602,16 +753,21 @@ static int do_step(const struct step *s, unsigned int session)
 		if (want < 0)
 			want = 0;
 	}
-	if (reply_in(req, REQ_LEN, 60000))
+	if (reply_in(req, REQ_LEN, (int)tmo_ms()))
 		return -1;
 	if (s->cmd == 2)
 		return 0;
 	if (s->cmd == 7) {
-		got = expect_size(3000);
-		say("sent command 7; host answered %lld (a host may end the session instead)", got);
+		struct usb_ctrlrequest r;
+		int n = next_vendor(&r, 3000);
+
+		if (!n && r.bRequestType == 0x40)
+			(void)!read(ep0, &n, 0);
+		say("sent command 7; host %s (a host may end the session instead)",
+		    n ? "sent nothing more" : "answered with another request");
 		return 1;
 	}
-	got = expect_size(30000);
+	got = expect_size((int)tmo_ms());
 	if (got < 0) {
 		say("FAIL %s %s: no size announcement", s->cmd ? "ReadFile" : "GetFileSize", s->name);
 		return -1;
@@ -642,6 +798,17 @@ static int run_steps(const struct step *steps, size_t n, unsigned int session)
 	int r;
 
 	for (i = 0; i < n; i++) {
+		if (steps[i].cmd == 2 && session == 1 && opt.pid == 0x2711 && opt.metadata) {
+			size_t k;
+
+			for (k = 0; k < sizeof(metadata_2711) / sizeof(metadata_2711[0]); k++) {
+				const struct step m = { 0, metadata_2711[k], false };
+
+				if (do_step(&m, session))
+					return -1;
+			}
+			say("metadata: %zu records sent, each acknowledged with a zero-length write", k);
+		}
 		if (steps[i].cmd == 2) {
 			/* Faults go in just before the first Done. */
 			if (session == 1 && opt.fault == F_MISSING_FILE) {
@@ -666,8 +833,11 @@ static int run_steps(const struct step *steps, size_t n, unsigned int session)
 			}
 			if (session == 1 && opt.fault == F_HOLD_REPLY) {
 				struct usb_ctrlrequest r0;
+				int nv = next_vendor(&r0, (int)tmo_ms());
 
-				if (next_vendor(&r0, 60000))
+				if (nv == -2)
+					gave_up("file request to hold", (int)tmo_ms());
+				if (nv)
 					return -1;
 				say("FAULT hold-reply: holding the request reply for %u s", opt.hold);
 				msleep(opt.hold * 1000);
@@ -692,18 +862,45 @@ static int stage_server(unsigned int session)
 {
 	int r;
 
-	if (gadget_open((uint16_t)opt.pid, 1, &ss_strings))
+	if (gadget_open((uint16_t)opt.pid, (uint8_t)opt.stage2_index, &ss_strings))
 		return -1;
 	find_bound_udc();
-	say("stage B: second stage 0a5c:2764 iSerialNumber 1, session %u", session);
-	if (session == 1)
+	say("stage B: second stage 0a5c:%04x iSerialNumber %u, session %u", opt.pid,
+	    opt.stage2_index, session);
+	if (opt.pid == 0x2711)
+		r = run_steps(session_2711, sizeof(session_2711) / sizeof(session_2711[0]), session);
+	else if (session == 1)
 		r = run_steps(session1, sizeof(session1) / sizeof(session1[0]), session);
 	else
 		r = run_steps(session2, sizeof(session2) / sizeof(session2[0]), session);
 	if (r == 0) {
+		struct usb_ctrlrequest q;
+		int n;
+
 		say("stage B: session %u done", session);
-		/* rpiboot sends one more zero-length write after Done; accept it if it comes. */
-		msleep(300);
+		/*
+		 * rpiboot sends one more zero-length write after Done: acknowledge
+		 * it (a host that sends none is fine). Anything else is a host bug.
+		 */
+		n = next_vendor(&q, 1000);
+		if (!n && q.bRequestType == 0x40 && q.bRequest == 0 && !q.wValue && !q.wIndex &&
+		    !q.wLength) {
+			(void)!read(ep0, &n, 0);
+			say("session %u: zero-length write after Done acknowledged", session);
+			/*
+			 * Let the host finish that status stage before the
+			 * disconnect: closing ep0 with it still queued makes
+			 * dummy_hcd warn (a freed request still on its queue).
+			 */
+			msleep(300);
+		} else if (!n) {
+			say("FAIL session %u: after Done the host sent %02x/%02x wValue %u wIndex %u wLength %u",
+			    session, q.bRequestType, q.bRequest, q.wValue, q.wIndex, q.wLength);
+			ep0_stall(&q);
+			r = -1;
+		} else {
+			say("session %u: no zero-length write after Done", session);
+		}
 	}
 	gadget_close();
 	return r;
@@ -771,12 +968,13 @@ static int stage_msd(void)
 	if (write_file(p, val)) goto fail; } while (0)
 #define D(rel) do { snprintf(p, sizeof(p), "%s/%s", gdir, rel); \
 	if (mkdirs(p)) goto fail; } while (0)
-	W("idVendor", "0x0525");
-	W("idProduct", "0xa4a5");
+	/* After the cm4/ set: the VPU mass-storage firmware's 0a5c:0001. */
+	W("idVendor", opt.pid == 0x2711 ? "0x0a5c" : "0x0525");
+	W("idProduct", opt.pid == 0x2711 ? "0x0001" : "0xa4a5");
 	D("strings/0x409");
-	W("strings/0x409/manufacturer", "Linux");
-	W("strings/0x409/product", "File-Stor Gadget");
-	W("strings/0x409/serialnumber", "fakecm");
+	W("strings/0x409/manufacturer", opt.pid == 0x2711 ? "Broadcom" : "Linux");
+	W("strings/0x409/product", opt.pid == 0x2711 ? "BCM2711 mass storage" : "File-Stor Gadget");
+	W("strings/0x409/serialnumber", opt.pid == 0x2711 ? opt.serial : "fakecm");
 	D("configs/c.1");
 	D("functions/mass_storage.0");
 	/*
@@ -804,11 +1002,42 @@ static int stage_msd(void)
 	}
 #undef W
 #undef D
-	say("stage C: mass storage 0525:a4a5 on %s backed by %s", udc, opt.backing);
+	say("stage C: mass storage %s on %s backed by %s", opt.pid == 0x2711 ? "0a5c:0001" : "0525:a4a5",
+	    udc, opt.backing);
 	return 0;
 fail:
 	msd_teardown();
 	return -1;
+}
+
+/* A whole decimal number in [lo, hi]; exits with a usage error otherwise. */
+static unsigned int num_arg(const char *name, const char *v, unsigned int lo, unsigned int hi,
+			    int base)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, base);
+	if (errno || end == v || *end || n < lo || n > hi) {
+		say("--%s '%s': expected a number from %u to %u", name, v, lo, hi);
+		exit(2);
+	}
+	return (unsigned int)n;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: fakecm --firmware DIR --backing FILE [options]; see the comment at "
+			"the top of tests/tools/fakecm.c\n");
+	exit(2);
+}
+
+static int finish_exit(int r, const char *where)
+{
+	if (r < 0 && !said_fail)
+		say("FAIL %s: the host went away or a transfer failed (see above)", where);
+	return r < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -821,8 +1050,14 @@ int main(int argc, char **argv)
 		{ "hold", required_argument, NULL, 'H' },
 		{ "msd-seconds", required_argument, NULL, 'm' },
 		{ "delay-ms", required_argument, NULL, 'd' },
+		{ "msd-delay-ms", required_argument, NULL, 'D' },
 		{ "sessions", required_argument, NULL, 's' },
 		{ "pid", required_argument, NULL, 'P' },
+		{ "interfaces", required_argument, NULL, 'i' },
+		{ "stage2-index", required_argument, NULL, 'x' },
+		{ "serial", required_argument, NULL, 'S' },
+		{ "no-metadata", no_argument, NULL, 'M' },
+		{ "host-timeout", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -835,29 +1070,56 @@ int main(int argc, char **argv)
 		case 'f': opt.firmware = optarg; break;
 		case 'b': opt.backing = optarg; break;
 		case 'u': opt.udc = optarg; break;
-		case 'H': opt.hold = (unsigned int)atoi(optarg); break;
-		case 'm': opt.msd_seconds = (unsigned int)atoi(optarg); break;
-		case 'd': opt.delay_ms = (unsigned int)atoi(optarg); break;
-		case 's': opt.sessions = (unsigned int)atoi(optarg); break;
-		case 'P': opt.pid = (unsigned int)strtoul(optarg, NULL, 16); break;
+		case 'H': opt.hold = num_arg("hold", optarg, 0, 3600, 10); break;
+		case 'm': opt.msd_seconds = num_arg("msd-seconds", optarg, 0, 86400, 10); break;
+		case 'd': opt.delay_ms = num_arg("delay-ms", optarg, 0, 600000, 10); break;
+		case 'D': opt.msd_delay_ms = (int)num_arg("msd-delay-ms", optarg, 0, 600000, 10); break;
+		case 's': opt.sessions = num_arg("sessions", optarg, 1, 2, 10); break;
+		case 'P': opt.pid = num_arg("pid", optarg, 0, 0xffff, 16); break;
+		case 'i': opt.interfaces = num_arg("interfaces", optarg, 1, 2, 10); break;
+		case 'x': opt.stage2_index = num_arg("stage2-index", optarg, 1, NSTRINGS - 1, 10); break;
+		case 'T': opt.host_timeout = num_arg("host-timeout", optarg, 1, 3600, 10); break;
+		case 'M': opt.metadata = false; break;
+		case 'S':
+			if (strlen(optarg) != 8 || strspn(optarg, "0123456789abcdef") != 8) {
+				say("--serial '%s': expected 8 lower-case hex digits", optarg);
+				return 2;
+			}
+			opt.serial = optarg;
+			break;
 		case 'F':
 			for (i = 0; fault_names[i]; i++)
 				if (!strcmp(fault_names[i], optarg))
-					opt.fault = (enum fault)i;
-			if (!fault_names[i] && opt.fault == F_NONE && strcmp(optarg, "none")) {
+					break;
+			if (!fault_names[i]) {
 				say("unknown fault '%s'", optarg);
 				return 2;
 			}
+			opt.fault = (enum fault)i;
 			break;
 		default:
-			fprintf(stderr, "usage: see the comment at the top of tests/tools/fakecm.c\n");
-			return 2;
+			usage();
 		}
 	}
-	if (!opt.firmware || !opt.backing || opt.sessions < 1 || opt.sessions > 2) {
-		fprintf(stderr, "usage: fakecm --firmware DIR --backing FILE [--sessions 1|2] ...\n");
+	if (optind < argc || !opt.firmware || !opt.backing)
+		usage();
+	if (opt.pid != 0x2763 && opt.pid != 0x2764 && opt.pid != 0x2711 && opt.pid != 0x2712) {
+		say("--pid %x: expected 2763, 2764, 2711 or 2712", opt.pid);
 		return 2;
 	}
+	if (opt.stage2_index == 3) {
+		say("--stage2-index 3: that is the BCM2711 ROM's index, not a second stage");
+		return 2;
+	}
+	if (opt.pid == 0x2711 && opt.sessions > 1) {
+		say("--sessions %u: a BCM2711 with the cm4/ set runs one session", opt.sessions);
+		return 2;
+	}
+	if (!opt.sessions)
+		opt.sessions = opt.pid == 0x2711 ? 1 : 2;
+	if (opt.msd_delay_ms < 0)
+		opt.msd_delay_ms = opt.pid == 0x2711 ? 2000 : 5000;
+	set_strings();
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -872,17 +1134,23 @@ int main(int argc, char **argv)
 
 	r = opt.pid == 0x2712 ? stage_rom_2712() : stage_rom();
 	if (r)
-		return r < 0 ? 1 : 0;
+		return finish_exit(r, "stage A (ROM)");
 	for (s = 1; s <= opt.sessions; s++) {
 		r = stage_server(s);
 		if (r)
-			return r < 0 ? 1 : 0;
+			return finish_exit(r, "stage B (second stage)");
 		if (s < opt.sessions)
 			msleep(opt.delay_ms);
 	}
-	msleep(300);
-	if (stage_msd())
+	/* Not "stage C:": tests wait for that prefix to know the disk is there. */
+	say("starting the mass-storage device in %d ms", opt.msd_delay_ms);
+	msleep((unsigned int)opt.msd_delay_ms);
+	if (stop) {
+		say("FAIL stopped before stage C");
 		return 1;
+	}
+	if (stage_msd())
+		return finish_exit(-1, "stage C (mass storage)");
 	for (waited = 0; !stop && (!opt.msd_seconds || waited < opt.msd_seconds * 10); waited++)
 		msleep(100);
 	msd_teardown();

@@ -158,6 +158,35 @@ static void test_chips(void)
 	CHECK(bs_usbboot_chip(0xa4a5) == NULL);
 }
 
+/* Metadata records "*KEY*VALUE" from BCM2711 firmware. */
+static void test_meta(void)
+{
+	char k[BS_USBBOOT_META_KEY_LEN], v[BS_USBBOOT_META_VAL_LEN], why[96], big[300];
+
+	CHECK_EQ_INT(bs_usbboot_parse_meta("*MAC_ADDR*d8:3a:dd:5e:4d:3c", k, v, why, sizeof(why)), 0);
+	CHECK_EQ_STR(k, "MAC_ADDR");
+	CHECK_EQ_STR(v, "d8:3a:dd:5e:4d:3c");
+	CHECK_EQ_INT(bs_usbboot_parse_meta("*JTAG_LOCKED*", k, v, why, sizeof(why)), 0);
+	CHECK_EQ_STR(v, "");
+	/* A value may hold '*'; only the first one separates. */
+	CHECK_EQ_INT(bs_usbboot_parse_meta("*K*a*b", k, v, why, sizeof(why)), 0);
+	CHECK_EQ_STR(v, "a*b");
+	CHECK_EQ_INT(bs_usbboot_parse_meta("MAC*x", k, v, why, sizeof(why)), -1);
+	CHECK_EQ_INT(bs_usbboot_parse_meta("*MAC_ADDR", k, v, why, sizeof(why)), -1);
+	CHECK_EQ_INT(bs_usbboot_parse_meta("**x", k, v, why, sizeof(why)), -1);
+	CHECK_EQ_INT(bs_usbboot_parse_meta("*mac*x", k, v, why, sizeof(why)), -1);
+	CHECK(strstr(why, "A-Z") != NULL);
+	CHECK_EQ_INT(bs_usbboot_parse_meta("*K*a\tb", k, v, why, sizeof(why)), -1);
+	CHECK(strstr(why, "printable") != NULL);
+	CHECK_EQ_INT(bs_usbboot_parse_meta("*ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456*x", k, v, why,
+					   sizeof(why)), -1);
+	memset(big, 'v', sizeof(big));
+	memcpy(big, "*K*", 3);
+	big[sizeof(big) - 1] = '\0';
+	CHECK_EQ_INT(bs_usbboot_parse_meta(big, k, v, why, sizeof(why)), -1);
+	CHECK(strstr(why, "value of") != NULL);
+}
+
 /* The default firmware directory of a build tree is its blobs/. */
 static void test_default_firmware(void)
 {
@@ -176,6 +205,7 @@ int main(void)
 	test_requests();
 	test_names();
 	test_chips();
+	test_meta();
 	test_default_firmware();
 	return unit_done();
 }

@@ -6,7 +6,9 @@
 # image inside it is accepted, also from SHA256SUMS next to it); an image
 # larger than the device exits 4 naming both sizes (known size: refused before writing; size
 # unknown (stdin): stopped when the data passes the end, device left unsealed);
-# an image file cut short while it is written exits 3, device unsealed.
+# an image file open for writing is refused (exit 3, nothing written); an
+# image file cut short while it is written (truncate's open breaks the read
+# lease the image is read under) stops the flash: exit 3, device unsealed.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 cleanup() { { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
 trap cleanup EXIT
@@ -180,6 +182,14 @@ grep -q "HTML page" /tmp/err || die "an HTML page is not called one"
 run_rc flash --yes --allow-fixed --no-verify --force-raw /tmp/page.img.gz $dev
 [ $rc -eq 0 ] || die "--force-raw HTML page: exit $rc, not 0"
 
+note "the image file is open for writing: refused, exit 3, nothing written"
+exec 7>>$img
+rc=0; "$BOOTSEAL" flash --yes --allow-fixed $img $dev >/tmp/out 2>/tmp/err || rc=$?
+exec 7>&-
+cat /tmp/out /tmp/err
+[ $rc -eq 3 ] || die "image open for writing: exit $rc, not 3"
+grep -q "is open for writing by another process" /tmp/err || die "image open for writing: no reason"
+
 note "the image file shrinks while it is written (zero-copy from its mapping): exit 3, unsealed"
 # A slow device and the smallest in-flight budget, so that most of the image
 # is not yet pinned when the file is cut short.
@@ -199,11 +209,15 @@ rc=0
 "$BOOTSEAL" flash --yes --allow-fixed --no-verify --no-bmap /tmp/shrink.img $ndev >/tmp/out 2>/tmp/err &
 pid=$!
 sleep 2
-truncate -s $((4 * 1024 * 1024)) /tmp/shrink.img
+# truncate opens with O_NONBLOCK: the lease makes it fail (EAGAIN) and still
+# starts the lease break, which stops the flash
+truncate -s $((4 * 1024 * 1024)) /tmp/shrink.img 2>/tmp/terr || cat /tmp/terr
 wait $pid || rc=$?
 cat /tmp/out /tmp/err
 [ $rc -eq 3 ] || die "image shrank mid-flash: exit $rc, not 3"
-grep -q "image /tmp/shrink.img shrank while it was read" /tmp/err || die "shrinking image: not named"
+# the image is read under a lease: truncate's open waits, the flash stops
+grep -q "image /tmp/shrink.img: another process opened it for writing while it was read" /tmp/err ||
+	die "shrinking image: not named"
 cmp -s -n 512 /dev/zero $ndev || die "shrinking image: the head of $ndev is not zero"
 echo 0 > $nb/power; rmdir $nb; rmmod null_blk
 

@@ -42,11 +42,11 @@ sleep 1
 
 note "good device with a missing-file request (port 1)"
 fake_start /tmp/fake-missing.log --firmware "$FW/raspberrypi" --backing /tmp/cm-a.img \
-	--sessions 1 --fault missing-file
+	--sessions 1 --fault missing-file --msd-delay-ms 1500
 fake_wait_log /tmp/fake-missing.log "stage C:" 60
 note "good device with traversal names (port 2)"
 fake_start /tmp/fake-dotdot.log --firmware "$FW/raspberrypi" --backing /tmp/cm-b.img \
-	--sessions 1 --fault dotdot
+	--sessions 1 --fault dotdot --msd-delay-ms 1500
 fake_wait_log /tmp/fake-dotdot.log "stage C:" 60
 
 rc=0

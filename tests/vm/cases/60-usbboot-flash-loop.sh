@@ -35,7 +35,7 @@ bpid=$!
 for n in 1 2 3; do
 	truncate -s 4M "/tmp/cm-$n.img"
 	fake_start "/tmp/fake-$n.log" --firmware "$FW/raspberrypi" --backing "/tmp/cm-$n.img" --sessions 1 \
-		--delay-ms 300
+		--delay-ms 300 --msd-delay-ms 500
 	fake_wait_log "/tmp/fake-$n.log" "stage C:" 90
 	for i in $(seq 900); do
 		[ "$(grep -c 'flashed, sealed and verified\|FAILED' /tmp/loop.out)" -ge $n ] && break

@@ -15,7 +15,8 @@ usb_firmware
 bpid=$!
 for n in 1 2 3; do
 	truncate -s 4M "/tmp/cm-$n.img"
-	fake_start "/tmp/fake-$n.log" --firmware "$FW/raspberrypi" --backing "/tmp/cm-$n.img" --sessions 1
+	fake_start "/tmp/fake-$n.log" --firmware "$FW/raspberrypi" --backing "/tmp/cm-$n.img" --sessions 1 \
+		--msd-delay-ms 1000
 	fake_wait_log "/tmp/fake-$n.log" "stage C:" 90
 	for i in $(seq 300); do [ "$(wc -l < /tmp/loop.out)" -ge $n ] && break; sleep 0.1; done
 	[ "$(wc -l < /tmp/loop.out)" -ge $n ] || { cat /tmp/loop.err; die "device $n not reported"; }

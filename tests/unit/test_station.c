@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The production-line station: slots, board records, journal lines, metrics. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bootseal.h"
+#include "station.h"
+#include "unit.h"
+
+static void test_ports(void)
+{
+	CHECK(bs_port_path_ok("1-1"));
+	CHECK(bs_port_path_ok("3-1.3.2"));
+	CHECK(bs_port_path_ok("10-12.4"));
+	CHECK(!bs_port_path_ok(""));
+	CHECK(!bs_port_path_ok("1"));
+	CHECK(!bs_port_path_ok("1-"));
+	CHECK(!bs_port_path_ok("1-0"));
+	CHECK(!bs_port_path_ok("1-1."));
+	CHECK(!bs_port_path_ok("1-1..2"));
+	CHECK(!bs_port_path_ok("a-1"));
+	CHECK(!bs_port_path_ok("1-1.1.1.1.1.1.1.1"));
+	CHECK(!bs_port_path_ok("/dev/sda"));
+}
+
+static void test_slots(void)
+{
+	struct bs_slots *s = calloc(1, sizeof(*s));
+	char err[256], path[] = "/tmp/bs-slots-XXXXXX";
+	FILE *f;
+	int fd;
+
+	REQUIRE(s);
+	CHECK_EQ_INT(bs_slot_add(s, "1-1.3=slot3", err, sizeof(err)), 0);
+	CHECK_EQ_STR(bs_slot_name(s, "1-1.3"), "slot3");
+	CHECK(bs_slot_name(s, "1-1.4") == NULL);
+	CHECK_EQ_INT(bs_slot_add(s, "1-1.3=other", err, sizeof(err)), -1);
+	CHECK(strstr(err, "already has") != NULL);
+	CHECK_EQ_INT(bs_slot_add(s, "1-1.4=slot3", err, sizeof(err)), -1);
+	CHECK(strstr(err, "already port 1-1.3's") != NULL);
+	CHECK_EQ_INT(bs_slot_add(s, "1-1.4", err, sizeof(err)), -1);
+	CHECK(strstr(err, "PORT=NAME") != NULL);
+	CHECK_EQ_INT(bs_slot_add(s, "sda=x", err, sizeof(err)), -1);
+	CHECK(strstr(err, "BUS-PORT") != NULL);
+	CHECK_EQ_INT(bs_slot_add(s, "1-2=a b", err, sizeof(err)), -1);
+	CHECK_EQ_INT(bs_slot_add(s, "1-2=", err, sizeof(err)), -1);
+	CHECK_EQ_INT(bs_slot_add(s, "1-2=ab\"c", err, sizeof(err)), -1);
+	CHECK_EQ_INT(bs_slot_add(s, "1-2=abcdefghijabcdefghijabcdefghijabc", err, sizeof(err)), -1);
+
+	fd = mkstemp(path);
+	REQUIRE(fd >= 0);
+	f = fdopen(fd, "w");
+	REQUIRE(f);
+	fputs("# the jig\n\n  2-1 left\n2-2=right  \n", f);
+	fclose(f);
+	CHECK_EQ_INT(bs_slot_file(s, path, err, sizeof(err)), 0);
+	CHECK_EQ_STR(bs_slot_name(s, "2-1"), "left");
+	CHECK_EQ_STR(bs_slot_name(s, "2-2"), "right");
+	f = fopen(path, "w");
+	REQUIRE(f);
+	fputs("2-3 ok\n2-4 not ok\n", f);
+	fclose(f);
+	CHECK_EQ_INT(bs_slot_file(s, path, err, sizeof(err)), -1);
+	CHECK(strstr(err, ":2: ") != NULL);
+	unlink(path);
+	CHECK_EQ_INT(bs_slot_file(s, "/nonexistent/slots", err, sizeof(err)), -1);
+	free(s);
+}
+
+static const char keys[2][BS_USBBOOT_META_KEY_LEN] = {"MAC_ADDR", "JTAG_LOCKED"};
+static const char vals[2][BS_USBBOOT_META_VAL_LEN] = {"d8:3a:dd:00:00:01", "0"};
+
+static void board(struct bs_usbboot_board *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->port = "1-1.3";
+	b->chip = "BCM2711";
+	b->serial = "5e4d3c2b";
+	b->devnode = "/dev/sdb";
+	b->size = 8388608;
+	b->nmeta = 2;
+	b->meta_key = keys;
+	b->meta_val = vals;
+	b->boot_seconds = 4.5;
+}
+
+static void test_record(void)
+{
+	struct bs_usbboot_board b;
+	struct bs_board_result r = {.board = &b};
+	char *rec;
+
+	board(&b);
+	r.slot = "slot3";
+	r.image = "os.img.xz";
+	r.image_sha256 = "ab";
+	r.exit = BS_EXIT_OK;
+	r.result = bs_board_result_name(r.exit);
+	r.bytes = 4096;
+	r.boot_seconds = 4.5;
+	r.write_seconds = 1.25;
+	r.verify_seconds = 0.5;
+	r.total_seconds = 6.5;
+	r.verified = true;
+	r.time = 1764496800.25; /* 2025-11-30T10:00:00.250Z */
+	rec = bs_board_record(&r);
+	REQUIRE(rec);
+	CHECK_EQ_STR(rec, "{\"type\":\"board\",\"time\":\"2025-11-30T10:00:00.250Z\",\"port\":\"1-1.3\","
+			  "\"slot\":\"slot3\",\"chip\":\"BCM2711\",\"serial\":\"5e4d3c2b\","
+			  "\"metadata\":{\"MAC_ADDR\":\"d8:3a:dd:00:00:01\",\"JTAG_LOCKED\":\"0\"},"
+			  "\"image\":\"os.img.xz\",\"image_sha256\":\"ab\",\"target\":\"/dev/sdb\","
+			  "\"target_size\":8388608,\"result\":\"ok\",\"exit\":0,\"verified\":true,"
+			  "\"bytes\":4096,\"seconds\":{\"boot\":4.500,\"write\":1.250,"
+			  "\"verify\":0.500,\"total\":6.500},\"error\":null}");
+	free(rec);
+	CHECK_EQ_STR(bs_board_result_name(BS_EXIT_USB), "boot");
+	CHECK_EQ_STR(bs_board_result_name(BS_EXIT_DEVICE), "device");
+	CHECK_EQ_STR(bs_board_result_name(BS_EXIT_VERIFY), "verify");
+	CHECK_EQ_STR(bs_board_result_name(130), "interrupted");
+}
+
+static void test_journal(void)
+{
+	struct bs_usbboot_board b;
+	struct bs_board_result r = {.board = &b};
+	char line[1024];
+
+	board(&b);
+	r.exit = BS_EXIT_DEVICE;
+	r.result = "device";
+	r.total_seconds = 7;
+	r.error = "too small: \"8 MB\" \\ image";
+	bs_board_journal_line(&r, line, sizeof(line));
+	CHECK_EQ_STR(line, "<3>bootseal: board PORT=1-1.3 CHIP=BCM2711 SERIAL=5e4d3c2b RESULT=device "
+			   "EXIT=4 BYTES=0 SECONDS=7.000 TARGET=/dev/sdb "
+			   "ERROR=\"too small: \\\"8 MB\\\" \\\\ image\"");
+	r.exit = 0;
+	r.result = "ok";
+	r.error = NULL;
+	r.slot = "slot3";
+	r.bytes = 12;
+	bs_board_journal_line(&r, line, sizeof(line));
+	CHECK(!strncmp(line, "<6>bootseal: board PORT=1-1.3 SLOT=slot3 ", 41));
+	CHECK(strstr(line, " BYTES=12 ") != NULL);
+	/* Never overflows. */
+	bs_board_journal_line(&r, line, 20);
+	CHECK(strlen(line) < 20);
+}
+
+static void test_metrics(void)
+{
+	struct bs_usbboot_board b;
+	struct bs_board_result r = {.board = &b};
+	struct bs_metrics m = {0};
+	char path[] = "/tmp/bs-metrics-XXXXXX", buf[4096], err[256];
+	FILE *f;
+	size_t n;
+	int fd;
+
+	board(&b);
+	r.exit = 0;
+	r.result = "ok";
+	r.bytes = 1000;
+	r.total_seconds = 12;
+	r.time = 100;
+	bs_metrics_add(&m, &r);
+	r.total_seconds = 3;
+	bs_metrics_add(&m, &r);
+	r.exit = BS_EXIT_USB;
+	r.result = "boot";
+	r.bytes = 0;
+	bs_metrics_add(&m, &r);
+	fd = mkstemp(path);
+	REQUIRE(fd >= 0);
+	close(fd);
+	CHECK_EQ_INT(bs_metrics_write(&m, path, err, sizeof(err)), 0);
+	f = fopen(path, "r");
+	REQUIRE(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	unlink(path);
+	CHECK(strstr(buf, "# TYPE bootseal_boards_total counter\n") != NULL);
+	CHECK(strstr(buf, "\nbootseal_boards_total{result=\"ok\"} 2\n") != NULL);
+	CHECK(strstr(buf, "\nbootseal_boards_total{result=\"boot\"} 1\n") != NULL);
+	CHECK(strstr(buf, "\nbootseal_boards_total{result=\"verify\"} 0\n") != NULL);
+	CHECK(strstr(buf, "\nbootseal_written_bytes_total 2000\n") != NULL);
+	CHECK(strstr(buf, "\nbootseal_flash_seconds_bucket{le=\"5\"} 1\n") != NULL);
+	CHECK(strstr(buf, "\nbootseal_flash_seconds_bucket{le=\"10\"} 1\n") != NULL);
+	CHECK(strstr(buf, "\nbootseal_flash_seconds_bucket{le=\"20\"} 2\n") != NULL);
+	CHECK(strstr(buf, "\nbootseal_flash_seconds_bucket{le=\"+Inf\"} 2\n") != NULL);
+	CHECK(strstr(buf, "\nbootseal_flash_seconds_sum 15.000\n") != NULL);
+	CHECK(strstr(buf, "\nbootseal_flash_seconds_count 2\n") != NULL);
+	CHECK(strstr(buf, "\nbootseal_last_board_timestamp_seconds 100.000\n") != NULL);
+	CHECK_EQ_INT(bs_metrics_write(&m, "/nonexistent/dir/m.prom", err, sizeof(err)), -1);
+	CHECK(strstr(err, "/nonexistent/dir/m.prom.tmp.") != NULL);
+}
+
+static void test_record_append(void)
+{
+	char path[] = "/tmp/bs-record-XXXXXX", buf[256], err[256];
+	FILE *f;
+	size_t n;
+	int fd = mkstemp(path);
+
+	REQUIRE(fd >= 0);
+	close(fd);
+	CHECK_EQ_INT(bs_record_append(path, "{\"a\":1}", err, sizeof(err)), 0);
+	CHECK_EQ_INT(bs_record_append(path, "{\"a\":2}", err, sizeof(err)), 0);
+	f = fopen(path, "r");
+	REQUIRE(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	unlink(path);
+	CHECK_EQ_STR(buf, "{\"a\":1}\n{\"a\":2}\n");
+	CHECK_EQ_INT(bs_record_append("/nonexistent/dir/r.jsonl", "x", err, sizeof(err)), -1);
+}
+
+int main(void)
+{
+	test_ports();
+	test_slots();
+	test_record();
+	test_journal();
+	test_metrics();
+	test_record_append();
+	return unit_done();
+}
