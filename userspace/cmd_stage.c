@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/fs.h>
@@ -688,7 +689,7 @@ static int do_unstage(struct staged *s, const char *verb, bool unmount)
 static int do_seal(struct staged *s)
 {
 	char err[512], why[768], sz[32];
-	int r;
+	int r, tries;
 
 	if (remove_parts(s, "seal", false))
 		return BS_EXIT_DEVICE;
@@ -697,8 +698,26 @@ static int do_seal(struct staged *s)
 			 "'bootseal unstage %s')", s->name, err, s->name, s->name);
 		return BS_EXIT_FAILURE;
 	}
-	r = bs_dm_message(s->name, "seal", err, sizeof(err));
+	/*
+	 * The module refuses (EBUSY) while anyone has the staged device open:
+	 * udev's probing after the mappings went away holds it for a moment.
+	 */
+	for (tries = 0;; tries++) {
+		struct timespec ts = { 0, 200 * 1000 * 1000 };
+
+		r = bs_dm_message(s->name, "seal", err, sizeof(err));
+		if (r != -EBUSY || tries >= 50)
+			break;
+		nanosleep(&ts, NULL);
+	}
 	refresh_status(s);
+	if (r == -EBUSY && s->have_status &&
+	    (!strcmp(s->st.state, "staged") || !strcmp(s->st.state, "writing"))) {
+		bs_error("Unable to seal %s: %s is in use (open by a program, or suspended; 'fuser "
+			 "-v %s' names a program); it stays staged: 'bootseal seal %s' again, or "
+			 "'bootseal unstage %s'", s->name, s->path, s->path, s->name, s->name);
+		return BS_EXIT_DEVICE;
+	}
 	if (r) {
 		int e = -r;
 
