@@ -12,6 +12,7 @@
 #ifndef BOOTSEAL_SOURCE_H
 #define BOOTSEAL_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
