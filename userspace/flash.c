@@ -1298,25 +1298,27 @@ static int write_sysfs(const char *path, const char *val)
  * the USB device through its "remove" attribute, which disables the hub
  * port and so cuts power on hubs that switch ports.
  */
-static void power_off(struct ftarget *f)
+static bool power_off(struct ftarget *f)
 {
 	char path[256];
 
 	if (strcmp(f->drive.transport, "usb") || !f->drive.usb_port[0]) {
 		bs_warn("not powering %s off: it is not a USB device", f->drive.path);
-		return;
+		return false;
 	}
 	snprintf(path, sizeof(path), "/sys/block/%s/device/delete", f->drive.name);
 	if (write_sysfs(path, "1"))
 		bs_warn("Unable to delete %s before powering it off: %s", f->drive.path,
 			strerror(errno));
 	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/remove", f->drive.usb_port);
-	if (write_sysfs(path, "1"))
+	if (write_sysfs(path, "1")) {
 		bs_warn("Unable to power %s (usb:%s) off: %s", f->drive.path, f->drive.usb_port,
 			strerror(errno));
-	else
-		fprintf(stderr, "%s: %s (usb:%s) is powered off; it can be unplugged\n", bs_prog,
-			f->drive.path, f->drive.usb_port);
+		return false;
+	}
+	fprintf(stderr, "%s: %s (usb:%s) is powered off; it can be unplugged\n", bs_prog,
+		f->drive.path, f->drive.usb_port);
+	return true;
 }
 
 /*
@@ -1419,10 +1421,17 @@ static void after_seal(struct job *j, struct ftarget *f, struct bs_json *js)
 	if (j->img_pt && np == 0)
 		bs_warn("%s: the image has a partition table but the kernel sees no partitions",
 			f->drive.path);
-	if (j->o->power_off)
-		power_off(f);
-	else
+	if (j->o->power_off) {
+		bool off = power_off(f);
+
+		/* the same keys as after an eject, for one JSON shape */
+		if (js) {
+			bs_json_bool(js, "cache_synchronized", f->synced == 0);
+			bs_json_str(js, "eject", off ? "powered off" : "not powered off");
+		}
+	} else {
 		eject(j, f, js);
+	}
 }
 
 static const char *result_name(int status)

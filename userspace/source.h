@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -113,7 +114,6 @@ const char *bs_source_zip_member(const struct bs_source *s);
  * first bytes. bs_source_in_size() is the server's Content-Length (-1 when
  * none was announced). Any other "scheme://" is refused at open.
  */
-#include <stdbool.h>
 bool bs_source_is_url(const struct bs_source *s);
 
 /*
