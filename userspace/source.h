@@ -12,7 +12,6 @@
 #ifndef BOOTSEAL_SOURCE_H
 #define BOOTSEAL_SOURCE_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
