@@ -39,7 +39,6 @@ SAN_CFLAGS = -std=gnu11 $(WARN) -O1 -g -fsanitize=address,undefined -fno-omit-fr
 
 US_SRCS   := $(sort $(wildcard userspace/*.c))
 LIB_SRCS  := $(filter-out userspace/main.c,$(US_SRCS))
-US_HDRS   := $(wildcard userspace/*.h) module/uapi/bootseal.h
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
@@ -56,6 +55,18 @@ HELPER    := $(B)/bootseal
 
 FUZZ_SECONDS ?= 15
 VM_KERNELS   ?= 6.1 6.12
+
+# Quiet builds ("  CC      build/us/flash.o"); V=1 prints every command.
+V ?= 0
+ifeq ($(V),1)
+Q   :=
+msg := @:
+else
+Q   := @
+msg := @printf '  %-7s %s\n'
+endif
+# Each object's header dependencies, written by the compiler (-MMD -MP).
+DEPFLAGS = -MMD -MP
 
 .PHONY: all module modules-all helper tools deps check unit fuzz vmtest vmtest-selftest fresh-clone check-debug \
 	style sparse clean install uninstall dkms-install dkms-uninstall dkms-source dkms-check demo bench blobs help
@@ -100,7 +111,8 @@ sparse:
 helper: $(HELPER)
 
 $(HELPER): $(OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+	$(msg) LD $@
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 	@ln -sf ../$(HELPER) userspace/bootseal
 
 # The helper embeds `git describe`: objects are rebuilt when it changes.
@@ -108,15 +120,18 @@ $(B)/VERSION: FORCE
 	@mkdir -p $(B); echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
 .PHONY: FORCE
 
-$(B)/us/%.o: userspace/%.c $(US_HDRS) Makefile $(B)/VERSION | $(B)/us
-	$(CC) $(US_CPPFLAGS) $(US_CFLAGS) -c -o $@ $<
+$(B)/us/%.o: userspace/%.c Makefile $(B)/VERSION | $(B)/us
+	$(msg) CC $@
+	$(Q)$(CC) $(US_CPPFLAGS) $(US_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(B)/san/%.o: userspace/%.c $(US_HDRS) Makefile | $(B)/san
-	$(CC) $(US_CPPFLAGS) $(SAN_CFLAGS) -c -o $@ $<
+$(B)/san/%.o: userspace/%.c Makefile | $(B)/san
+	$(msg) CC $@
+	$(Q)$(CC) $(US_CPPFLAGS) $(SAN_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(B)/fz/%.o: userspace/%.c $(US_HDRS) Makefile | $(B)/fz
-	$(CLANG) $(US_CPPFLAGS) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -O1 -g \
-		-fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+$(B)/fz/%.o: userspace/%.c Makefile | $(B)/fz
+	$(msg) CLANG $@
+	$(Q)$(CLANG) $(US_CPPFLAGS) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -O1 -g \
+		-fsanitize=fuzzer-no-link,address,undefined $(DEPFLAGS) -c -o $@ $<
 
 $(B)/us $(B)/san $(B)/fz $(B)/unit $(B)/fuzz $(B)/tools:
 	@mkdir -p $@
@@ -125,16 +140,20 @@ $(B)/us $(B)/san $(B)/fz $(B)/unit $(B)/fuzz $(B)/tools:
 
 # Unit tests: each tests/unit/test_*.c is linked with every helper source but
 # main.c, under AddressSanitizer and UBSan.
-$(B)/unit/%: tests/unit/%.c tests/unit/unit.h $(SAN_OBJS) | $(B)/unit
-	$(CC) $(US_CPPFLAGS) $(SAN_CFLAGS) -Itests/unit -o $@ $< $(SAN_OBJS) $(PKG_LIBS)
+$(B)/unit/%: tests/unit/%.c $(SAN_OBJS) | $(B)/unit
+	$(msg) CCLD $@
+	$(Q)$(CC) $(US_CPPFLAGS) $(SAN_CFLAGS) $(DEPFLAGS) -Itests/unit -o $@ $< $(SAN_OBJS) $(PKG_LIBS)
 
 $(B)/fuzz/%: tests/fuzz/%.c $(FZ_OBJS) | $(B)/fuzz
-	$(CLANG) $(US_CPPFLAGS) -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(FZ_OBJS) $(PKG_LIBS)
+	$(msg) CLANGLD $@
+	$(Q)$(CLANG) $(US_CPPFLAGS) -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined $(DEPFLAGS) \
+		-o $@ $< $(FZ_OBJS) $(PKG_LIBS)
 
 # Test tools that run inside the VM (log-writes checker, netlink listener,
 # fake Compute Module, ...): plain builds, linked with the helper library.
 $(B)/tools/%: tests/tools/%.c $(LIB_OBJS) | $(B)/tools
-	$(CC) $(US_CPPFLAGS) $(US_CFLAGS) -Itests/tools -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
+	$(msg) CCLD $@
+	$(Q)$(CC) $(US_CPPFLAGS) $(US_CFLAGS) $(DEPFLAGS) -Itests/tools -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
 
 tools: $(TOOL_BINS)
 
@@ -302,3 +321,5 @@ blobs:
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
 	rm -rf $(B) userspace/bootseal tests/out
+
+-include $(wildcard $(B)/us/*.d $(B)/san/*.d $(B)/fz/*.d $(B)/unit/*.d $(B)/fuzz/*.d $(B)/tools/*.d)
