@@ -40,6 +40,11 @@ int cmd_inspect(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_stage(int argc, char **argv);
+int cmd_partitions(int argc, char **argv);
+int cmd_seal(int argc, char **argv);
+int cmd_unstage(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* "bootseal: <message>" on stderr. */
 void bs_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

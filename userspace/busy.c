@@ -64,7 +64,12 @@ const struct bs_event *bs_session_on(const struct bs_event *sessions, size_t n, 
 void bs_busy_describe(const struct bs_drive *d, const struct bs_event *s, const char *comm,
 		      const char *holder_name, char *buf, size_t len)
 {
-	if (s) {
+	if (s && s->kind == BOOTSEAL_KIND_STAGED) {
+		snprintf(buf, len,
+			 "it is staged as /dev/mapper/%s (%s; 'bootseal seal %s' or 'bootseal "
+			 "unstage %s' ends that)",
+			 s->staged_name, bs_state_name(s->state), s->staged_name, s->staged_name);
+	} else if (s) {
 		char who[64] = "";
 
 		if (comm && *comm)

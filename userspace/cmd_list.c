@@ -187,7 +187,13 @@ int cmd_list(int argc, char **argv)
 		const struct bs_event *s = bs_session_on(sessions, nsessions, drives[i].name);
 
 		ok[i] = bs_drive_check(&drives[i], &safety, why[i], sizeof(why[i])) == 0;
-		if (s) {
+		if (s && s->kind == BOOTSEAL_KIND_STAGED) {
+			ok[i] = false;
+			snprintf(why[i], sizeof(why[i]),
+				 "%s is staged as /dev/mapper/%s (%s; bootseal seal or unstage %s)",
+				 drives[i].path, s->staged_name, bs_state_name(s->state),
+				 s->staged_name);
+		} else if (s) {
 			ok[i] = false;
 			snprintf(why[i], sizeof(why[i]),
 				 "%s is being flashed (bootseal session %llu, %s, pid %u)",

@@ -890,8 +890,24 @@ int bs_drive_check(struct bs_drive *d, const struct bs_safety *s, char *why, siz
 		return -1;
 	}
 	if (d->holders) {
-		snprintf(why, whylen, "%s is in use by %s (device-mapper, RAID or similar)",
-			 d->path, d->holder);
+		char p[96], dm[128] = "";
+		FILE *f;
+
+		/* a staged disk: its holder is the dm device bootseal-NAME */
+		snprintf(p, sizeof(p), "/sys/class/block/%.31s/dm/name", d->holder);
+		f = fopen(p, "re");
+		if (f) {
+			if (!fgets(dm, sizeof(dm), f))
+				dm[0] = '\0';
+			dm[strcspn(dm, "\n")] = '\0';
+			fclose(f);
+		}
+		if (!strncmp(dm, "bootseal-", 9))
+			snprintf(why, whylen, "%s is staged as /dev/mapper/%s ('bootseal seal %s' or "
+				 "'bootseal unstage %s' ends that)", d->path, dm, dm, dm);
+		else
+			snprintf(why, whylen, "%s is in use by %s (device-mapper, RAID or similar)",
+				 d->path, d->holder);
 		return -1;
 	}
 	if (!d->nr_mounts)

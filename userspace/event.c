@@ -28,8 +28,15 @@ void bs_event_format(const struct bs_event *ev, char *buf, size_t len)
 	bs_human_size(ev->bytes_completed, done, sizeof(done));
 	if (p >= 0)
 		snprintf(pct, sizeof(pct), " %d%%", (int)p);
-	n = snprintf(buf, len, "session %llu %s %s%s %s", (unsigned long long)ev->session_id,
-		     ev->dev_name[0] ? ev->dev_name : "-", bs_state_name(ev->state), pct, done);
+	if (ev->kind == BOOTSEAL_KIND_STAGED)
+		n = snprintf(buf, len, "staged %llu %s /dev/mapper/%s %s %s",
+			     (unsigned long long)ev->session_id, ev->dev_name[0] ? ev->dev_name : "-",
+			     ev->staged_name, bs_state_name(ev->state), done);
+	else
+		n = snprintf(buf, len, "session %llu %s %s%s %s",
+			     (unsigned long long)ev->session_id,
+			     ev->dev_name[0] ? ev->dev_name : "-", bs_state_name(ev->state), pct,
+			     done);
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (ev->bytes_expected) {
@@ -69,6 +76,13 @@ void bs_event_json(const struct bs_event *ev, struct bs_json *j)
 	snprintf(dev, sizeof(dev), "%u:%u", (ev->dev & 0xfff00) >> 8,
 		 (ev->dev & 0xff) | ((ev->dev >> 12) & 0xfff00));
 	bs_json_uint(j, "session", ev->session_id);
+	/* ioctl sessions keep the members they always had */
+	if (ev->kind == BOOTSEAL_KIND_STAGED) {
+		bs_json_str(j, "kind", "staged");
+		bs_json_str(j, "staged_name", ev->staged_name);
+	} else if (ev->kind != BOOTSEAL_KIND_SESSION) {
+		bs_json_str(j, "kind", "unknown");
+	}
 	bs_json_str(j, "event", bs_event_name(ev->event));
 	bs_json_str(j, "state", bs_state_name(ev->state));
 	bs_json_str(j, "device", ev->dev_name);

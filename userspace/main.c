@@ -15,6 +15,11 @@ static const struct bs_command commands[] = {
 	{ "boot",    cmd_boot,    "Boot Compute Modules over USB into mass-storage devices" },
 	{ "verify",  cmd_verify,  "Compare a device with an image" },
 	{ "inspect", cmd_inspect, "Show the partition table and boot files of an image or device" },
+	{ "stage",   cmd_stage,   "Stage a disk for an imaging script or another writer" },
+	{ "partitions", cmd_partitions, "Map the partitions of a staged disk" },
+	{ "seal",    cmd_seal,    "Seal a staged disk: bootable only once all of it is written" },
+	{ "unstage", cmd_unstage, "Give up a staged disk: it is left without a partition table" },
+	{ "run",     cmd_run,     "Stage a disk, run a command, seal only if it succeeds" },
 	{ "list",    cmd_list,    "List candidate target drives, and why a drive is refused" },
 	{ "status",  cmd_status,  "Show live flashing sessions" },
 	{ "monitor", cmd_monitor, "Follow every flashing event" },
@@ -28,7 +33,7 @@ static void usage(FILE *f)
 
 	fprintf(f, "Usage: %s <command> [<args>]\n\nCommands:\n", bs_prog);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nRun '%s <command> --help' for a command's options.\n", bs_prog);
 }
 

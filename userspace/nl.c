@@ -110,6 +110,8 @@ static const struct nla_policy event_policy[BOOTSEAL_A_MAX + 1] = {
 	[BOOTSEAL_A_CLEANUP]		= { .type = NLA_U32, .maxlen = 4 },
 	[BOOTSEAL_A_CLEANUP_ERRNO]	= { .type = NLA_U32, .maxlen = 4 },
 	[BOOTSEAL_A_CLEANUP_SECTOR]	= { .type = NLA_U64, .maxlen = 8 },
+	[BOOTSEAL_A_KIND]		= { .type = NLA_U32, .maxlen = 4 },
+	[BOOTSEAL_A_STAGED_NAME]	= { .type = NLA_STRING, .maxlen = BS_STAGED_NAME_LEN },
 };
 
 static uint64_t get_u64(struct nlattr **tb, int type, uint64_t dflt)
@@ -200,6 +202,21 @@ int bs_event_parse(struct nlmsghdr *nlh, struct bs_event *ev, char *err, size_t 
 	ev->cleanup = get_u32(tb, BOOTSEAL_A_CLEANUP, 0);
 	ev->cleanup_error = get_u32(tb, BOOTSEAL_A_CLEANUP_ERRNO, 0);
 	ev->cleanup_sector = get_u64(tb, BOOTSEAL_A_CLEANUP_SECTOR, BOOTSEAL_SECTOR_NONE);
+	ev->kind = get_u32(tb, BOOTSEAL_A_KIND, BOOTSEAL_KIND_SESSION);
+	p = tb[BOOTSEAL_A_STAGED_NAME] ? nla_data(tb[BOOTSEAL_A_STAGED_NAME]) : "";
+	for (i = 0; p[i]; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == '/') {
+			snprintf(err, errlen, "staged device name with byte 0x%02x", c);
+			return -1;
+		}
+	}
+	if (ev->kind == BOOTSEAL_KIND_STAGED && !i) {
+		snprintf(err, errlen, "staged disk without a device-mapper name");
+		return -1;
+	}
+	memcpy(ev->staged_name, p, i + 1);
 	if (ev->error > 4095 || ev->cleanup_error > 4095) {
 		snprintf(err, errlen, "errno %u out of range",
 			 ev->error > 4095 ? ev->error : ev->cleanup_error);

@@ -13,6 +13,9 @@
 
 #include "module/uapi/bootseal.h"
 
+/* Room for a device-mapper name (DM_NAME_LEN), NUL included. */
+#define BS_STAGED_NAME_LEN BOOTSEAL_STAGED_NAME_LEN
+
 struct bs_event {
 	uint64_t session_id;
 	uint32_t event;			/* enum bootseal_event */
@@ -30,6 +33,8 @@ struct bs_event {
 	uint32_t cleanup;		/* BOOTSEAL_CLEANUP_*, 0 if nothing was erased */
 	uint32_t cleanup_error;		/* positive errno of the erase, 0 if none */
 	uint64_t cleanup_sector;	/* BOOTSEAL_SECTOR_NONE if none */
+	uint32_t kind;			/* enum bootseal_kind: ioctl session or staged disk */
+	char staged_name[BS_STAGED_NAME_LEN];	/* dm device name of a staged disk, else "" */
 };
 
 typedef void (*bs_event_cb)(const struct bs_event *ev, void *arg);

@@ -215,7 +215,7 @@ static void test_option_sets(void)
 	} cmds[] = {
 		{"flash", cmd_flash},	{"boot", cmd_boot}, {"verify", cmd_verify},
 		{"inspect", cmd_inspect}, {"list", cmd_list}, {"status", cmd_status},
-		{"monitor", cmd_monitor},
+		{"monitor", cmd_monitor}, {"stage", cmd_stage}, {"run", cmd_run},
 	};
 	char *man = slurp("userspace/bootseal.8");
 	struct set h, m, c;
@@ -330,6 +330,34 @@ static void test_no_system_disk(void)
 	}
 }
 
+/* Staged devices: every command has its man section, the README its section and one-liner. */
+static void test_staged_docs(void)
+{
+	static const char *const cmds[] = { "stage", "partitions", "seal", "unstage", "run" };
+	char *man = slurp("userspace/bootseal.8"), *readme = slurp("README.md"), head[32];
+	struct set c;
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		snprintf(head, sizeof(head), "\n.SS %s\n", cmds[i]);
+		CHECK(strstr(man, head) != NULL);
+	}
+	CHECK(strstr(man, ".SH STAGED DEVICES") != NULL);
+	CHECK(strstr(readme, "\n## Staged devices\n") != NULL);
+	CHECK(strstr(readme, "bootseal run /dev/sdb -- ./make-card.sh") != NULL);
+	CHECK(strstr(readme, "bootseal partitions \"$BOOTSEAL_DEV\"") != NULL);
+	/* the commands that take only NAME offer only --help */
+	for (i = 1; i < 4; i++) {
+		completion_set(&c, cmds[i]);
+		CHECK_EQ_STR(c.s, "");
+		CHECK_EQ_INT(run(cmds[i][0] == 'p' ? cmd_partitions : cmds[i][0] == 's' ? cmd_seal :
+				 cmd_unstage, (char *)cmds[i], "--help"), BS_EXIT_OK);
+		CHECK(strstr(out, "Usage: ") && strstr(out, " NAME"));
+	}
+	free(man);
+	free(readme);
+}
+
 int main(void)
 {
 	src = getenv("BOOTSEAL_SRC");
@@ -338,6 +366,7 @@ int main(void)
 	test_option_sets();
 	test_synopsis();
 	test_exit_and_ids();
+	test_staged_docs();
 	test_no_system_disk();
 	return unit_done();
 }

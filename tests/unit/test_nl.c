@@ -162,6 +162,58 @@ static void test_parse_rejects(void)
 	CHECK_EQ_STR(err, "session id 0");
 }
 
+static void test_parse_staged(void)
+{
+	struct bs_event ev;
+	struct nl_msg *msg;
+	struct bs_json j;
+	char err[256], line[256];
+	const char *out;
+
+	/* an ioctl session: kind absent or 0 */
+	REQUIRE(parse(event_msg(BOOTSEAL_CMD_EVENT, NONE, "sdb"), &ev, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(ev.kind, BOOTSEAL_KIND_SESSION);
+	CHECK_EQ_STR(ev.staged_name, "");
+	/* a staged disk names its dm device */
+	msg = event_msg(BOOTSEAL_CMD_EVENT, NONE, "sdb");
+	REQUIRE(nla_put_u32(msg, BOOTSEAL_A_KIND, BOOTSEAL_KIND_STAGED) == 0);
+	REQUIRE(nla_put_string(msg, BOOTSEAL_A_STAGED_NAME, "bootseal-sdb") == 0);
+	REQUIRE(parse(msg, &ev, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(ev.kind, BOOTSEAL_KIND_STAGED);
+	CHECK_EQ_STR(ev.staged_name, "bootseal-sdb");
+	bs_event_format(&ev, line, sizeof(line));
+	CHECK(!strncmp(line, "staged 3 sdb /dev/mapper/bootseal-sdb writing ", 46));
+	bs_json_begin(&j);
+	bs_event_json(&ev, &j);
+	out = bs_json_finish(&j);
+	REQUIRE(out);
+	CHECK(strstr(out, "\"kind\":\"staged\"") != NULL);
+	CHECK(strstr(out, "\"staged_name\":\"bootseal-sdb\"") != NULL);
+	bs_json_free(&j);
+	/* staged without a name, or a name with a slash or control byte */
+	msg = event_msg(BOOTSEAL_CMD_EVENT, NONE, "sdb");
+	REQUIRE(nla_put_u32(msg, BOOTSEAL_A_KIND, BOOTSEAL_KIND_STAGED) == 0);
+	CHECK_EQ_INT(parse(msg, &ev, err, sizeof(err)), -1);
+	CHECK(strstr(err, "without a device-mapper name") != NULL);
+	msg = event_msg(BOOTSEAL_CMD_EVENT, NONE, "sdb");
+	REQUIRE(nla_put_u32(msg, BOOTSEAL_A_KIND, BOOTSEAL_KIND_STAGED) == 0);
+	REQUIRE(nla_put_string(msg, BOOTSEAL_A_STAGED_NAME, "../x") == 0);
+	CHECK_EQ_INT(parse(msg, &ev, err, sizeof(err)), -1);
+	msg = event_msg(BOOTSEAL_CMD_EVENT, NONE, "sdb");
+	REQUIRE(nla_put_string(msg, BOOTSEAL_A_STAGED_NAME, "a\x1b[2J") == 0);
+	CHECK_EQ_INT(parse(msg, &ev, err, sizeof(err)), -1);
+	/* a kind of a later module parses; JSON says it is unknown */
+	msg = event_msg(BOOTSEAL_CMD_EVENT, NONE, "sdb");
+	REQUIRE(nla_put_u32(msg, BOOTSEAL_A_KIND, 7) == 0);
+	REQUIRE(parse(msg, &ev, err, sizeof(err)) == 0);
+	bs_json_begin(&j);
+	bs_event_json(&ev, &j);
+	out = bs_json_finish(&j);
+	REQUIRE(out);
+	CHECK(strstr(out, "\"kind\":\"unknown\"") != NULL);
+	bs_json_free(&j);
+}
+
 static void test_parse_forward_compatible(void)
 {
 	struct bs_event ev;
@@ -298,6 +350,7 @@ int main(void)
 	test_parse_ok();
 	test_parse_rejects();
 	test_parse_forward_compatible();
+	test_parse_staged();
 	test_names();
 	test_format();
 	test_json();
