@@ -5,6 +5,7 @@
 # through the staged device, which reads back what was written; "seal"
 # makes the disk byte-exact; removal without a seal leaves head and tail
 # zero; two disks staged at once; the disk cannot be claimed while staged;
+# a seal is refused while the staged device is open;
 # a write error fails the stage with no table; a lost head write is erased;
 # dm-log-writes proves the order (logcheck -s); netlink names the stage.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
@@ -41,6 +42,15 @@ no_table() {	# DEV: head (1 MiB) and last MiB zero, sfdisk sees nothing
 	zero "$1" 63 1 || die "the tail of $1 is not zero"
 }
 status_state() { dmsetup status "$1" | awk '{ print $4 }'; }
+wait_closed() {	# NAME: nobody has the staged device open (a seal needs that)
+	local i
+	for i in $(seq 100); do
+		[ "$(dmsetup info -c --noheadings -o open "$1" | tr -d ' ')" = 0 ] && return 0
+		sleep 0.1
+	done
+	fuser -v "/dev/mapper/$1" 2>&1 || true
+	die "$1 stays open: $(dmsetup info -c --noheadings -o open "$1") openers"
+}
 refused() {	# WHY TABLE: dmsetup create must fail and the kernel log say WHY
 	dmesg -C
 	if dmsetup create bad --table "$2" 2>/tmp/err; then
@@ -103,9 +113,17 @@ note "messages"
 expect_fail dmsetup message st0 0 hello 2>/dev/null
 expect_fail dmsetup message st0 0 seal now 2>/dev/null
 [ "$(status_state st0)" = writing ] || die "a bad message changed the state"
+exec 5</dev/mapper/st0	# an opener could hold writes above the target
+dmesg -C
+expect_fail dmsetup message st0 0 seal 2>/dev/null
+exec 5<&-
+dmesg | grep -q "st0: not sealed: the staged device is open" || die "a seal of an open stage was not refused"
+[ "$(status_state st0)" = writing ] || die "a refused seal changed the state"
+wait_closed st0
 dmsetup message st0 0 seal
 [ "$(status_state st0)" = sealed ] || die "state after seal: $(dmsetup status st0)"
 cmp $img /dev/ram0 || die "the sealed disk is not byte-exact"
+wait_closed st0
 expect_fail dmsetup message st0 0 seal 2>/dev/null
 dd if=/dev/zero of=/dev/mapper/st0 bs=512 count=1 seek=100 oflag=direct status=none
 zero /dev/ram0 0 1 && die "after the seal the head did not pass through"
@@ -122,6 +140,7 @@ settle
 dd if=$img of=/dev/mapper/st0 bs=4M oflag=direct status=none &
 dd if=$img of=/dev/mapper/st1 bs=4M oflag=direct status=none
 wait %%
+wait_closed st1
 dmsetup message st1 0 seal
 dmsetup remove st0
 dmsetup remove st1
@@ -150,6 +169,7 @@ read -r _ _ _ state _ _ _ err sector _ <<<"$(dmsetup status st2)"
 [ "$state $err" = "failed 5" ] && [ "$sector" -le 40000 ] && [ "$sector" -gt $((40000 - 2048)) ] ||
 	die "after a write error: $(dmsetup status st2)"
 expect_fail dd if=/dev/mapper/st2 of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/null
+wait_closed st2
 expect_fail dmsetup message st2 0 seal 2>/dev/null
 dmsetup remove st2
 no_table /dev/mapper/bad
@@ -164,6 +184,7 @@ dmsetup create lossy <<TABLE
 TABLE
 dmsetup create st2 --table "0 $sectors bootseal /dev/mapper/lossy $H"
 dd if=$img of=/dev/mapper/st2 bs=1M oflag=direct status=none
+wait_closed st2
 expect_fail dmsetup message st2 0 seal 2>/dev/null
 read -r _ _ _ state _ _ _ err sector cleanup cerr _ <<<"$(dmsetup status st2)"
 [ "$state $err $sector $cleanup $cerr" = "failed 5 1000 7 0" ] ||
@@ -194,6 +215,7 @@ dmsetup create st0 --table "0 $lwsectors bootseal /dev/mapper/lw $H"
 dd if=$img2 of=/dev/mapper/st0 bs=1M count=1 oflag=direct status=none
 dd if=$img2 of=/dev/mapper/st0 bs=1M skip=31 seek=31 oflag=direct status=none
 dd if=$img2 of=/dev/mapper/st0 bs=1M skip=1 seek=1 count=30 oflag=direct conv=fsync status=none
+wait_closed st0
 dmsetup message st0 0 seal
 dmsetup remove st0
 cmp $img2 /dev/mapper/lw || die "the logged disk is not byte-exact"
