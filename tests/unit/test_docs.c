@@ -343,7 +343,7 @@ static void test_staged_docs(void)
 		CHECK(strstr(man, head) != NULL);
 	}
 	CHECK(strstr(man, ".SH STAGED DEVICES") != NULL);
-	CHECK(strstr(readme, "\n## Staged devices\n") != NULL);
+	CHECK(strstr(readme, "\n## Imaging scripts: staged devices\n") != NULL);
 	CHECK(strstr(readme, "bootseal run /dev/sdb -- ./make-card.sh") != NULL);
 	CHECK(strstr(readme, "bootseal partitions \"$BOOTSEAL_DEV\"") != NULL);
 	/* the commands that take only NAME offer only --help */
