@@ -9,7 +9,7 @@
 #   BENCH_RSS_RUNS   runs per memory measurement (case 7)
 #   BENCH_MBPS       null_blk throttle in MiB/s (cases 4 and 5)
 #   BENCH_CASES      which cases to run, e.g. "1 2 6" (0: start-up, 8: strace,
-#                    9: cost of the building blocks)
+#                    9: cost of the building blocks, 10: the staged path)
 #   BENCH_TAG        name of the result directory under $OUT
 #
 # Every measurement is one line in $OUT/$BENCH_TAG/raw.tsv:
@@ -23,7 +23,7 @@
 set +e
 
 : "${BENCH_IMG:?}" "${BENCH_SIZE_MB:?}" "${BENCH_THR_MB:?}" "${BENCH_TAG:?}"
-: "${BENCH_RUNS:=3}" "${BENCH_RSS_RUNS:=1}" "${BENCH_MBPS:=20}" "${BENCH_CASES:=0 1 2 3 4 5 6 7 8 9}"
+: "${BENCH_RUNS:=3}" "${BENCH_RSS_RUNS:=1}" "${BENCH_MBPS:=20}" "${BENCH_CASES:=0 1 2 3 4 5 6 7 8 9 10}"
 MIB=1048576
 THR_REQ_KB=100 # max_sectors_kb of the throttled null_blk devices (see nullb_up)
 R=$OUT/$BENCH_TAG
@@ -178,8 +178,21 @@ t_dd4() {
 }
 t_bs1()       { t_bs "$1" "$2"; }
 t_bs4()       { t_bs "$@"; }
+# Case 10: the same writer through a staged disk (device-mapper target
+# bootseal, 1 MiB head): creating the stage (zeroing head and tail), the
+# writer, the seal (flush, tail and head with FUA, read-back), the removal.
+staged()      {
+	local w=$1 img=$2 dev=$3 rc
+	dmsetup create bsbench --table "0 $(blockdev --getsz "$dev") bootseal $dev 2048" || return 1
+	"$w" "$img" /dev/mapper/bsbench && dmsetup message bsbench 0 seal
+	rc=$?
+	dmsetup remove bsbench || rc=1
+	return $rc
+}
+t_bs_stdd()   { staged t_dd "$1" "$2"; }
+t_bs_stbmap() { staged t_bmap_nob "$1" "$2"; }
 export -f ddw bsflash t_dd t_xzdd t_zstddd t_bmap_nob t_bmap t_rdd t_bs t_bs_verify t_bs_bmap \
-	t_bsv t_bsver t_ddver t_bmapver t_dd1 t_dd4 t_bs1 t_bs4
+	t_bsv t_bsver t_ddver t_bmapver t_dd1 t_dd4 t_bs1 t_bs4 staged t_bs_stdd t_bs_stbmap
 export BOOTSEAL
 TIMEIT=$BOOTSEAL_SRC/tests/bench/timeit.py
 
@@ -372,6 +385,16 @@ if want 8 && [ -z "$BS_WHY" ] && command -v strace > /dev/null; then
 		"$W/raw.img" /dev/ram0 > "$R/logs/strace-flash.log" 2>&1
 	log "  strace run exit $?"
 	brd_down
+fi
+
+# ---- 10: a writer through a staged disk vs straight onto it ------------------------
+if want 10; then
+	log "case 10: dd and bmaptool through a staged disk vs straight, raw image -> null_blk"
+	stage raw.img
+	nullb_up bss1 "$BENCH_SIZE_MB" 1 0
+	series 10dd null_blk "$W/raw.img" "$SZ" "dd bs_stdd" "$W/raw.img" "$NB_DEV"
+	series 10bmap null_blk "$W/raw.img" "$SZ" "bmap_nob bs_stbmap" "$W/raw.img" "$NB_DEV"
+	nullb_down_all
 fi
 
 # ---- 9: what the building blocks cost here (to explain the ratios) ------------------

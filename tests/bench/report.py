@@ -41,6 +41,9 @@ ROWS = [
     ("7raw", "x8", None, None, "bs_verify", "rss", 64, "memory: raw image, 8 targets"),
     ("7big", "x1", None, None, "bs_verify", "rss", 64, "memory: 4x sparse image + bmap, 1 target"),
     ("7big", "x8", None, None, "bs_verify", "rss", 64, "memory: 4x sparse image + bmap, 8 targets"),
+    ("10dd", "null_blk", "dd", DD, "bs_stdd", "ratio", 1.05, "dd through a staged disk (stage, write, seal)"),
+    ("10bmap", "null_blk", "bmap_nob", "bmaptool copy --nobmap", "bs_stbmap", "ratio", 1.05,
+     "bmaptool copy through a staged disk (stage, write, seal)"),
 ]
 
 

@@ -87,7 +87,7 @@ fi
 dmsetup remove bad 2>/dev/null || true
 
 note "stage, write with dd, held regions, claim refused"
-"$TOOLS/nlwatch" listen --finals 3 --timeout 300 > /tmp/events &
+"$TOOLS/nlwatch" listen --finals 3 --timeout 1200 > /tmp/events &
 watcher=$!
 for i in $(seq 100); do grep -q listening /tmp/events 2>/dev/null && break; sleep 0.1; done
 dd if=/dev/urandom of=/dev/ram0 bs=1M count=64 status=none	# an old card
