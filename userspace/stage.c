@@ -369,28 +369,15 @@ int bs_dm_has_target(const char *target, char *err, size_t errlen)
 	return found;
 }
 
-int bs_dm_create(const char *name, const char *type, uint64_t length, const char *params,
-		 char *err, size_t errlen)
+/*
+ * Runs a prepared task carrying a udev cookie (unless setting it up failed:
+ * @e), waits for udev once (also after a failed run, whose half-made device
+ * libdevmapper removed), frees the task and reports: 0 or -errno.
+ */
+static int dm_finish(struct dm_task *dmt, uint32_t cookie, int e, char *err, size_t errlen)
 {
-	struct dm_task *dmt;
-	uint32_t cookie = 0;
-	int e = 0;
-
-	dm_setup();
-	dmt = dm_task_create(DM_DEVICE_CREATE);
-	if (!dmt || !dm_task_set_name(dmt, name) ||
-	    !dm_task_add_target(dmt, 0, length, type, params) ||
-	    !dm_task_set_cookie(dmt, &cookie, 0)) {
-		e = ENOMEM;
-		goto out;
-	}
-	if (!dm_task_run(dmt)) {
+	if (!e && !dm_task_run(dmt))
 		e = task_errno(dmt);
-		/* libdevmapper removed the half-made device; nobody waits on the cookie */
-		dm_udev_wait(cookie);
-		cookie = 0;
-	}
-out:
 	if (cookie)
 		dm_udev_wait(cookie);
 	if (dmt)
@@ -402,6 +389,22 @@ out:
 	return 0;
 }
 
+int bs_dm_create(const char *name, const char *type, uint64_t length, const char *params,
+		 char *err, size_t errlen)
+{
+	struct dm_task *dmt;
+	uint32_t cookie = 0;
+	int e = 0;
+
+	dm_setup();
+	dmt = dm_task_create(DM_DEVICE_CREATE);
+	if (!dmt || !dm_task_set_name(dmt, name) ||
+	    !dm_task_add_target(dmt, 0, length, type, params) ||
+	    !dm_task_set_cookie(dmt, &cookie, 0))
+		e = ENOMEM;
+	return dm_finish(dmt, cookie, e, err, errlen);
+}
+
 int bs_dm_remove(const char *name, char *err, size_t errlen)
 {
 	struct dm_task *dmt;
@@ -410,27 +413,11 @@ int bs_dm_remove(const char *name, char *err, size_t errlen)
 
 	dm_setup();
 	dmt = dm_task_create(DM_DEVICE_REMOVE);
-	if (!dmt || !dm_task_set_name(dmt, name) || !dm_task_set_cookie(dmt, &cookie, 0)) {
+	if (!dmt || !dm_task_set_name(dmt, name) || !dm_task_set_cookie(dmt, &cookie, 0))
 		e = ENOMEM;
-		goto out;
-	}
-	/* udev's probing right after a change holds the device for a moment */
-	dm_task_retry_remove(dmt);
-	if (!dm_task_run(dmt)) {
-		e = task_errno(dmt);
-		dm_udev_wait(cookie);
-		cookie = 0;
-	}
-out:
-	if (cookie)
-		dm_udev_wait(cookie);
-	if (dmt)
-		dm_task_destroy(dmt);
-	if (e) {
-		dm_reason(e, err, errlen);
-		return -e;
-	}
-	return 0;
+	else	/* udev's probing right after a change holds the device for a moment */
+		dm_task_retry_remove(dmt);
+	return dm_finish(dmt, cookie, e, err, errlen);
 }
 
 int bs_dm_message(const char *name, const char *msg, char *err, size_t errlen)
