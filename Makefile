@@ -69,7 +69,7 @@ endif
 DEPFLAGS = -MMD -MP
 
 .PHONY: all module modules-all helper tools deps check unit fuzz vmtest vmtest-selftest fresh-clone check-debug \
-	style sparse clean install uninstall dkms-install dkms-uninstall dkms-source dkms-check demo bench blobs help
+	style checkpatch sparse clean install uninstall dkms-install dkms-uninstall dkms-source dkms-check demo bench blobs help
 
 # Keep intermediate objects: parallel builds must not delete each other's.
 .SECONDARY:
@@ -79,8 +79,8 @@ all: module helper
 help:
 	@sed -n 's/^#   //p' Makefile; echo; \
 	echo "targets: all module modules-all helper tools deps check unit fuzz vmtest"; \
-	echo "         vmtest-selftest fresh-clone check-debug style sparse clean install uninstall dkms-install"; \
-	echo "         dkms-uninstall demo bench blobs"
+	echo "         vmtest-selftest fresh-clone check-debug style checkpatch sparse clean install uninstall"; \
+	echo "         dkms-install dkms-uninstall demo bench blobs"
 
 # ---- kernel module --------------------------------------------------------
 
@@ -214,7 +214,12 @@ style:
 	@if command -v clang-format >/dev/null; then clang-format --dry-run -Werror userspace/*.c userspace/*.h; fi
 	@if command -v cppcheck >/dev/null; then cppcheck -q --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr -D_GNU_SOURCE -I. -Iuserspace userspace/; fi
+	$(MAKE) checkpatch
 	$(MAKE) sparse
+
+# The kernel's style checker on module/ (tests/checkpatch.sh says where it comes from).
+checkpatch:
+	@tests/checkpatch.sh
 
 deps:
 	@tests/deps.sh

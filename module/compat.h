@@ -19,9 +19,9 @@
 #include <net/genetlink.h>
 
 #if !((LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0) && \
-       LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)) || \
-      (LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) && \
-       LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)))
+	LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)) || \
+	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) && \
+	LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)))
 #error "bootseal supports the Linux 6.1 and 6.12 series only (see README, Kernels)"
 #endif
 

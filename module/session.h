@@ -47,8 +47,8 @@ struct bs_session {
 	u32 cleanup;			/* BOOTSEAL_CLEANUP_* after a failed seal */
 	int cleanup_error;		/* positive errno of the cleanup, 0 if none */
 	u64 cleanup_sector;		/* its 512-byte sector, or BOOTSEAL_SECTOR_NONE */
-	u64 inflight;			/* ioctl: data bytes reserved or in flight;
-					 * stage: bios being served */
+	/* ioctl: data bytes reserved or in flight; stage: bios being served */
+	u64 inflight;
 	wait_queue_head_t wq;		/* inflight went down */
 
 	/* Set at attach, constant afterwards (snapshot copies under slock). */

@@ -306,8 +306,8 @@ enum bootseal_state {
 	BOOTSEAL_STATE_SEALED,		/* final: complete and durable */
 	BOOTSEAL_STATE_FAILED,		/* final: an error; no partition table of the image */
 	BOOTSEAL_STATE_ABORTED,		/* final: closed/aborted; head zero */
-	BOOTSEAL_STATE_UNCLEAN,		/* final: a seal failed and erasing it failed too:
-					 * the device may show a partition table */
+	/* final: a seal failed and erasing it failed too: the device may show a partition table */
+	BOOTSEAL_STATE_UNCLEAN,
 	__BOOTSEAL_STATE_LAST
 };
 #define BOOTSEAL_STATE_MAX (__BOOTSEAL_STATE_LAST - 1)
