@@ -4,17 +4,33 @@
 # targets and the journal log format takes two fake boards one after the
 # other: a Compute Module 4 that is flashed, sealed and verified, and a
 # Compute Module 3 whose eMMC is too small for the image, which fails; then a
-# third whose ROM refuses the upload (it never becomes a disk). Each
-# board gets one JSON record line, one journal line (<N> priority prefix and
-# KEY=value fields) and one summary line naming its slot; the Prometheus
-# textfile counts one good and one failed board, the bytes written and the
-# flash time, and is replaced atomically (no temporary file left). Checked
-# field by field. Also: the option checks of flash --usbboot.
+# third whose ROM refuses the upload (it never becomes a disk). A real
+# systemd-journald runs in the guest (not socket-activated, it binds
+# /run/systemd/journal/socket itself; /run is a tmpfs, so it keeps a volatile
+# journal in /run/log/journal). Each board gets one JSON record line, one
+# native journal entry (BOOTSEAL_* fields, read back with journalctl -o json
+# and compared field by field with the record line; its MESSAGE is the text
+# line with KEY=value fields) and one summary line naming its slot; the
+# station's start and stop get entries too, and nothing of it goes to stderr
+# as text. The Prometheus textfile counts one good and one failed board, the
+# bytes written and the flash time, and is replaced atomically (no temporary
+# file left). Without journald the entries go to stderr as <N>-prefixed text
+# lines instead. Also: the option checks of flash --usbboot.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 . "$BOOTSEAL_SRC/tests/vm/usbboot-lib.sh"
-bpid=
+bpid= jpid= cgmounted=
+stop_journald() {
+	[ -n "$jpid" ] || return 0
+	kill "$jpid" 2>/dev/null || true
+	wait "$jpid" 2>/dev/null || true
+	jpid=
+	rm -rf /run/systemd/journal /run/log/journal
+	[ -z "$cgmounted" ] || umount /sys/fs/cgroup
+	cgmounted=
+}
 cleanup() {
 	{ [ -z "$bpid" ] || kill "$bpid" 2>/dev/null || true; }
+	stop_journald
 	usb_teardown
 	unload_bootseal 2>/dev/null || true
 }
@@ -52,6 +68,25 @@ xz -T2 -0 -k -f $img
 sha=$(sha256sum $img.xz | cut -d' ' -f1)
 printf '# the jig\n1-1 left\n' > /tmp/slots
 rm -f /tmp/rec.jsonl /tmp/metrics.prom
+
+note "systemd-journald in the guest"
+[ ! -e /run/systemd/journal/socket ] || die "a journal socket exists before journald was started"
+# journald finds its cgroup through the cgroup file system, which the guest's
+# init does not mount ("Failed to acquire cgroup root path: No medium found").
+if [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ]; then
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup || die "cannot mount cgroup2 for journald"
+	cgmounted=1
+fi
+/lib/systemd/systemd-journald >/tmp/journald.log 2>&1 &
+jpid=$!
+for i in $(seq 100); do
+	[ -S /run/systemd/journal/socket ] && [ -n "$(ls /run/log/journal/*/system.journal 2>/dev/null)" ] && break
+	sleep 0.1
+done
+kill -0 "$jpid" 2>/dev/null && [ -S /run/systemd/journal/socket ] ||
+	{ cat /tmp/journald.log; dmesg | grep journald; die "systemd-journald did not start"; }
+# The guest's own journal only: not the host's /var/log/journal (shared read-only).
+jctl() { journalctl -D /run/log/journal --no-pager -o json SYSLOG_IDENTIFIER=bootseal "$@"; }
 
 note "station: flash --usbboot --loop --record --metrics --slot --log-format journal"
 "$BOOTSEAL" flash --usbboot --loop --firmware "$FW" --timeout 30 --record /tmp/rec.jsonl \
@@ -130,9 +165,67 @@ jq -e '.seconds.boot > 0 and .seconds.write > 0 and .seconds.verify > 0 and
 	.seconds.total >= .seconds.boot + .seconds.write' <<<"$r1" >/dev/null || die "record 1: seconds"
 jq -e '.seconds.boot > 0 and .seconds.write == 0' <<<"$r2" >/dev/null || die "record 2: seconds"
 
-# Journal lines: priority prefix and fields.
-j1=$(grep '^<6>bootseal: board PORT=1-1 ' /tmp/loop.err) || die "no <6> journal line for board 1"
-j2=$(grep '^<3>bootseal: board PORT=2-1 ' /tmp/loop.err) || die "no <3> journal line for board 2"
+# Journal entries: one per board, its BOOTSEAL_* fields field by field
+# against the record line (journald takes datagrams asynchronously: wait).
+for i in $(seq 50); do [ "$(jctl BOOTSEAL_EVENT=board | wc -l)" -ge 3 ] && break; sleep 0.1; done
+echo "--- journal"; jctl | jq -c 'with_entries(select(.key | test("^(PRIORITY|MESSAGE|BOOTSEAL_.*)$")))'
+[ "$(jctl BOOTSEAL_EVENT=board | wc -l)" -eq 3 ] || die "expected three board entries in the journal"
+grep -E '^<[0-7]>bootseal: ' /tmp/loop.err && die "journal entries went to stderr as text with journald running"
+grep -q 'Unable to send to the journal' /tmp/loop.err && die "a journal send failed"
+sec() { [ "$1" = null ] && echo null || printf '%.3f' "$1"; }
+jt=()
+for n in 1 2 3; do
+	r=$(sed -n ${n}p /tmp/rec.jsonl)
+	port=$(field "$r" .port)
+	j=$(jctl BOOTSEAL_EVENT=board "BOOTSEAL_PORT=$port")
+	[ "$(wc -l <<<"$j")" -eq 1 ] || die "board $port: $(wc -l <<<"$j") journal entries"
+	jv() { jq -r ".$1" <<<"$j"; }
+	jeq() { [ "$(jv "$1")" = "$2" ] || die "journal entry of $port: $1 is '$(jv "$1")', expected '$2'"; }
+	for kf in PORT:.port SLOT:.slot CHIP:.chip SERIAL:.serial RESULT:.result EXIT:.exit \
+		BYTES:.bytes IMAGE:.image IMAGE_SHA256:.image_sha256 TARGET:.target \
+		VERIFIED:.verified ERROR:.error; do
+		jeq "BOOTSEAL_${kf%%:*}" "$(field "$r" "${kf#*:}")"
+	done
+	for kf in SECONDS:.seconds.total BOOT_SECONDS:.seconds.boot WRITE_SECONDS:.seconds.write \
+		VERIFY_SECONDS:.seconds.verify; do
+		jeq "BOOTSEAL_${kf%%:*}" "$(sec "$(field "$r" "${kf#*:}")")"
+	done
+	if [ "$(field "$r" .target)" = null ]; then
+		jeq BOOTSEAL_TARGET_SIZE null
+	else
+		jeq BOOTSEAL_TARGET_SIZE "$(field "$r" .target_size)"
+	fi
+	for k in $(field "$r" '.metadata | keys[]'); do
+		jeq "BOOTSEAL_META_$k" "$(field "$r" ".metadata.$k")"
+	done
+	[ "$(jq '[keys[] | select(startswith("BOOTSEAL_META_"))] | length' <<<"$j")" = \
+		"$(field "$r" '.metadata | length')" ] || die "journal entry of $port: metadata fields"
+	jeq PRIORITY "$([ "$(field "$r" .exit)" = 0 ] && echo 6 || echo 3)"
+	jeq _TRANSPORT journal
+	jt[n]="<$(jv PRIORITY)>$(jv SYSLOG_IDENTIFIER): $(jv MESSAGE)"
+done
+j1=${jt[1]} j2=${jt[2]} j3=${jt[3]}
+jchk_entry() { # event field value
+	[ "$(jctl "BOOTSEAL_EVENT=$1" | jq -r ".$2")" = "$3" ] ||
+		die "journal $1 entry: $2 is '$(jctl "BOOTSEAL_EVENT=$1" | jq -r ".$2")', expected '$3'"
+}
+[ "$(jctl BOOTSEAL_EVENT=start | wc -l)" -eq 1 ] || die "expected one start entry in the journal"
+jchk_entry start BOOTSEAL_IMAGE "$img.xz"
+jchk_entry start BOOTSEAL_IMAGE_SHA256 "$sha"
+jchk_entry start BOOTSEAL_PORTS "1-1 2-1 3-1"
+jchk_entry start PRIORITY 6
+for i in $(seq 50); do [ "$(jctl BOOTSEAL_EVENT=stop | wc -l)" -ge 1 ] && break; sleep 0.1; done
+jchk_entry stop BOOTSEAL_BOARDS 3
+jchk_entry stop BOOTSEAL_BOARDS_OK 1
+jchk_entry stop BOOTSEAL_BOARDS_FAILED 2
+jchk_entry stop BOOTSEAL_EXIT 4
+jchk_entry stop MESSAGE "station stopped: 3 boards (1 ok, 2 failed), exit status 4"
+# Queried the way the README says: the failed boards by result.
+[ "$(jctl BOOTSEAL_RESULT=device | jq -r .BOOTSEAL_PORT)" = 2-1 ] || die "BOOTSEAL_RESULT=device query"
+
+# Each entry's MESSAGE is the text line: priority prefix and KEY=value fields.
+grep -q '^<6>bootseal: board PORT=1-1 ' <<<"$j1" || die "entry 1 as text: $j1"
+grep -q '^<3>bootseal: board PORT=2-1 ' <<<"$j2" || die "entry 2 as text: $j2"
 jf() { grep -oE "(^| )$2=(\"([^\"\\\\]|\\\\.)*\"|[^ ]*)" <<<"$1" | sed -E "s/^ ?$2=//; s/^\"(.*)\"$/\\1/"; }
 jchk() { [ "$(jf "$1" "$2")" = "$3" ] || die "journal line: $2 is '$(jf "$1" "$2")', expected '$3'"; }
 jchk "$j1" SLOT left;      jchk "$j2" SLOT right
@@ -146,9 +239,27 @@ jchk "$j1" TARGET "$(field "$r1" .target)"
 jchk "$j1" IMAGE_SHA256 "$sha"
 jchk "$j1" SECONDS "$(printf '%.3f' "$(field "$r1" .seconds.total)")"
 jf "$j2" ERROR | grep -q 'too small' || die "journal line 2: ERROR"
-j3=$(grep '^<3>bootseal: board PORT=3-1 ' /tmp/loop.err) || die "no <3> journal line for board 3"
+grep -q '^<3>bootseal: board PORT=3-1 ' <<<"$j3" || die "entry 3 as text: $j3"
 jchk "$j3" RESULT boot; jchk "$j3" EXIT 7; jchk "$j3" CHIP BCM2837
 [ -z "$(jf "$j3" SLOT)$(jf "$j3" TARGET)" ] || die "journal line 3 has a SLOT or TARGET"
+
+# Without journald the entries are text lines on stderr, and it says so once.
+stop_journald
+"$BOOTSEAL" flash --usbboot --loop --firmware "$FW" --log-format journal $img.xz usb:4-1 \
+	> /tmp/nojournal.out 2>/tmp/nojournal.err &
+bpid=$!
+for i in $(seq 100); do grep -q 'station started' /tmp/nojournal.err && break; sleep 0.1; done
+kill -INT "$bpid"
+rc=0
+wait "$bpid" || rc=$?
+bpid=
+cat /tmp/nojournal.err
+[ $rc -eq 7 ] || die "the line without boards exited $rc after SIGINT, expected 7 (no board seen)"
+grep -qx "<6>bootseal: station started: $img.xz on ports 4-1" /tmp/nojournal.err || die "no start line on stderr"
+grep -qx '<6>bootseal: station stopped: 0 boards (0 ok, 0 failed), exit status 7' /tmp/nojournal.err ||
+	die "no stop line on stderr"
+[ "$(grep -c 'warning: Unable to send to the journal (No such file or directory)' /tmp/nojournal.err)" -eq 1 ] ||
+	die "no single warning that the journal is not there"
 
 # Summary lines name the slots.
 grep -Eq '^usb 1-1 \[left\] -> /dev/sd[a-z]+: flashed, sealed and verified$' /tmp/loop.out || die "no summary for board 1"
