@@ -54,7 +54,7 @@ int bs_slot_file(struct bs_slots *slots, const char *path, char *err, size_t err
 /* The slot name of @port, or NULL. */
 const char *bs_slot_name(const struct bs_slots *slots, const char *port);
 
-/* One board's outcome, for the record, the metrics and the journal line. */
+/* One board's outcome, for the record, the metrics and the journal entry. */
 struct bs_board_result {
 	const struct bs_usbboot_board *board;
 	const char *slot;	  /* or NULL */
