@@ -35,6 +35,12 @@ cleanup() {
 	unload_bootseal 2>/dev/null || true
 }
 trap cleanup EXIT
+interrupt_line() { # SIGINT to the line, its exit status in rc
+	kill -INT "$bpid"
+	rc=0
+	wait "$bpid" || rc=$?
+	bpid=
+}
 
 # Refusals first: no device is needed for them.
 refuse() { # expected-message args...
@@ -116,10 +122,7 @@ fake_start /tmp/fake-3.log --firmware "$FW/raspberrypi" --backing /tmp/cm-2.img 
 wait "$FAKE_PID" || { cat /tmp/fake-3.log; die "fake 3 failed its own checks"; }
 for i in $(seq 900); do [ "$(wc -l < /tmp/rec.jsonl)" -ge 3 ] && break; sleep 0.1; done
 
-kill -INT "$bpid"
-rc=0
-wait "$bpid" || rc=$?
-bpid=
+interrupt_line
 cat /tmp/loop.err; echo "--- stdout"; cat /tmp/loop.out; echo "--- records"; cat /tmp/rec.jsonl
 echo "--- metrics"; cat /tmp/metrics.prom
 [ $rc -eq 4 ] || die "the line exited $rc after SIGINT, expected 4 (the failed board's status)"
@@ -167,59 +170,56 @@ jq -e '.seconds.boot > 0 and .seconds.write == 0' <<<"$r2" >/dev/null || die "re
 
 # Journal entries: one per board, its BOOTSEAL_* fields field by field
 # against the record line (journald takes datagrams asynchronously: wait).
-for i in $(seq 50); do [ "$(jctl BOOTSEAL_EVENT=board | wc -l)" -ge 3 ] && break; sleep 0.1; done
-echo "--- journal"; jctl | jq -c 'with_entries(select(.key | test("^(PRIORITY|MESSAGE|BOOTSEAL_.*)$")))'
-[ "$(jctl BOOTSEAL_EVENT=board | wc -l)" -eq 3 ] || die "expected three board entries in the journal"
+for i in $(seq 50); do
+	jctl > /tmp/journal.jsonl
+	[ "$(jq -c 'select(.BOOTSEAL_EVENT == "stop")' /tmp/journal.jsonl | wc -l)" -ge 1 ] && break
+	sleep 0.2
+done
+echo "--- journal"; jq -c 'with_entries(select(.key | test("^(PRIORITY|MESSAGE|BOOTSEAL_.*)$")))' /tmp/journal.jsonl
+[ "$(jq -c 'select(.BOOTSEAL_EVENT == "board")' /tmp/journal.jsonl | wc -l)" -eq 3 ] ||
+	die "expected three board entries in the journal"
 grep -E '^<[0-7]>bootseal: ' /tmp/loop.err && die "journal entries went to stderr as text with journald running"
 grep -q 'Unable to send to the journal' /tmp/loop.err && die "a journal send failed"
-sec() { [ "$1" = null ] && echo null || printf '%.3f' "$1"; }
+# Each mismatch between a record line and its journal entry as one line.
+jcmp='def str: if . == null then null else tostring end;
+	([["PORT", $r.port], ["SLOT", $r.slot], ["CHIP", $r.chip], ["SERIAL", $r.serial],
+	  ["RESULT", $r.result], ["EXIT", $r.exit], ["BYTES", $r.bytes], ["IMAGE", $r.image],
+	  ["IMAGE_SHA256", $r.image_sha256], ["TARGET", $r.target],
+	  ["TARGET_SIZE", (if $r.target == null then null else $r.target_size end)],
+	  ["VERIFIED", $r.verified], ["ERROR", $r.error]] +
+	 ($r.metadata | to_entries | map(["META_" + .key, .value])) |
+	 .[] | select($j["BOOTSEAL_" + .[0]] != (.[1] | str)) |
+	 "BOOTSEAL_\(.[0]) is \($j["BOOTSEAL_" + .[0]] | tojson), the record has \(.[1] | tojson)"),
+	([["SECONDS", $r.seconds.total], ["BOOT_SECONDS", $r.seconds.boot],
+	  ["WRITE_SECONDS", $r.seconds.write], ["VERIFY_SECONDS", $r.seconds.verify]] |
+	 .[] | select(($j["BOOTSEAL_" + .[0]] // "x" | test("^[0-9]+\\.[0-9]{3}$") | not) or
+		      ($j["BOOTSEAL_" + .[0]] | tonumber) != .[1]) |
+	 "BOOTSEAL_\(.[0]) is \($j["BOOTSEAL_" + .[0]] | tojson), the record has \(.[1])"),
+	(select([$j | keys[] | select(startswith("BOOTSEAL_META_"))] | length != ($r.metadata | length)) |
+	 "\([$j | keys[] | select(startswith("BOOTSEAL_META_"))] | length) metadata fields"),
+	(select($j.PRIORITY != (if $r.exit == 0 then "6" else "3" end)) | "PRIORITY is \($j.PRIORITY)"),
+	(select($j.SYSLOG_IDENTIFIER != "bootseal" or $j._TRANSPORT != "journal") |
+	 "SYSLOG_IDENTIFIER \($j.SYSLOG_IDENTIFIER), _TRANSPORT \($j._TRANSPORT)")'
 jt=()
 for n in 1 2 3; do
 	r=$(sed -n ${n}p /tmp/rec.jsonl)
 	port=$(field "$r" .port)
-	j=$(jctl BOOTSEAL_EVENT=board "BOOTSEAL_PORT=$port")
+	j=$(jq -c --arg p "$port" 'select(.BOOTSEAL_EVENT == "board" and .BOOTSEAL_PORT == $p)' /tmp/journal.jsonl)
 	[ "$(wc -l <<<"$j")" -eq 1 ] || die "board $port: $(wc -l <<<"$j") journal entries"
-	jv() { jq -r ".$1" <<<"$j"; }
-	jeq() { [ "$(jv "$1")" = "$2" ] || die "journal entry of $port: $1 is '$(jv "$1")', expected '$2'"; }
-	for kf in PORT:.port SLOT:.slot CHIP:.chip SERIAL:.serial RESULT:.result EXIT:.exit \
-		BYTES:.bytes IMAGE:.image IMAGE_SHA256:.image_sha256 TARGET:.target \
-		VERIFIED:.verified ERROR:.error; do
-		jeq "BOOTSEAL_${kf%%:*}" "$(field "$r" "${kf#*:}")"
-	done
-	for kf in SECONDS:.seconds.total BOOT_SECONDS:.seconds.boot WRITE_SECONDS:.seconds.write \
-		VERIFY_SECONDS:.seconds.verify; do
-		jeq "BOOTSEAL_${kf%%:*}" "$(sec "$(field "$r" "${kf#*:}")")"
-	done
-	if [ "$(field "$r" .target)" = null ]; then
-		jeq BOOTSEAL_TARGET_SIZE null
-	else
-		jeq BOOTSEAL_TARGET_SIZE "$(field "$r" .target_size)"
-	fi
-	for k in $(field "$r" '.metadata | keys[]'); do
-		jeq "BOOTSEAL_META_$k" "$(field "$r" ".metadata.$k")"
-	done
-	[ "$(jq '[keys[] | select(startswith("BOOTSEAL_META_"))] | length' <<<"$j")" = \
-		"$(field "$r" '.metadata | length')" ] || die "journal entry of $port: metadata fields"
-	jeq PRIORITY "$([ "$(field "$r" .exit)" = 0 ] && echo 6 || echo 3)"
-	jeq _TRANSPORT journal
-	jt[n]="<$(jv PRIORITY)>$(jv SYSLOG_IDENTIFIER): $(jv MESSAGE)"
+	bad=$(jq -n -r --argjson r "$r" --argjson j "$j" "$jcmp") || die "board $port: jq failed"
+	[ -z "$bad" ] || die "journal entry of $port against its record: $bad"
+	jt[n]=$(jq -r '"<\(.PRIORITY)>\(.SYSLOG_IDENTIFIER): \(.MESSAGE)"' <<<"$j")
 done
 j1=${jt[1]} j2=${jt[2]} j3=${jt[3]}
-jchk_entry() { # event field value
-	[ "$(jctl "BOOTSEAL_EVENT=$1" | jq -r ".$2")" = "$3" ] ||
-		die "journal $1 entry: $2 is '$(jctl "BOOTSEAL_EVENT=$1" | jq -r ".$2")', expected '$3'"
-}
-[ "$(jctl BOOTSEAL_EVENT=start | wc -l)" -eq 1 ] || die "expected one start entry in the journal"
-jchk_entry start BOOTSEAL_IMAGE "$img.xz"
-jchk_entry start BOOTSEAL_IMAGE_SHA256 "$sha"
-jchk_entry start BOOTSEAL_PORTS "1-1 2-1 3-1"
-jchk_entry start PRIORITY 6
-for i in $(seq 50); do [ "$(jctl BOOTSEAL_EVENT=stop | wc -l)" -ge 1 ] && break; sleep 0.1; done
-jchk_entry stop BOOTSEAL_BOARDS 3
-jchk_entry stop BOOTSEAL_BOARDS_OK 1
-jchk_entry stop BOOTSEAL_BOARDS_FAILED 2
-jchk_entry stop BOOTSEAL_EXIT 4
-jchk_entry stop MESSAGE "station stopped: 3 boards (1 ok, 2 failed), exit status 4"
+# (-s: jq 1.6's -e goes by the last input, which may select nothing.)
+jq -s -e --arg img "$img.xz" --arg sha "$sha" '[.[] | select(.BOOTSEAL_EVENT == "start")] |
+	length == 1 and (.[0] | .BOOTSEAL_IMAGE == $img and .BOOTSEAL_IMAGE_SHA256 == $sha and
+	.PRIORITY == "6" and .BOOTSEAL_PORTS == "1-1 2-1 3-1")' /tmp/journal.jsonl >/dev/null ||
+	die "journal start entry"
+jq -s -e '[.[] | select(.BOOTSEAL_EVENT == "stop")] | length == 1 and (.[0] |
+	.BOOTSEAL_BOARDS == "3" and .BOOTSEAL_BOARDS_OK == "1" and .BOOTSEAL_BOARDS_FAILED == "2" and
+	.BOOTSEAL_EXIT == "4" and .MESSAGE == "station stopped: 3 boards (1 ok, 2 failed), exit status 4")' \
+	/tmp/journal.jsonl >/dev/null || die "journal stop entry"
 # Queried the way the README says: the failed boards by result.
 [ "$(jctl BOOTSEAL_RESULT=device | jq -r .BOOTSEAL_PORT)" = 2-1 ] || die "BOOTSEAL_RESULT=device query"
 
@@ -249,10 +249,7 @@ stop_journald
 	> /tmp/nojournal.out 2>/tmp/nojournal.err &
 bpid=$!
 for i in $(seq 100); do grep -q 'station started' /tmp/nojournal.err && break; sleep 0.1; done
-kill -INT "$bpid"
-rc=0
-wait "$bpid" || rc=$?
-bpid=
+interrupt_line
 cat /tmp/nojournal.err
 [ $rc -eq 7 ] || die "the line without boards exited $rc after SIGINT, expected 7 (no board seen)"
 grep -qx "<6>bootseal: station started: $img.xz on ports 4-1" /tmp/nojournal.err || die "no start line on stderr"
