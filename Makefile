@@ -25,7 +25,7 @@ KERNELS ?= $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's,.*/
 
 VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 
-PKGS      := libnl-genl-3.0 libnl-3.0 libusb-1.0 libudev liblzma zlib libzstd libarchive libcrypto libxml-2.0 libcurl devmapper
+PKGS      := libnl-genl-3.0 libnl-3.0 libusb-1.0 libudev liblzma zlib libzstd libarchive libcrypto libxml-2.0 libcurl devmapper libsystemd
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lbz2 -lpthread
 

@@ -65,7 +65,7 @@ static const struct bs_opt flash_opts[] = {
 	OPT("slot-file", BS_OPT_STR, slot_file, "FILE",
 	    "With --usbboot: slot names, one PORT NAME per line"),
 	OPT("log-format", BS_OPT_STR, log_format, "FMT",
-	    "With --usbboot: text, or journal (<N> priority and KEY=value fields; default when "
+	    "With --usbboot: text, or journal (BOOTSEAL_* journal fields; default when "
 	    "stderr is the journal)"),
 };
 

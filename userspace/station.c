@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The production-line station: slots, per-board records, metrics, journal lines. */
+/* The production-line station: slots, per-board records, metrics, journal entries. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+/* No CODE_FILE/CODE_LINE/CODE_FUNC fields: they would all name bs_journal_emit. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
 
 #include "bootseal.h"
 #include "json.h"
@@ -255,27 +262,171 @@ static void kv(char *out, size_t n, const char *key, const char *val)
 	}
 }
 
-void bs_board_journal_line(const struct bs_board_result *r, char *out, size_t n)
+/* ---- journal ------------------------------------------------------------------ */
+
+static void add_field(struct bs_journal_entry *e, char *field)
+{
+	if (!field || e->n >= BS_JOURNAL_MAX_FIELDS) {
+		free(field);
+		e->incomplete = true;
+		return;
+	}
+	e->iov[e->n].iov_base = field;
+	e->iov[e->n].iov_len = strlen(field);
+	e->n++;
+}
+
+void bs_journal_str(struct bs_journal_entry *e, const char *key, const char *val)
+{
+	char *field;
+
+	if (!val)
+		return;
+	if (asprintf(&field, "%s=%s", key, val) < 0)
+		field = NULL;
+	add_field(e, field);
+}
+
+void bs_journal_fmt(struct bs_journal_entry *e, const char *key, const char *fmt, ...)
+{
+	char *val;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&val, fmt, ap);
+	va_end(ap);
+	if (rc < 0) {
+		e->incomplete = true;
+		return;
+	}
+	bs_journal_str(e, key, val);
+	free(val);
+}
+
+void bs_journal_begin(struct bs_journal_entry *e, int priority, const char *message)
+{
+	memset(e, 0, sizeof(*e));
+	bs_journal_fmt(e, "PRIORITY", "%d", priority);
+	bs_journal_str(e, "SYSLOG_IDENTIFIER", bs_prog);
+	bs_journal_str(e, "MESSAGE", message);
+}
+
+const char *bs_journal_get(const struct bs_journal_entry *e, const char *key)
+{
+	size_t i, len = strlen(key);
+
+	for (i = 0; i < e->n; i++) {
+		const char *f = e->iov[i].iov_base;
+
+		if (!strncmp(f, key, len) && f[len] == '=')
+			return f + len + 1;
+	}
+	return NULL;
+}
+
+void bs_journal_text(const struct bs_journal_entry *e, char *out, size_t n)
+{
+	const char *prio = bs_journal_get(e, "PRIORITY"), *id = bs_journal_get(e, "SYSLOG_IDENTIFIER");
+	const char *msg = bs_journal_get(e, "MESSAGE");
+
+	snprintf(out, n, "<%s>%s: %s", prio ? prio : "6", id ? id : bs_prog, msg ? msg : "");
+}
+
+/*
+ * Is journald listening on its native socket? sd_journal_sendv() drops an
+ * entry silently (and returns 0) when the socket does not exist, so ask
+ * first: a datagram connect fails with ENOENT when there is no socket and
+ * ECONNREFUSED when nobody reads it. 0 or the negative errno.
+ */
+static int journal_listening(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd, rc = 0;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", BS_JOURNAL_SOCKET);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int bs_journal_emit(const struct bs_journal_entry *e)
+{
+	char line[2048];
+	int rc;
+
+	rc = e->incomplete ? -ENOMEM : journal_listening();
+	if (!rc)
+		rc = sd_journal_sendv(e->iov, (int)e->n);
+	if (rc < 0) {
+		bs_journal_text(e, line, sizeof(line));
+		fprintf(stderr, "%s\n", line);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+void bs_journal_free(struct bs_journal_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->iov[i].iov_base);
+	e->n = 0;
+}
+
+void bs_board_journal_entry(const struct bs_board_result *r, struct bs_journal_entry *e)
 {
 	const struct bs_usbboot_board *b = r->board;
-	char num[32];
+	char msg[2048], num[32], key[64];
+	unsigned int i;
 
-	/* <6> info for a good board, <3> err for a failed one (sd-daemon(3) prefixes). */
-	snprintf(out, n, "<%d>%s: board", r->exit ? 3 : 6, bs_prog);
-	kv(out, n, "PORT", b->port);
-	kv(out, n, "SLOT", r->slot);
-	kv(out, n, "CHIP", b->chip);
-	kv(out, n, "SERIAL", b->serial);
-	kv(out, n, "RESULT", r->result);
+	/* The message: the board's fields as text, for short output and journalctl -g. */
+	snprintf(msg, sizeof(msg), "board");
+	kv(msg, sizeof(msg), "PORT", b->port);
+	kv(msg, sizeof(msg), "SLOT", r->slot);
+	kv(msg, sizeof(msg), "CHIP", b->chip);
+	kv(msg, sizeof(msg), "SERIAL", b->serial);
+	kv(msg, sizeof(msg), "RESULT", r->result);
 	snprintf(num, sizeof(num), "%d", r->exit);
-	kv(out, n, "EXIT", num);
+	kv(msg, sizeof(msg), "EXIT", num);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)r->bytes);
-	kv(out, n, "BYTES", num);
+	kv(msg, sizeof(msg), "BYTES", num);
 	snprintf(num, sizeof(num), "%.3f", r->total_seconds);
-	kv(out, n, "SECONDS", num);
-	kv(out, n, "TARGET", b->devnode);
-	kv(out, n, "IMAGE_SHA256", r->image_sha256);
-	kv(out, n, "ERROR", r->error);
+	kv(msg, sizeof(msg), "SECONDS", num);
+	kv(msg, sizeof(msg), "TARGET", b->devnode);
+	kv(msg, sizeof(msg), "IMAGE_SHA256", r->image_sha256);
+	kv(msg, sizeof(msg), "ERROR", r->error);
+
+	/* 6 (info) for a good board, 3 (err) for a failed one. */
+	bs_journal_begin(e, r->exit ? 3 : 6, msg);
+	bs_journal_str(e, "BOOTSEAL_EVENT", "board");
+	bs_journal_str(e, "BOOTSEAL_PORT", b->port);
+	bs_journal_str(e, "BOOTSEAL_SLOT", r->slot);
+	bs_journal_str(e, "BOOTSEAL_CHIP", b->chip);
+	bs_journal_str(e, "BOOTSEAL_SERIAL", b->serial);
+	/* Metadata keys are upper-case letters, digits and '_' (bs_usbboot_parse_meta). */
+	for (i = 0; i < b->nmeta; i++) {
+		snprintf(key, sizeof(key), "BOOTSEAL_META_%s", b->meta_key[i]);
+		bs_journal_str(e, key, b->meta_val[i]);
+	}
+	bs_journal_str(e, "BOOTSEAL_IMAGE", r->image);
+	bs_journal_str(e, "BOOTSEAL_IMAGE_SHA256", r->image_sha256);
+	bs_journal_str(e, "BOOTSEAL_TARGET", b->devnode);
+	if (b->devnode)
+		bs_journal_fmt(e, "BOOTSEAL_TARGET_SIZE", "%llu", (unsigned long long)b->size);
+	bs_journal_str(e, "BOOTSEAL_RESULT", r->result);
+	bs_journal_fmt(e, "BOOTSEAL_EXIT", "%d", r->exit);
+	bs_journal_str(e, "BOOTSEAL_VERIFIED", r->verified ? "true" : "false");
+	bs_journal_fmt(e, "BOOTSEAL_BYTES", "%llu", (unsigned long long)r->bytes);
+	bs_journal_fmt(e, "BOOTSEAL_SECONDS", "%.3f", r->total_seconds);
+	bs_journal_fmt(e, "BOOTSEAL_BOOT_SECONDS", "%.3f", r->boot_seconds);
+	bs_journal_fmt(e, "BOOTSEAL_WRITE_SECONDS", "%.3f", r->write_seconds);
+	bs_journal_fmt(e, "BOOTSEAL_VERIFY_SECONDS", "%.3f", r->verify_seconds);
+	bs_journal_str(e, "BOOTSEAL_ERROR", r->error);
 }
 
 /* ---- metrics ------------------------------------------------------------------ */

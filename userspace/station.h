@@ -3,7 +3,9 @@
  * The production-line station around `flash --usbboot`: slot names for USB
  * port paths, one JSON record per board appended to a file (--record), a
  * Prometheus textfile with counters and a histogram (--metrics, replaced
- * atomically), and journal-friendly result lines (--log-format journal).
+ * atomically), and native journal entries with BOOTSEAL_* fields
+ * (--log-format journal; sd_journal_sendv(3)), printed as text lines on
+ * standard error when there is no journal to send them to.
  * The pure parts (parsing, rendering) are unit-tested; the rest writes files.
  */
 #ifndef BOOTSEAL_STATION_H
@@ -13,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/uio.h>
 
 #include "usbboot.h"
 
@@ -51,7 +54,7 @@ int bs_slot_file(struct bs_slots *slots, const char *path, char *err, size_t err
 /* The slot name of @port, or NULL. */
 const char *bs_slot_name(const struct bs_slots *slots, const char *port);
 
-/* One board's outcome, for the record, the metrics and the journal line. */
+/* One board's outcome, for the record, the metrics and the journal entry. */
 struct bs_board_result {
 	const struct bs_usbboot_board *board;
 	const char *slot;	  /* or NULL */
@@ -73,11 +76,56 @@ const char *bs_board_result_name(int exit);
 char *bs_board_record(const struct bs_board_result *r);
 
 /*
- * The journal-friendly line (no newline): "<N>bootseal: board PORT=... " with
- * key=value fields; values with spaces or quotes are double-quoted with '\'
- * escapes. @n is the size of @out.
+ * One native journal entry: "KEY=value" fields for sd_journal_sendv(3), each
+ * allocated. Always has PRIORITY, SYSLOG_IDENTIFIER and MESSAGE once made by
+ * bs_journal_begin().
  */
-void bs_board_journal_line(const struct bs_board_result *r, char *out, size_t n);
+#define BS_JOURNAL_MAX_FIELDS 48
+#define BS_JOURNAL_SOCKET     "/run/systemd/journal/socket" /* journald's native socket */
+struct bs_journal_entry {
+	struct iovec iov[BS_JOURNAL_MAX_FIELDS];
+	size_t n;
+	bool incomplete; /* a field was dropped: out of memory or of room */
+};
+
+/* Start @e: PRIORITY=@priority, SYSLOG_IDENTIFIER=bootseal, MESSAGE=@message. */
+void bs_journal_begin(struct bs_journal_entry *e, int priority, const char *message);
+
+/* Add KEY=value; a NULL @val adds nothing. */
+void bs_journal_str(struct bs_journal_entry *e, const char *key, const char *val);
+void bs_journal_fmt(struct bs_journal_entry *e, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The value of @key in @e, or NULL (the first one if given twice). */
+const char *bs_journal_get(const struct bs_journal_entry *e, const char *key);
+
+/*
+ * The text form of @e (no newline): "<PRIORITY>SYSLOG_IDENTIFIER: MESSAGE",
+ * an sd-daemon(3) priority prefix that journald keeps when it reads the line
+ * from a service's standard error. @n is the size of @out.
+ */
+void bs_journal_text(const struct bs_journal_entry *e, char *out, size_t n);
+
+/*
+ * Send @e to the journal (sd_journal_sendv). 0, or a negative errno (no
+ * journald on BS_JOURNAL_SOCKET: -ENOENT or -ECONNREFUSED; an incomplete
+ * entry: -ENOMEM); on failure the entry's text form is printed on standard
+ * error instead, so nothing is lost.
+ */
+int bs_journal_emit(const struct bs_journal_entry *e);
+
+void bs_journal_free(struct bs_journal_entry *e);
+
+/*
+ * The journal entry of one board: PRIORITY 6 (info) for a good board, 3 (err)
+ * for a failed one; MESSAGE "board PORT=... RESULT=... " with key=value
+ * fields (values with spaces or quotes double-quoted with '\' escapes);
+ * BOOTSEAL_EVENT=board and BOOTSEAL_PORT, _SLOT, _CHIP, _SERIAL, _META_KEY
+ * (one per metadata record), _IMAGE, _IMAGE_SHA256, _TARGET, _TARGET_SIZE,
+ * _RESULT, _EXIT, _VERIFIED, _BYTES, _SECONDS (total), _BOOT_SECONDS,
+ * _WRITE_SECONDS, _VERIFY_SECONDS and _ERROR, each only when known.
+ */
+void bs_board_journal_entry(const struct bs_board_result *r, struct bs_journal_entry *e);
 
 /* Counters of a station since it started. */
 #define BS_METRICS_NBUCKETS 10

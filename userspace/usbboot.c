@@ -1388,6 +1388,7 @@ struct flash_ctx {
 	/* the station (station.h) */
 	struct bs_slots slots;
 	bool journal;
+	bool journal_warned; /* said once that entries go to stderr as text */
 	char image_sha256[65];
 	struct bs_metrics metrics;
 };
@@ -1407,10 +1408,93 @@ static double wall_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Send @e to the journal, or print it as text on stderr (said once), and free it. */
+static void journal_emit(struct flash_ctx *c, struct bs_journal_entry *e)
+{
+	int rc = bs_journal_emit(e);
+
+	if (rc && !c->journal_warned) {
+		bs_warn("Unable to send to the journal (%s): its entries go to standard error as "
+			"text lines",
+			strerror(-rc));
+		c->journal_warned = true;
+	}
+	bs_journal_free(e);
+}
+
+/* An error of the station itself: a journal entry (BOOTSEAL_EVENT=error) or a message. */
+static void station_error(struct flash_ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void station_error(struct flash_ctx *c, const char *fmt, ...)
+{
+	struct bs_journal_entry e;
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!c->journal) {
+		bs_error("%s", msg);
+		return;
+	}
+	bs_journal_begin(&e, 3, msg);
+	bs_journal_str(&e, "BOOTSEAL_EVENT", "error");
+	bs_journal_str(&e, "BOOTSEAL_IMAGE", c->image);
+	journal_emit(c, &e);
+}
+
+/* The station's start and stop entries (journal format only). */
+static void station_started(struct flash_ctx *c, const struct bs_usbboot_opts *uo)
+{
+	struct bs_journal_entry e;
+	char list[512] = "", msg[1024];
+	size_t i, len;
+
+	if (!c->journal)
+		return;
+	for (i = 0; i < uo->nports; i++) {
+		len = strlen(list);
+		snprintf(list + len, sizeof(list) - len, "%s%s", len ? " " : "", uo->ports[i]);
+	}
+	snprintf(msg, sizeof(msg), "station started: %s on %s%s", c->image,
+		 list[0] ? "ports " : "any port", list);
+	bs_journal_begin(&e, 6, msg);
+	bs_journal_str(&e, "BOOTSEAL_EVENT", "start");
+	bs_journal_str(&e, "BOOTSEAL_IMAGE", c->image);
+	bs_journal_str(&e, "BOOTSEAL_IMAGE_SHA256", c->image_sha256[0] ? c->image_sha256 : NULL);
+	bs_journal_str(&e, "BOOTSEAL_PORTS", list[0] ? list : NULL);
+	journal_emit(c, &e);
+}
+
+static void station_stopped(struct flash_ctx *c, int rc)
+{
+	struct bs_journal_entry e;
+	unsigned long long boards = 0, ok = c->metrics.boards[0]; /* bs_metrics_results[0]: "ok" */
+	char msg[256];
+	size_t i;
+
+	if (!c->journal)
+		return;
+	for (i = 0; i < 8; i++)
+		boards += c->metrics.boards[i];
+	snprintf(msg, sizeof(msg), "station stopped: %llu boards (%llu ok, %llu failed), exit status %d",
+		 boards, ok, boards - ok, rc);
+	bs_journal_begin(&e, 6, msg);
+	bs_journal_str(&e, "BOOTSEAL_EVENT", "stop");
+	bs_journal_str(&e, "BOOTSEAL_IMAGE", c->image);
+	bs_journal_fmt(&e, "BOOTSEAL_BOARDS", "%llu", boards);
+	bs_journal_fmt(&e, "BOOTSEAL_BOARDS_OK", "%llu", ok);
+	bs_journal_fmt(&e, "BOOTSEAL_BOARDS_FAILED", "%llu", boards - ok);
+	bs_journal_fmt(&e, "BOOTSEAL_EXIT", "%d", rc);
+	journal_emit(c, &e);
+}
+
 /* One board finished (flashed, failed to flash, or failed to boot): account for it. */
 static void board_done(struct flash_ctx *c, struct bs_board_result *r)
 {
-	char err[512], line[2048], *rec;
+	struct bs_journal_entry e;
+	char err[512], *rec;
 
 	r->slot = r->board->slot;
 	r->image = c->image;
@@ -1421,18 +1505,19 @@ static void board_done(struct flash_ctx *c, struct bs_board_result *r)
 	if (c->fo.record) {
 		rec = bs_board_record(r);
 		if (!rec)
-			bs_error("Unable to write the record of usb %s to %s: out of memory",
-				 r->board->port, c->fo.record);
+			station_error(c, "Unable to write the record of usb %s to %s: out of memory",
+				      r->board->port, c->fo.record);
 		else if (bs_record_append(c->fo.record, rec, err, sizeof(err)))
-			bs_error("Unable to write the record of usb %s: %s", r->board->port, err);
+			station_error(c, "Unable to write the record of usb %s: %s", r->board->port,
+				      err);
 		free(rec);
 	}
 	bs_metrics_add(&c->metrics, r);
 	if (c->fo.metrics && bs_metrics_write(&c->metrics, c->fo.metrics, err, sizeof(err)))
-		bs_error("Unable to update the metrics file: %s", err);
+		station_error(c, "Unable to update the metrics file: %s", err);
 	if (c->journal) {
-		bs_board_journal_line(r, line, sizeof(line));
-		fprintf(stderr, "%s\n", line);
+		bs_board_journal_entry(r, &e);
+		journal_emit(c, &e);
 	}
 	if (!c->fo.json && r->board->devnode) {
 		const char *sl = r->slot;
@@ -1598,7 +1683,7 @@ int bs_flash_usbboot(const struct bs_flash_opts *o, const char *image)
 	}
 	/* A station's metrics exist (all zero) from its start. */
 	if (o->metrics && bs_metrics_write(&c->metrics, o->metrics, err, sizeof(err))) {
-		bs_error("Unable to write the metrics file: %s", err);
+		station_error(c, "Unable to write the metrics file: %s", err);
 		free(c);
 		return BS_EXIT_FAILURE;
 	}
@@ -1610,9 +1695,11 @@ int bs_flash_usbboot(const struct bs_flash_opts *o, const char *image)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
+	station_started(c, &uo);
 	rc = bs_usbboot_run(&uo);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	station_stopped(c, rc);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	return rc;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The production-line station: slots, board records, journal lines, metrics. */
+/* The production-line station: slots, board records, journal entries, metrics. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,32 +122,116 @@ static void test_record(void)
 	CHECK_EQ_STR(bs_board_result_name(130), "interrupted");
 }
 
+/* The text form of @r's journal entry (what stderr gets without a journal). */
+static void board_text(const struct bs_board_result *r, char *line, size_t n)
+{
+	struct bs_journal_entry e;
+
+	bs_board_journal_entry(r, &e);
+	CHECK(!e.incomplete);
+	bs_journal_text(&e, line, n);
+	bs_journal_free(&e);
+}
+
 static void test_journal(void)
 {
 	struct bs_usbboot_board b;
 	struct bs_board_result r = {.board = &b};
+	struct bs_journal_entry e;
 	char line[1024];
+	size_t i;
 
 	board(&b);
 	r.exit = BS_EXIT_DEVICE;
 	r.result = "device";
 	r.total_seconds = 7;
 	r.error = "too small: \"8 MB\" \\ image";
-	bs_board_journal_line(&r, line, sizeof(line));
+	board_text(&r, line, sizeof(line));
 	CHECK_EQ_STR(line, "<3>bootseal: board PORT=1-1.3 CHIP=BCM2711 SERIAL=5e4d3c2b RESULT=device "
 			   "EXIT=4 BYTES=0 SECONDS=7.000 TARGET=/dev/sdb "
 			   "ERROR=\"too small: \\\"8 MB\\\" \\\\ image\"");
+
+	/* The native fields: one per value, unquoted, absent when unknown. */
+	bs_board_journal_entry(&r, &e);
+	CHECK_EQ_STR(bs_journal_get(&e, "PRIORITY"), "3");
+	CHECK_EQ_STR(bs_journal_get(&e, "SYSLOG_IDENTIFIER"), "bootseal");
+	CHECK(!strncmp(bs_journal_get(&e, "MESSAGE"), "board PORT=1-1.3 CHIP=BCM2711 ", 30));
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_EVENT"), "board");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_PORT"), "1-1.3");
+	CHECK(bs_journal_get(&e, "BOOTSEAL_SLOT") == NULL);
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_CHIP"), "BCM2711");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_SERIAL"), "5e4d3c2b");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_META_MAC_ADDR"), "d8:3a:dd:00:00:01");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_META_JTAG_LOCKED"), "0");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_TARGET"), "/dev/sdb");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_TARGET_SIZE"), "8388608");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_RESULT"), "device");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_EXIT"), "4");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_VERIFIED"), "false");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_BYTES"), "0");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_SECONDS"), "7.000");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_ERROR"), "too small: \"8 MB\" \\ image");
+	CHECK(bs_journal_get(&e, "BOOTSEAL_IMAGE") == NULL);
+	CHECK(bs_journal_get(&e, "BOOTSEAL") == NULL);
+	/* Every field is KEY=value with a valid journal field name. */
+	for (i = 0; i < e.n; i++) {
+		const char *f = e.iov[i].iov_base;
+		size_t k = strspn(f, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+
+		CHECK(k > 0 && k <= 64 && f[k] == '=' && f[0] != '_');
+		CHECK_EQ_INT((long)e.iov[i].iov_len, (long)strlen(f));
+	}
+	bs_journal_free(&e);
+
 	r.exit = 0;
 	r.result = "ok";
 	r.error = NULL;
 	r.slot = "slot3";
 	r.bytes = 12;
-	bs_board_journal_line(&r, line, sizeof(line));
+	r.image = "/srv/os 1.img";
+	r.image_sha256 = "ab";
+	r.verified = true;
+	r.boot_seconds = 4.5;
+	r.write_seconds = 1.25;
+	r.verify_seconds = 0.5;
+	board_text(&r, line, sizeof(line));
 	CHECK(!strncmp(line, "<6>bootseal: board PORT=1-1.3 SLOT=slot3 ", 41));
 	CHECK(strstr(line, " BYTES=12 ") != NULL);
-	/* Never overflows. */
-	bs_board_journal_line(&r, line, 20);
+	CHECK(strstr(line, " IMAGE_SHA256=ab") != NULL);
+	bs_board_journal_entry(&r, &e);
+	CHECK_EQ_STR(bs_journal_get(&e, "PRIORITY"), "6");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_SLOT"), "slot3");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_IMAGE"), "/srv/os 1.img");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_IMAGE_SHA256"), "ab");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_VERIFIED"), "true");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_BYTES"), "12");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_BOOT_SECONDS"), "4.500");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_WRITE_SECONDS"), "1.250");
+	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_VERIFY_SECONDS"), "0.500");
+	CHECK(bs_journal_get(&e, "BOOTSEAL_ERROR") == NULL);
+	/* The text form never overflows. */
+	bs_journal_text(&e, line, 20);
 	CHECK(strlen(line) < 20);
+	bs_journal_free(&e);
+
+	/* A board that never became a disk: no target fields. */
+	b.devnode = NULL;
+	b.nmeta = 0;
+	bs_board_journal_entry(&r, &e);
+	CHECK(bs_journal_get(&e, "BOOTSEAL_TARGET") == NULL);
+	CHECK(bs_journal_get(&e, "BOOTSEAL_TARGET_SIZE") == NULL);
+	CHECK(bs_journal_get(&e, "BOOTSEAL_META_MAC_ADDR") == NULL);
+	bs_journal_free(&e);
+
+	/* Too many fields: the entry is incomplete, and emitting it prints its text. */
+	bs_journal_begin(&e, 5, "many");
+	for (i = 0; i < BS_JOURNAL_MAX_FIELDS; i++)
+		bs_journal_fmt(&e, "BOOTSEAL_N", "%zu", i);
+	CHECK(e.incomplete);
+	CHECK_EQ_INT((long)e.n, BS_JOURNAL_MAX_FIELDS);
+	CHECK_EQ_INT(bs_journal_emit(&e), -ENOMEM);
+	bs_journal_free(&e);
+	CHECK_EQ_INT((long)e.n, 0);
 }
 
 static void test_metrics(void)

@@ -4,21 +4,43 @@
 # targets and the journal log format takes two fake boards one after the
 # other: a Compute Module 4 that is flashed, sealed and verified, and a
 # Compute Module 3 whose eMMC is too small for the image, which fails; then a
-# third whose ROM refuses the upload (it never becomes a disk). Each
-# board gets one JSON record line, one journal line (<N> priority prefix and
-# KEY=value fields) and one summary line naming its slot; the Prometheus
-# textfile counts one good and one failed board, the bytes written and the
-# flash time, and is replaced atomically (no temporary file left). Checked
-# field by field. Also: the option checks of flash --usbboot.
+# third whose ROM refuses the upload (it never becomes a disk). A real
+# systemd-journald runs in the guest (not socket-activated, it binds
+# /run/systemd/journal/socket itself; /run is a tmpfs, so it keeps a volatile
+# journal in /run/log/journal). Each board gets one JSON record line, one
+# native journal entry (BOOTSEAL_* fields, read back with journalctl -o json
+# and compared field by field with the record line; its MESSAGE is the text
+# line with KEY=value fields) and one summary line naming its slot; the
+# station's start and stop get entries too, and nothing of it goes to stderr
+# as text. The Prometheus textfile counts one good and one failed board, the
+# bytes written and the flash time, and is replaced atomically (no temporary
+# file left). Without journald the entries go to stderr as <N>-prefixed text
+# lines instead. Also: the option checks of flash --usbboot.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 . "$BOOTSEAL_SRC/tests/vm/usbboot-lib.sh"
-bpid=
+bpid= jpid= cgmounted=
+stop_journald() {
+	[ -n "$jpid" ] || return 0
+	kill "$jpid" 2>/dev/null || true
+	wait "$jpid" 2>/dev/null || true
+	jpid=
+	rm -rf /run/systemd/journal /run/log/journal
+	[ -z "$cgmounted" ] || umount /sys/fs/cgroup
+	cgmounted=
+}
 cleanup() {
 	{ [ -z "$bpid" ] || kill "$bpid" 2>/dev/null || true; }
+	stop_journald
 	usb_teardown
 	unload_bootseal 2>/dev/null || true
 }
 trap cleanup EXIT
+interrupt_line() { # SIGINT to the line, its exit status in rc
+	kill -INT "$bpid"
+	rc=0
+	wait "$bpid" || rc=$?
+	bpid=
+}
 
 # Refusals first: no device is needed for them.
 refuse() { # expected-message args...
@@ -53,6 +75,25 @@ sha=$(sha256sum $img.xz | cut -d' ' -f1)
 printf '# the jig\n1-1 left\n' > /tmp/slots
 rm -f /tmp/rec.jsonl /tmp/metrics.prom
 
+note "systemd-journald in the guest"
+[ ! -e /run/systemd/journal/socket ] || die "a journal socket exists before journald was started"
+# journald finds its cgroup through the cgroup file system, which the guest's
+# init does not mount ("Failed to acquire cgroup root path: No medium found").
+if [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ]; then
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup || die "cannot mount cgroup2 for journald"
+	cgmounted=1
+fi
+/lib/systemd/systemd-journald >/tmp/journald.log 2>&1 &
+jpid=$!
+for i in $(seq 100); do
+	[ -S /run/systemd/journal/socket ] && [ -n "$(ls /run/log/journal/*/system.journal 2>/dev/null)" ] && break
+	sleep 0.1
+done
+kill -0 "$jpid" 2>/dev/null && [ -S /run/systemd/journal/socket ] ||
+	{ cat /tmp/journald.log; dmesg | grep journald; die "systemd-journald did not start"; }
+# The guest's own journal only: not the host's /var/log/journal (shared read-only).
+jctl() { journalctl -D /run/log/journal --no-pager -o json SYSLOG_IDENTIFIER=bootseal "$@"; }
+
 note "station: flash --usbboot --loop --record --metrics --slot --log-format journal"
 "$BOOTSEAL" flash --usbboot --loop --firmware "$FW" --timeout 30 --record /tmp/rec.jsonl \
 	--metrics /tmp/metrics.prom --slot-file /tmp/slots --slot 2-1=right --log-format journal \
@@ -81,10 +122,7 @@ fake_start /tmp/fake-3.log --firmware "$FW/raspberrypi" --backing /tmp/cm-2.img 
 wait "$FAKE_PID" || { cat /tmp/fake-3.log; die "fake 3 failed its own checks"; }
 for i in $(seq 900); do [ "$(wc -l < /tmp/rec.jsonl)" -ge 3 ] && break; sleep 0.1; done
 
-kill -INT "$bpid"
-rc=0
-wait "$bpid" || rc=$?
-bpid=
+interrupt_line
 cat /tmp/loop.err; echo "--- stdout"; cat /tmp/loop.out; echo "--- records"; cat /tmp/rec.jsonl
 echo "--- metrics"; cat /tmp/metrics.prom
 [ $rc -eq 4 ] || die "the line exited $rc after SIGINT, expected 4 (the failed board's status)"
@@ -130,9 +168,64 @@ jq -e '.seconds.boot > 0 and .seconds.write > 0 and .seconds.verify > 0 and
 	.seconds.total >= .seconds.boot + .seconds.write' <<<"$r1" >/dev/null || die "record 1: seconds"
 jq -e '.seconds.boot > 0 and .seconds.write == 0' <<<"$r2" >/dev/null || die "record 2: seconds"
 
-# Journal lines: priority prefix and fields.
-j1=$(grep '^<6>bootseal: board PORT=1-1 ' /tmp/loop.err) || die "no <6> journal line for board 1"
-j2=$(grep '^<3>bootseal: board PORT=2-1 ' /tmp/loop.err) || die "no <3> journal line for board 2"
+# Journal entries: one per board, its BOOTSEAL_* fields field by field
+# against the record line (journald takes datagrams asynchronously: wait).
+for i in $(seq 50); do
+	jctl > /tmp/journal.jsonl
+	[ "$(jq -c 'select(.BOOTSEAL_EVENT == "stop")' /tmp/journal.jsonl | wc -l)" -ge 1 ] && break
+	sleep 0.2
+done
+echo "--- journal"; jq -c 'with_entries(select(.key | test("^(PRIORITY|MESSAGE|BOOTSEAL_.*)$")))' /tmp/journal.jsonl
+[ "$(jq -c 'select(.BOOTSEAL_EVENT == "board")' /tmp/journal.jsonl | wc -l)" -eq 3 ] ||
+	die "expected three board entries in the journal"
+grep -E '^<[0-7]>bootseal: ' /tmp/loop.err && die "journal entries went to stderr as text with journald running"
+grep -q 'Unable to send to the journal' /tmp/loop.err && die "a journal send failed"
+# Each mismatch between a record line and its journal entry as one line.
+jcmp='def str: if . == null then null else tostring end;
+	([["PORT", $r.port], ["SLOT", $r.slot], ["CHIP", $r.chip], ["SERIAL", $r.serial],
+	  ["RESULT", $r.result], ["EXIT", $r.exit], ["BYTES", $r.bytes], ["IMAGE", $r.image],
+	  ["IMAGE_SHA256", $r.image_sha256], ["TARGET", $r.target],
+	  ["TARGET_SIZE", (if $r.target == null then null else $r.target_size end)],
+	  ["VERIFIED", $r.verified], ["ERROR", $r.error]] +
+	 ($r.metadata | to_entries | map(["META_" + .key, .value])) |
+	 .[] | select($j["BOOTSEAL_" + .[0]] != (.[1] | str)) |
+	 "BOOTSEAL_\(.[0]) is \($j["BOOTSEAL_" + .[0]] | tojson), the record has \(.[1] | tojson)"),
+	([["SECONDS", $r.seconds.total], ["BOOT_SECONDS", $r.seconds.boot],
+	  ["WRITE_SECONDS", $r.seconds.write], ["VERIFY_SECONDS", $r.seconds.verify]] |
+	 .[] | select(($j["BOOTSEAL_" + .[0]] // "x" | test("^[0-9]+\\.[0-9]{3}$") | not) or
+		      ($j["BOOTSEAL_" + .[0]] | tonumber) != .[1]) |
+	 "BOOTSEAL_\(.[0]) is \($j["BOOTSEAL_" + .[0]] | tojson), the record has \(.[1])"),
+	(select([$j | keys[] | select(startswith("BOOTSEAL_META_"))] | length != ($r.metadata | length)) |
+	 "\([$j | keys[] | select(startswith("BOOTSEAL_META_"))] | length) metadata fields"),
+	(select($j.PRIORITY != (if $r.exit == 0 then "6" else "3" end)) | "PRIORITY is \($j.PRIORITY)"),
+	(select($j.SYSLOG_IDENTIFIER != "bootseal" or $j._TRANSPORT != "journal") |
+	 "SYSLOG_IDENTIFIER \($j.SYSLOG_IDENTIFIER), _TRANSPORT \($j._TRANSPORT)")'
+jt=()
+for n in 1 2 3; do
+	r=$(sed -n ${n}p /tmp/rec.jsonl)
+	port=$(field "$r" .port)
+	j=$(jq -c --arg p "$port" 'select(.BOOTSEAL_EVENT == "board" and .BOOTSEAL_PORT == $p)' /tmp/journal.jsonl)
+	[ "$(wc -l <<<"$j")" -eq 1 ] || die "board $port: $(wc -l <<<"$j") journal entries"
+	bad=$(jq -n -r --argjson r "$r" --argjson j "$j" "$jcmp") || die "board $port: jq failed"
+	[ -z "$bad" ] || die "journal entry of $port against its record: $bad"
+	jt[n]=$(jq -r '"<\(.PRIORITY)>\(.SYSLOG_IDENTIFIER): \(.MESSAGE)"' <<<"$j")
+done
+j1=${jt[1]} j2=${jt[2]} j3=${jt[3]}
+# (-s: jq 1.6's -e goes by the last input, which may select nothing.)
+jq -s -e --arg img "$img.xz" --arg sha "$sha" '[.[] | select(.BOOTSEAL_EVENT == "start")] |
+	length == 1 and (.[0] | .BOOTSEAL_IMAGE == $img and .BOOTSEAL_IMAGE_SHA256 == $sha and
+	.PRIORITY == "6" and .BOOTSEAL_PORTS == "1-1 2-1 3-1")' /tmp/journal.jsonl >/dev/null ||
+	die "journal start entry"
+jq -s -e '[.[] | select(.BOOTSEAL_EVENT == "stop")] | length == 1 and (.[0] |
+	.BOOTSEAL_BOARDS == "3" and .BOOTSEAL_BOARDS_OK == "1" and .BOOTSEAL_BOARDS_FAILED == "2" and
+	.BOOTSEAL_EXIT == "4" and .MESSAGE == "station stopped: 3 boards (1 ok, 2 failed), exit status 4")' \
+	/tmp/journal.jsonl >/dev/null || die "journal stop entry"
+# Queried the way the README says: the failed boards by result.
+[ "$(jctl BOOTSEAL_RESULT=device | jq -r .BOOTSEAL_PORT)" = 2-1 ] || die "BOOTSEAL_RESULT=device query"
+
+# Each entry's MESSAGE is the text line: priority prefix and KEY=value fields.
+grep -q '^<6>bootseal: board PORT=1-1 ' <<<"$j1" || die "entry 1 as text: $j1"
+grep -q '^<3>bootseal: board PORT=2-1 ' <<<"$j2" || die "entry 2 as text: $j2"
 jf() { grep -oE "(^| )$2=(\"([^\"\\\\]|\\\\.)*\"|[^ ]*)" <<<"$1" | sed -E "s/^ ?$2=//; s/^\"(.*)\"$/\\1/"; }
 jchk() { [ "$(jf "$1" "$2")" = "$3" ] || die "journal line: $2 is '$(jf "$1" "$2")', expected '$3'"; }
 jchk "$j1" SLOT left;      jchk "$j2" SLOT right
@@ -146,9 +239,24 @@ jchk "$j1" TARGET "$(field "$r1" .target)"
 jchk "$j1" IMAGE_SHA256 "$sha"
 jchk "$j1" SECONDS "$(printf '%.3f' "$(field "$r1" .seconds.total)")"
 jf "$j2" ERROR | grep -q 'too small' || die "journal line 2: ERROR"
-j3=$(grep '^<3>bootseal: board PORT=3-1 ' /tmp/loop.err) || die "no <3> journal line for board 3"
+grep -q '^<3>bootseal: board PORT=3-1 ' <<<"$j3" || die "entry 3 as text: $j3"
 jchk "$j3" RESULT boot; jchk "$j3" EXIT 7; jchk "$j3" CHIP BCM2837
 [ -z "$(jf "$j3" SLOT)$(jf "$j3" TARGET)" ] || die "journal line 3 has a SLOT or TARGET"
+
+# Without journald the entries are text lines on stderr, and it says so once.
+stop_journald
+"$BOOTSEAL" flash --usbboot --loop --firmware "$FW" --log-format journal $img.xz usb:4-1 \
+	> /tmp/nojournal.out 2>/tmp/nojournal.err &
+bpid=$!
+for i in $(seq 100); do grep -q 'station started' /tmp/nojournal.err && break; sleep 0.1; done
+interrupt_line
+cat /tmp/nojournal.err
+[ $rc -eq 7 ] || die "the line without boards exited $rc after SIGINT, expected 7 (no board seen)"
+grep -qx "<6>bootseal: station started: $img.xz on ports 4-1" /tmp/nojournal.err || die "no start line on stderr"
+grep -qx '<6>bootseal: station stopped: 0 boards (0 ok, 0 failed), exit status 7' /tmp/nojournal.err ||
+	die "no stop line on stderr"
+[ "$(grep -c 'warning: Unable to send to the journal (No such file or directory)' /tmp/nojournal.err)" -eq 1 ] ||
+	die "no single warning that the journal is not there"
 
 # Summary lines name the slots.
 grep -Eq '^usb 1-1 \[left\] -> /dev/sd[a-z]+: flashed, sealed and verified$' /tmp/loop.out || die "no summary for board 1"
