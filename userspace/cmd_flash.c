@@ -123,7 +123,9 @@ int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, s
 			}
 	}
 	if (o->log_format && strcmp(o->log_format, "text") && strcmp(o->log_format, "journal")) {
-		bs_error("Unable to use --log-format '%s': expected text or journal", o->log_format);
+		bs_error("Unable to run 'flash': bad value '%s' for --log-format: expected text or "
+			 "journal",
+			 o->log_format);
 		return -1;
 	}
 	if (o->port) {
@@ -159,7 +161,9 @@ int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, s
 			*npos = 1;
 	}
 	if (o->sha256 && bs_parse_sha256(o->sha256, (unsigned char[32]){0})) {
-		bs_error("Unable to use --sha256 %s: expected 64 hexadecimal digits", o->sha256);
+		bs_error("Unable to run 'flash': bad value '%s' for --sha256: expected 64 "
+			 "hexadecimal digits",
+			 o->sha256);
 		return -1;
 	}
 	if (o->head_len == 0 && bs_opts_given(&bs_flash_optset, &a, "head")) {
