@@ -52,15 +52,6 @@ void bs_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern _Thread_local char bs_last_error[512];
 void bs_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-struct option;
-
-/*
- * getopt_long() (optstring starting "+:", opterr = 0) returned @c, ':' or
- * '?': say what was wrong with argv[optind - 1] in one line (with "did you
- * mean --X?" when one of @opts is close), then "Try 'bootseal CMD --help'."
- * Returns BS_EXIT_USAGE.
- */
-int bs_getopt_fail(int c, char **argv, const struct option *opts);
 /* A usage error: "bootseal: <message>" and "Try 'bootseal CMD --help'." */
 int bs_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "Try 'bootseal CMD --help'." (@cmd NULL: "Try 'bootseal --help'.") */
@@ -70,7 +61,5 @@ void bs_try_help(const char *cmd);
  * at most two edits away (fewer than @word has letters). NULL if none.
  */
 const char *bs_suggest(const char *word, const char *const *cands, size_t n);
-/* Operands left at argv[optind] that the subcommand does not take. */
-int bs_extra_args(char **argv);
 
 #endif /* BOOTSEAL_HELPER_H */

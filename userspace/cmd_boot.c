@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* bootseal boot: boot Compute Modules over USB into mass-storage devices. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <string.h>
 
 #include "bootseal.h"
+#include "opts.h"
 #include "usbboot.h"
 
 static volatile int boot_stop;
@@ -18,119 +18,64 @@ static void on_signal(int sig)
 	boot_stop = 1;
 }
 
+#define T struct bs_usbboot_opts
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static const struct bs_opt boot_opts[] = {
+	BS_OPT_FIRMWARE(T, firmware_dir,
+			"Firmware set (default " BOOTSEAL_DATADIR "/blobs, or blobs/ in the "
+			"source tree)"),
+	BS_OPT_PORT(T, port, "Only the device at this USB port path (e.g. 1-1.3)"),
+	BS_OPT_LOOP(T, loop, "Keep booting devices as they appear, until interrupted"),
+	{"count", 'n', BS_OPT_UINT, offsetof(T, count), "N",
+	 "Stop after N devices have finished (booted or failed)", 1, 100000,
+	 "a number from 1 to 100000"},
+	BS_OPT_JSON(T, json, "One JSON object per device on stdout"),
+	BS_OPT_TIMEOUT(T, timeout,
+		       "Longest wait for any one step of a device (default " STR(
+			       BS_USBBOOT_STEP_TIMEOUT) ")"),
+	BS_OPT(T, "verbose", 'v', BS_OPT_FLAG, verbose, NULL, "Log every file the device asks for"),
+};
+
+#undef T
+
+const struct bs_optset bs_boot_optset = BS_OPTSET("boot", boot_opts);
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s boot [--firmware DIR] [--port PATH] [--loop | --count N] [--json]\n"
-		"                    [--timeout SEC] [--verbose]\n"
-		"  Boot Raspberry Pi Compute Modules (0a5c:2763/2764/2711/2712) attached with\n"
-		"  nRPIBOOT/EMMC_DISABLE set until each is a USB mass-storage device, then\n"
-		"  print one line per device: usb PORT -> /dev/sdX (SIZE).\n"
+		"                     [--timeout SEC] [--verbose]\n"
 		"\n"
-		"  -f, --firmware DIR  firmware set (default %s/blobs, or the source tree's "
-		"blobs/)\n"
-		"  -p, --port PATH     only the device at this USB port path (e.g. 1-1.3)\n"
-		"  -l, --loop          keep booting devices as they appear, until interrupted\n"
-		"  -n, --count N       stop after N devices have finished (booted or failed)\n"
-		"  -j, --json          one JSON object per device on stdout\n"
-		"  -t, --timeout SEC   longest wait for any one step of a device (default %d)\n"
-		"  -v, --verbose       log every file the device asks for\n"
-		"  -h, --help          show this help\n"
-		"\n"
-		"Exit status: 0 when every device became mass storage, 2 usage, 7 when any\n"
-		"failed.\n",
-		bs_prog, BOOTSEAL_DATADIR, BS_USBBOOT_STEP_TIMEOUT);
-}
-
-/* Parse a positive integer option value; -1 on garbage. */
-static long parse_uint(const char *s, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > max)
-		return -1;
-	return v;
+		"Boot Raspberry Pi Compute Modules (0a5c:2763/2764/2711/2712) attached with\n"
+		"nRPIBOOT/EMMC_DISABLE set until each is a USB mass-storage device, then\n"
+		"print one line per device: usb PORT -> /dev/sdX (SIZE).\n",
+		bs_prog);
+	bs_opts_help(f, &bs_boot_optset);
+	fprintf(f, "\nExit status: 0 when every device became mass storage, 2 usage, 7 when any\n"
+		   "failed.\n");
 }
 
 int cmd_boot(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"firmware", required_argument, NULL, 'f'},
-		{"port", required_argument, NULL, 'p'},
-		{"loop", no_argument, NULL, 'l'},
-		{"count", required_argument, NULL, 'n'},
-		{"json", no_argument, NULL, 'j'},
-		{"timeout", required_argument, NULL, 't'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct bs_usbboot_opts o = {.stop = &boot_stop};
 	struct sigaction sa = {.sa_handler = on_signal};
-	long v;
-	int c;
+	struct bs_args a = {0};
+	int r;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:f:p:ln:jt:vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			o.firmware_dir = optarg;
-			break;
-		case 'p':
-			if (strlen(optarg) >= 32 ||
-			    strspn(optarg, "0123456789-.") != strlen(optarg) ||
-			    !strchr(optarg, '-')) {
-				bs_error("Unable to use port '%s': expected BUS-PORT[.PORT...], "
-					 "e.g. 1-1.3",
-					 optarg);
-				return BS_EXIT_USAGE;
-			}
-			o.port = optarg;
-			break;
-		case 'l':
-			o.loop = true;
-			break;
-		case 'n':
-			v = parse_uint(optarg, 100000);
-			if (v < 0) {
-				bs_error("Unable to use --count '%s': expected a positive number",
-					 optarg);
-				return BS_EXIT_USAGE;
-			}
-			o.count = (unsigned int)v;
-			break;
-		case 'j':
-			o.json = true;
-			break;
-		case 't':
-			v = parse_uint(optarg, 86400);
-			if (v < 0) {
-				bs_error("Unable to use --timeout '%s': expected seconds (1-86400)",
-					 optarg);
-				return BS_EXIT_USAGE;
-			}
-			o.timeout = (unsigned int)v;
-			break;
-		case 'v':
-			o.verbose = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return BS_EXIT_OK;
-		default:
-			return bs_getopt_fail(c, argv, opts);
-		}
-	}
-	if (optind < argc)
-		return bs_extra_args(argv);
+	r = bs_opts_cmd(&bs_boot_optset, &o, argc, argv, &a, usage);
+	if (r != BS_OPTS_GO)
+		return r;
+	if (o.port && (strlen(o.port) >= 32 || strspn(o.port, "0123456789-.") != strlen(o.port) ||
+		       !strchr(o.port, '-')))
+		return bs_usage_error("boot",
+				      "Unable to use port '%s': expected BUS-PORT[.PORT...], e.g. "
+				      "1-1.3",
+				      o.port);
 	if (o.loop && o.count)
 		return bs_usage_error("boot",
-				      "Unable to parse the command line: --loop and --count "
-				      "exclude each other");
+				      "Unable to run 'boot': --loop and --count exclude each other");
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -11,63 +11,56 @@
 #include "opts.h"
 #include "station.h"
 
-/* The usbboot code provides this when it is part of the build. */
-
-#define OPT(name, kind, field, arg, help)                                                          \
-	{                                                                                          \
-		name, kind, offsetof(struct bs_flash_opts, field), arg, help, 0                    \
-	}
-#define OPTS(name, sh, kind, field, arg, help)                                                     \
-	{                                                                                          \
-		name, kind, offsetof(struct bs_flash_opts, field), arg, help, sh                   \
-	}
+#define T struct bs_flash_opts
 
 static const struct bs_opt flash_opts[] = {
-	OPT("bmap", BS_OPT_STR, bmap, "FILE",
-	    "Block map to use, a file or a URL (default: IMAGE.bmap if present)"),
-	OPT("no-bmap", BS_OPT_FLAG, no_bmap, NULL, "Write the whole image even if a bmap exists"),
-	OPT("sha256", BS_OPT_STR, sha256, "HEX",
-	    "Expected SHA-256 of IMAGE or of the decompressed image (default: from "
-	    "IMAGE.sha256 or SHA256SUMS if present)"),
-	OPT("no-sha256", BS_OPT_FLAG, no_sha256, NULL,
-	    "Do not look for IMAGE.sha256 or SHA256SUMS"),
-	OPT("head", BS_OPT_SIZE, head_len, "SIZE",
-	    "Bytes held back until the seal (default: automatic)"),
-	OPT("no-verify", BS_OPT_FLAG, no_verify, NULL,
-	    "Do not read the targets back after sealing"),
-	OPT("allow-fixed", BS_OPT_FLAG, allow_fixed, NULL, "Allow non-removable disks"),
-	OPT("unmount", BS_OPT_FLAG, unmount, NULL, "Unmount the targets' mounted partitions first"),
-	OPTS("yes", 'y', BS_OPT_FLAG, yes, NULL, "Do not ask for confirmation"),
-	OPTS("quiet", 'q', BS_OPT_FLAG, quiet, NULL,
-	     "No progress: only errors, warnings and the summary"),
-	OPT("json", BS_OPT_FLAG, json, NULL, "One JSON object per line: events and a summary"),
-	OPT("strict", BS_OPT_FLAG, strict, NULL, "Refuse images without a valid partition table"),
-	OPT("force-raw", BS_OPT_FLAG, force_raw, NULL,
-	    "Write IMAGE even if it does not look like a disk image"),
-	OPT("power-off", BS_OPT_FLAG, power_off, NULL,
-	    "Power USB targets off after success (SCSI delete, then USB remove)"),
-	OPT("eject", BS_OPT_FLAG, eject, NULL,
-	    "Eject every SCSI target's medium after success (default: removable USB ones)"),
-	OPT("no-eject", BS_OPT_FLAG, no_eject, NULL, "Leave the targets' media loaded"),
-	OPT("threads", BS_OPT_UINT, threads, "N", "Decoder threads for xz (default: CPUs)"),
-	OPT("usbboot", BS_OPT_FLAG, usbboot, NULL, "Boot Compute Modules over USB and flash each"),
-	OPT("loop", BS_OPT_FLAG, loop, NULL, "With --usbboot: keep serving new devices"),
-	OPT("firmware", BS_OPT_STR, firmware, "DIR", "With --usbboot: firmware directory"),
-	OPT("port", BS_OPT_STR, port, "PATH",
-	    "With --usbboot: only the board at this USB port path (like usb:PATH)"),
-	OPT("timeout", BS_OPT_STR, timeout_arg, "SEC",
-	    "With --usbboot: longest wait for any one boot step (default 60)"),
-	OPT("record", BS_OPT_STR, record, "FILE", "With --usbboot: append one JSON line per board"),
-	OPT("metrics", BS_OPT_STR, metrics, "FILE",
-	    "With --usbboot: keep a Prometheus textfile of the station's counters"),
-	OPT("slot", BS_OPT_LIST, slot, "PORT=NAME",
-	    "With --usbboot: name a port in every line (repeatable)"),
-	OPT("slot-file", BS_OPT_STR, slot_file, "FILE",
-	    "With --usbboot: slot names, one PORT NAME per line"),
-	OPT("log-format", BS_OPT_STR, log_format, "FMT",
-	    "With --usbboot: text, or journal (BOOTSEAL_* journal fields; default when "
-	    "stderr is the journal)"),
+	BS_OPT_BMAP(T, bmap, "Block map to use, a file or a URL (default: IMAGE.bmap if present)"),
+	BS_OPT_NO_BMAP(T, no_bmap, "Write the whole image even if a bmap exists"),
+	BS_OPT(T, "sha256", 0, BS_OPT_STR, sha256, "HEX",
+	       "Expected SHA-256 of IMAGE or of the decompressed image (default: from "
+	       "IMAGE.sha256 or SHA256SUMS if present)"),
+	BS_OPT(T, "no-sha256", 0, BS_OPT_FLAG, no_sha256, NULL,
+	       "Do not look for IMAGE.sha256 or SHA256SUMS"),
+	BS_OPT_HEAD(T, head_len, "Bytes held back until the seal (default: automatic)"),
+	BS_OPT(T, "no-verify", 0, BS_OPT_FLAG, no_verify, NULL,
+	       "Do not read the targets back after sealing"),
+	BS_OPT_ALLOW_FIXED(T, allow_fixed),
+	BS_OPT_UNMOUNT(T, unmount, "Unmount the targets' mounted partitions first"),
+	BS_OPT_YES(T, yes),
+	BS_OPT_QUIET(T, quiet, "No progress: only errors, warnings and the summary"),
+	BS_OPT_JSON(T, json, "One JSON object per line: events and a summary"),
+	BS_OPT(T, "strict", 0, BS_OPT_FLAG, strict, NULL,
+	       "Refuse images without a valid partition table"),
+	BS_OPT(T, "force-raw", 0, BS_OPT_FLAG, force_raw, NULL,
+	       "Write IMAGE even if it does not look like a disk image"),
+	BS_OPT(T, "power-off", 0, BS_OPT_FLAG, power_off, NULL,
+	       "Power USB targets off after success (SCSI delete, then USB remove)"),
+	BS_OPT(T, "eject", 0, BS_OPT_FLAG, eject, NULL,
+	       "Eject every SCSI target's medium after success (default: removable USB ones)"),
+	BS_OPT(T, "no-eject", 0, BS_OPT_FLAG, no_eject, NULL, "Leave the targets' media loaded"),
+	BS_OPT_THREADS(T, threads),
+	BS_OPT(T, "usbboot", 0, BS_OPT_FLAG, usbboot, NULL,
+	       "Boot Compute Modules over USB and flash each"),
+	BS_OPT_LOOP(T, loop, "With --usbboot: keep serving new devices"),
+	BS_OPT_FIRMWARE(T, firmware, "With --usbboot: firmware directory"),
+	BS_OPT_PORT(T, port, "With --usbboot: only the board at this USB port path (like usb:PATH)"),
+	BS_OPT_TIMEOUT(T, timeout, "With --usbboot: longest wait for any one boot step (default 60)"),
+	BS_OPT(T, "record", 0, BS_OPT_STR, record, "FILE",
+	       "With --usbboot: append one JSON line per board"),
+	BS_OPT(T, "metrics", 0, BS_OPT_STR, metrics, "FILE",
+	       "With --usbboot: keep a Prometheus textfile of the station's counters"),
+	BS_OPT(T, "slot", 0, BS_OPT_LIST, slot, "PORT=NAME",
+	       "With --usbboot: name a port in every line (repeatable)"),
+	BS_OPT(T, "slot-file", 0, BS_OPT_STR, slot_file, "FILE",
+	       "With --usbboot: slot names, one PORT NAME per line"),
+	BS_OPT(T, "log-format", 0, BS_OPT_STR, log_format, "FMT",
+	       "With --usbboot: text, or journal (BOOTSEAL_* journal fields; default when "
+	       "stderr is the journal)"),
 };
+
+#undef T
+
+const struct bs_optset bs_flash_optset = BS_OPTSET("flash", flash_opts);
 
 static void usage(FILE *f)
 {
@@ -82,7 +75,7 @@ static void usage(FILE *f)
 		"behind a USB port), seal each so that it is either completely written or\n"
 		"has no partition table at all, then read it back and compare.\n",
 		bs_prog, bs_prog);
-	bs_opts_help(f, flash_opts, sizeof(flash_opts) / sizeof(flash_opts[0]));
+	bs_opts_help(f, &bs_flash_optset);
 	fprintf(f, "\nExit status: 0 every target sealed and verified, 1 other failure, 2 usage,\n"
 		   "3 image (unreadable, corrupt, not a disk image, bmap or checksum mismatch),\n"
 		   "4 device (refused, "
@@ -98,11 +91,12 @@ static void usage(FILE *f)
 int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, size_t *npos,
 		   size_t maxpos)
 {
+	struct bs_args a = {.pos = pos, .maxpos = maxpos};
 	int r;
 
 	memset(o, 0, sizeof(*o));
-	r = bs_opts_parse(flash_opts, sizeof(flash_opts) / sizeof(flash_opts[0]), o, argc, argv,
-			  pos, npos, maxpos);
+	r = bs_opts_parse(&bs_flash_optset, o, argc, argv, &a);
+	*npos = a.npos;
 	if (r)
 		return r;
 	if (o->sha256 && o->no_sha256) {
@@ -118,38 +112,20 @@ int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, s
 		return -1;
 	}
 	if (!o->usbboot) {
-		static const char *const only[] = {"port",	"timeout",   "record",
-						   "metrics", "slot-file", "log-format"};
-		const char *const set[] = {o->port,    o->timeout_arg, o->record,
-					   o->metrics, o->slot_file,   o->log_format};
+		static const char *const only[] = {"port",	"timeout",   "record", "metrics",
+						   "slot-file", "log-format", "slot"};
 		size_t k;
 
 		for (k = 0; k < sizeof(only) / sizeof(only[0]); k++)
-			if (set[k]) {
+			if (bs_opts_given(&bs_flash_optset, &a, only[k])) {
 				bs_error("Unable to run 'flash': --%s needs --usbboot", only[k]);
 				return -1;
 			}
-		if (o->slot.n) {
-			bs_error("Unable to run 'flash': --slot needs --usbboot");
-			return -1;
-		}
-	}
-	if (o->timeout_arg) {
-		char *end;
-		unsigned long v;
-
-		errno = 0;
-		v = strtoul(o->timeout_arg, &end, 10);
-		if (errno || end == o->timeout_arg || *end || *o->timeout_arg < '0' ||
-		    *o->timeout_arg > '9' || v < 1 || v > 86400) {
-			bs_error("Unable to use --timeout '%s': expected seconds (1-86400)",
-				 o->timeout_arg);
-			return -1;
-		}
-		o->timeout = (unsigned int)v;
 	}
 	if (o->log_format && strcmp(o->log_format, "text") && strcmp(o->log_format, "journal")) {
-		bs_error("Unable to use --log-format '%s': expected text or journal", o->log_format);
+		bs_error("Unable to run 'flash': bad value '%s' for --log-format: expected text or "
+			 "journal",
+			 o->log_format);
 		return -1;
 	}
 	if (o->port) {
@@ -185,17 +161,15 @@ int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, s
 			*npos = 1;
 	}
 	if (o->sha256 && bs_parse_sha256(o->sha256, (unsigned char[32]){0})) {
-		bs_error("Unable to use --sha256 %s: expected 64 hexadecimal digits", o->sha256);
+		bs_error("Unable to run 'flash': bad value '%s' for --sha256: expected 64 "
+			 "hexadecimal digits",
+			 o->sha256);
 		return -1;
 	}
-	if (o->head_len == 0 && argc > 1) {
-		int i;
-
-		for (i = 1; i < argc; i++)
-			if (!strcmp(argv[i], "--head") || !strncmp(argv[i], "--head=", 7)) {
-				bs_error("Unable to use --head 0: the head is at least one block");
-				return -1;
-			}
+	if (o->head_len == 0 && bs_opts_given(&bs_flash_optset, &a, "head")) {
+		bs_error("Unable to run 'flash': bad value '0' for --head: the head is at least one "
+			 "block");
+		return -1;
 	}
 	if (o->usbboot ? *npos != 1 : *npos < 2) {
 		bs_error(o->usbboot

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* bootseal inspect: partition table and Raspberry Pi boot lint of an image or device. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include "bootlint.h"
 #include "bootseal.h"
 #include "json.h"
+#include "opts.h"
 #include "ptable.h"
 #include "reader.h"
 
@@ -21,6 +21,16 @@ struct inspection {
 	struct bs_bootlint lints[MAX_LINTS];
 };
 
+struct inspect_opts {
+	bool json;
+};
+
+static const struct bs_opt inspect_opts[] = {
+	BS_OPT_JSON(struct inspect_opts, json, "One JSON object (partition table keys as sfdisk's)"),
+};
+
+const struct bs_optset bs_inspect_optset = BS_OPTSET("inspect", inspect_opts);
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -30,15 +40,12 @@ static void usage(FILE *f)
 		"standard input) or of a block device: the MBR with its extended/logical chain\n"
 		"(logical partitions numbered 5, 6, ... as Linux does) or the GPT with its CRC,\n"
 		"protective-MBR and backup-header checks; then lint the Raspberry Pi boot\n"
-		"partition (FAT type and file system, boot files, what each board family misses).\n"
-		"\n"
-		"  --json      print one JSON object (the partition table uses sfdisk --json's names)\n"
-		"  -h, --help  show this help\n"
-		"\n"
-		"Exit status: 0 a valid partition table and no errors found; 3 the image is\n"
-		"unreadable, has no valid partition table or errors were found; 4 the device\n"
-		"cannot be read; 2 usage.\n",
+		"partition (FAT type and file system, boot files, what each board family misses).\n",
 		bs_prog);
+	bs_opts_help(f, &bs_inspect_optset);
+	fprintf(f, "\nExit status: 0 a valid partition table and no errors found; 3 the image is\n"
+		   "unreadable, has no valid partition table or errors were found; 4 the device\n"
+		   "cannot be read; 2 usage.\n");
 }
 
 /* Errors that make the image unfit to flash. */
@@ -297,45 +304,30 @@ static int print_json(const struct inspection *in, const char *path, bool ok)
 
 int cmd_inspect(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct inspect_opts o = { 0 };
 	struct inspection *in;
-	bool json = false, stdin_image, ok;
-	char err[512];
-	int c, ret;
+	char *pos[1], *path, err[512];
+	struct bs_args a = { .pos = pos, .maxpos = 1 };
+	bool stdin_image, ok;
+	int ret;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return BS_EXIT_OK;
-		default:
-			return bs_getopt_fail(c, argv, opts);
-		}
-	}
-	if (argc - optind != 1)
-		return bs_usage_error("inspect",
-				      "Unable to inspect: expected one IMAGE or DEVICE, got %d",
-				      argc - optind);
-	stdin_image = !strcmp(argv[optind], "-");
+	ret = bs_opts_cmd(&bs_inspect_optset, &o, argc, argv, &a, usage);
+	if (ret != BS_OPTS_GO)
+		return ret;
+	if (a.npos != 1)
+		return bs_usage_error("inspect", "Unable to run 'inspect': give one IMAGE or DEVICE");
+	path = pos[0];
+	stdin_image = !strcmp(path, "-");
 	in = calloc(1, sizeof(*in));
 	if (!in) {
-		bs_error("Unable to inspect %s: out of memory", argv[optind]);
+		bs_error("Unable to inspect %s: out of memory", path);
 		return BS_EXIT_FAILURE;
 	}
-	in->r = bs_reader_open(argv[optind], err, sizeof(err));
+	in->r = bs_reader_open(path, err, sizeof(err));
 	if (!in->r) {
 		bs_error("%s", err);
 		free(in);
-		return strncmp(argv[optind], "/dev/", 5) ? BS_EXIT_IMAGE : BS_EXIT_DEVICE;
+		return strncmp(path, "/dev/", 5) ? BS_EXIT_IMAGE : BS_EXIT_DEVICE;
 	}
 	ret = bs_reader_is_device(in->r) ? BS_EXIT_DEVICE : BS_EXIT_IMAGE;
 	/* standard input cannot be read twice: no size, and no going back */
@@ -352,14 +344,14 @@ int cmd_inspect(int argc, char **argv)
 		bs_warn("%s; the boot partition of standard input is not linted", err);
 	}
 	ok = !has_errors(in);
-	if (json) {
-		if (print_json(in, argv[optind], ok)) {
+	if (o.json) {
+		if (print_json(in, path, ok)) {
 			bs_error("Unable to write the JSON output: out of memory or write error");
 			ret = BS_EXIT_FAILURE;
 			goto out;
 		}
 	} else {
-		print_text(in, argv[optind]);
+		print_text(in, path);
 		if (fflush(stdout)) {
 			bs_error("Unable to write the output: write error");
 			ret = BS_EXIT_FAILURE;

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* bootseal list: candidate target drives, and why a drive would be refused. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,20 @@
 #include "device.h"
 #include "busy.h"
 #include "json.h"
+#include "opts.h"
+
+struct list_opts {
+	bool json;
+	bool all;
+};
+
+static const struct bs_opt list_opts[] = {
+	BS_OPT_JSON(struct list_opts, json, "One JSON object per drive and line"),
+	BS_OPT(struct list_opts, "all", 'a', BS_OPT_FLAG, all, NULL,
+	       "Include loop, RAM, zram, optical, dm and md devices"),
+};
+
+const struct bs_optset bs_list_optset = BS_OPTSET("list", list_opts);
 
 static void usage(FILE *f)
 {
@@ -18,12 +31,9 @@ static void usage(FILE *f)
 		"List the whole-disk block devices that could be flashed, with size, model,\n"
 		"transport and whether they are removable. A drive that would be refused\n"
 		"says why (holds the root filesystem or active swap, not removable, mounted,\n"
-		"read-only, in use by device-mapper/RAID).\n"
-		"\n"
-		"  -j, --json   one JSON object per drive and line\n"
-		"  -a, --all    include loop, RAM, zram, optical, dm and md devices\n"
-		"  -h, --help   show this help\n",
+		"read-only, in use by device-mapper/RAID).\n",
 		bs_prog);
+	bs_opts_help(f, &bs_list_optset);
 }
 
 /* The reason without the leading "<path> " / "<path> is " for the table. */
@@ -126,50 +136,30 @@ static int print_table(struct bs_drive *drives, size_t n, char (*why)[512], cons
 
 int cmd_list(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	const struct bs_safety safety = { 0 };
 	struct bs_drive *drives = NULL;
 	char err[512], (*why)[512] = NULL;
-	bool json = false, all = false, *ok = NULL;
+	struct list_opts o = { 0 };
+	struct bs_args a = { 0 };
+	bool *ok = NULL;
 	struct bs_event *sessions = NULL;
 	size_t nsessions = 0;
 	size_t n = 0, i;
-	int c, ret = BS_EXIT_OK;
+	int r, ret = BS_EXIT_OK;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:jah", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'a':
-			all = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return BS_EXIT_OK;
-		default:
-			return bs_getopt_fail(c, argv, opts);
-		}
-	}
-	if (optind < argc)
-		return bs_extra_args(argv);
+	r = bs_opts_cmd(&bs_list_optset, &o, argc, argv, &a, usage);
+	if (r != BS_OPTS_GO)
+		return r;
 
 	err[0] = '\0';
-	if (bs_drive_list(&drives, &n, all, err, sizeof(err))) {
+	if (bs_drive_list(&drives, &n, o.all, err, sizeof(err))) {
 		bs_error("Unable to list block devices: %s", err);
 		return BS_EXIT_DEVICE;
 	}
 	if (!n) {
-		if (!json)
+		if (!o.json)
 			fprintf(stderr, "%s: no drives found%s\n", bs_prog,
-				all ? "" : " (--all includes loop and RAM disks)");
+				o.all ? "" : " (--all includes loop and RAM disks)");
 		free(drives);
 		return BS_EXIT_OK;
 	}
@@ -201,7 +191,7 @@ int cmd_list(int argc, char **argv)
 				 bs_state_name(s->state), s->pid);
 		}
 	}
-	if (json) {
+	if (o.json) {
 		for (i = 0; i < n && ret == BS_EXIT_OK; i++)
 			if (print_json(&drives[i], ok[i], why[i]))
 				ret = BS_EXIT_FAILURE;

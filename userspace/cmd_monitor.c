@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* bootseal monitor: every event of every session until SIGINT or SIGTERM. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +14,20 @@
 #include "bootseal.h"
 #include "json.h"
 #include "nl.h"
+#include "opts.h"
+
+struct mon {
+	bool json;
+	uint64_t session;	/* 0: all */
+	bool out_err;
+};
+
+static const struct bs_opt monitor_opts[] = {
+	BS_OPT_JSON(struct mon, json, "One JSON object per event and line"),
+	BS_OPT_SESSION(struct mon, session, "Only events of session ID"),
+};
+
+const struct bs_optset bs_monitor_optset = BS_OPTSET("monitor", monitor_opts);
 
 static void usage(FILE *f)
 {
@@ -22,19 +35,10 @@ static void usage(FILE *f)
 		"Usage: %s monitor [--json] [--session ID]\n"
 		"\n"
 		"Print every state change and progress event of every flashing session\n"
-		"(whoever started it) until interrupted (SIGINT or SIGTERM).\n"
-		"\n"
-		"  -j, --json         one JSON object per event and line\n"
-		"  -s, --session ID   only events of session ID\n"
-		"  -h, --help         show this help\n",
+		"(whoever started it) until interrupted (SIGINT or SIGTERM).\n",
 		bs_prog);
+	bs_opts_help(f, &bs_monitor_optset);
 }
-
-struct mon {
-	bool json;
-	uint64_t session;	/* 0: all */
-	bool out_err;
-};
 
 static void on_event(const struct bs_event *ev, void *arg)
 {
@@ -58,15 +62,6 @@ static void on_event(const struct bs_event *ev, void *arg)
 	bs_event_format(ev, line, sizeof(line));
 	if (printf("%s\n", line) < 0 || fflush(stdout))
 		m->out_err = true;
-}
-
-static int parse_id(const char *s, uint64_t *id)
-{
-	char *end;
-
-	errno = 0;
-	*id = strtoull(s, &end, 10);
-	return (errno || end == s || *end || *id == 0 || s[0] == '-') ? -1 : 0;
 }
 
 static int run(struct bs_nl *nl, int sfd, struct mon *m)
@@ -112,40 +107,16 @@ static int run(struct bs_nl *nl, int sfd, struct mon *m)
 
 int cmd_monitor(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "session", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	struct mon m = { 0 };
+	struct bs_args a = { 0 };
 	struct bs_nl *nl;
 	sigset_t mask, old;
 	char err[512];
-	int c, sfd, ret;
+	int sfd, ret;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:js:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			m.json = true;
-			break;
-		case 's':
-			if (parse_id(optarg, &m.session)) {
-				bs_error("Unable to parse --session '%s': not a session id", optarg);
-				return BS_EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return BS_EXIT_OK;
-		default:
-			return bs_getopt_fail(c, argv, opts);
-		}
-	}
-	if (optind < argc)
-		return bs_extra_args(argv);
+	ret = bs_opts_cmd(&bs_monitor_optset, &m, argc, argv, &a, usage);
+	if (ret != BS_OPTS_GO)
+		return ret;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);

@@ -40,23 +40,27 @@ struct stage_opts {
 	bool json;		/* --json (stage) */
 };
 
-#define OPT(name, kind, field, arg, help)                                                          \
-	{                                                                                          \
-		name, kind, offsetof(struct stage_opts, field), arg, help, 0                       \
-	}
+#define T struct stage_opts
 
+/* run takes the same options but --json: it is last. */
 static const struct bs_opt stage_opts_table[] = {
-	OPT("head", BS_OPT_SIZE, head_len, "SIZE",
-	    "Bytes at the start held back until the seal (default: 1 MiB)"),
-	OPT("allow-fixed", BS_OPT_FLAG, allow_fixed, NULL, "Allow non-removable disks"),
-	OPT("unmount", BS_OPT_FLAG, unmount, NULL, "Unmount the disk's mounted partitions first"),
-	{ "yes", BS_OPT_FLAG, offsetof(struct stage_opts, yes), NULL, "Do not ask for confirmation",
-	  'y' },
-	OPT("json", BS_OPT_FLAG, json, NULL, "Print the staged device as one JSON object"),
+	BS_OPT_HEAD(T, head_len, "Bytes at the start held back until the seal (default: 1 MiB)"),
+	BS_OPT_ALLOW_FIXED(T, allow_fixed),
+	BS_OPT_UNMOUNT(T, unmount, "Unmount the disk's mounted partitions first"),
+	BS_OPT_YES(T, yes),
+	BS_OPT_JSON(T, json, "Print the staged device as one JSON object"),
 };
-/* run takes the same options but --json */
-#define RUN_NOPTS (sizeof(stage_opts_table) / sizeof(stage_opts_table[0]) - 1)
+
+#undef T
+
 #define STAGE_NOPTS (sizeof(stage_opts_table) / sizeof(stage_opts_table[0]))
+
+const struct bs_optset bs_stage_optset = {"stage", stage_opts_table, STAGE_NOPTS};
+const struct bs_optset bs_run_optset = {"run", stage_opts_table, STAGE_NOPTS - 1};
+/* partitions, seal and unstage take only NAME (and --help) */
+const struct bs_optset bs_partitions_optset = {"partitions", NULL, 0};
+const struct bs_optset bs_seal_optset = {"seal", NULL, 0};
+const struct bs_optset bs_unstage_optset = {"unstage", NULL, 0};
 
 /* A staged device as found by its name. */
 struct staged {
@@ -499,7 +503,7 @@ static void stage_usage(FILE *f)
 		"'bootseal unstage' leaves the disk without a partition table. Prints the\n"
 		"staged device's path.\n",
 		bs_prog);
-	bs_opts_help(f, stage_opts_table, STAGE_NOPTS);
+	bs_opts_help(f, &bs_stage_optset);
 	fprintf(f, "\nExit status: 0 staged, 1 other failure, 2 usage, 4 device refused or busy,\n"
 		   "5 zeroing the head or the tail failed.\n");
 }
@@ -509,28 +513,17 @@ int cmd_stage(int argc, char **argv)
 	struct stage_opts o = {0};
 	struct staged s;
 	char *pos[1];
-	size_t npos = 0;
+	struct bs_args a = {.pos = pos, .maxpos = 1};
 	int r;
 
-	r = bs_opts_parse(stage_opts_table, STAGE_NOPTS, &o, argc, argv, pos, &npos, 1);
-	if (r == BS_OPTS_HELP) {
-		stage_usage(stdout);
-		return BS_EXIT_OK;
-	}
-	if (r) {
-		bs_try_help("stage");
-		return BS_EXIT_USAGE;
-	}
-	if (npos != 1)
+	r = bs_opts_cmd(&bs_stage_optset, &o, argc, argv, &a, stage_usage);
+	if (r != BS_OPTS_GO)
+		return r;
+	if (a.npos != 1)
 		return bs_usage_error("stage", "Unable to run 'stage': give one DEVICE");
-	if (o.head_len == 0 && argc > 1) {
-		int i;
-
-		for (i = 1; i < argc; i++)
-			if (!strcmp(argv[i], "--head") || !strncmp(argv[i], "--head=", 7))
-				return bs_usage_error("stage", "Unable to use --head 0: the head is "
-							       "at least one block");
-	}
+	if (o.head_len == 0 && bs_opts_given(&bs_stage_optset, &a, "head"))
+		return bs_usage_error("stage", "Unable to run 'stage': bad value '0' for --head: the head "
+					     "is at least one block");
 	r = do_stage(&o, pos[0], &s);
 	if (r)
 		return r;
@@ -626,18 +619,18 @@ out:
 	return ret;
 }
 
-static void name_usage(FILE *f, const char *cmd, const char *text)
+static void name_usage(FILE *f, const struct bs_optset *set, const char *text)
 {
-	fprintf(f, "Usage: %s %s NAME\n\n%s", bs_prog, cmd, text);
-	bs_opts_help(f, NULL, 0);
+	fprintf(f, "Usage: %s %s NAME\n\n%s", bs_prog, set->cmd, text);
+	bs_opts_help(f, set);
 }
 
 /* Parse "CMD NAME" (no options but --help). 0, BS_OPTS_HELP, or an exit status. */
-static int parse_name(int argc, char **argv, char **name)
+static int parse_name(const struct bs_optset *set, int argc, char **argv, char **name)
 {
 	char *pos[1];
-	size_t npos = 0;
-	int r = bs_opts_parse(NULL, 0, NULL, argc, argv, pos, &npos, 1);
+	struct bs_args a = {.pos = pos, .maxpos = 1};
+	int r = bs_opts_parse(set, NULL, argc, argv, &a);
 
 	if (r == BS_OPTS_HELP)
 		return r;
@@ -645,7 +638,7 @@ static int parse_name(int argc, char **argv, char **name)
 		bs_try_help(argv[0]);
 		return BS_EXIT_USAGE;
 	}
-	if (npos != 1)
+	if (a.npos != 1)
 		return bs_usage_error(argv[0], "Unable to run '%s': give the staged device's NAME "
 					       "(bootseal-sdb or /dev/mapper/bootseal-sdb)", argv[0]);
 	*name = pos[0];
@@ -656,10 +649,10 @@ int cmd_partitions(int argc, char **argv)
 {
 	struct staged s;
 	char *name = NULL;
-	int r = parse_name(argc, argv, &name);
+	int r = parse_name(&bs_partitions_optset, argc, argv, &name);
 
 	if (r == BS_OPTS_HELP) {
-		name_usage(stdout, "partitions",
+		name_usage(stdout, &bs_partitions_optset,
 			   "Read the partition table (MBR or GPT) written to the staged device NAME\n"
 			   "and map each partition as /dev/mapper/NAMEp1, NAMEp2, ... on top of it,\n"
 			   "replacing earlier mappings; prints one path per line. A table with\n"
@@ -753,10 +746,10 @@ int cmd_seal(int argc, char **argv)
 {
 	struct staged s;
 	char *name = NULL;
-	int r = parse_name(argc, argv, &name);
+	int r = parse_name(&bs_seal_optset, argc, argv, &name);
 
 	if (r == BS_OPTS_HELP) {
-		name_usage(stdout, "seal",
+		name_usage(stdout, &bs_seal_optset,
 			   "Finish the staged device NAME: remove its partition mappings (they must\n"
 			   "not be mounted), write back what is cached, flush the disk, then write\n"
 			   "the held-back tail and head and read them back. Then the staged device is\n"
@@ -779,10 +772,10 @@ int cmd_unstage(int argc, char **argv)
 {
 	struct staged s;
 	char *name = NULL;
-	int r = parse_name(argc, argv, &name);
+	int r = parse_name(&bs_unstage_optset, argc, argv, &name);
 
 	if (r == BS_OPTS_HELP) {
-		name_usage(stdout, "unstage",
+		name_usage(stdout, &bs_unstage_optset,
 			   "Remove the partition mappings and the staged device NAME without\n"
 			   "sealing: the disk is left unflashed, its head and tail zero (no\n"
 			   "partition table).\n");
@@ -833,7 +826,7 @@ static void run_usage(FILE *f)
 		"unflashed, without a partition table.\n"
 		"Example: bootseal run /dev/sdb -- ./make-card.sh\n",
 		bs_prog);
-	bs_opts_help(f, stage_opts_table, RUN_NOPTS);
+	bs_opts_help(f, &bs_run_optset);
 	fprintf(f, "\nExit status: 0 the command succeeded and the disk is sealed; the command's\n"
 		   "status when it failed (128 + the signal when it was killed, or when bootseal\n"
 		   "was interrupted: 129 SIGHUP, 130 SIGINT, 143 SIGTERM); 1 the seal failed or\n"
@@ -865,32 +858,26 @@ int cmd_run(int argc, char **argv)
 	struct staged s;
 	sigset_t block, oldmask;
 	char *pos[1], **cmd, name[BS_DM_NAME_LEN];
-	size_t npos = 0, i;
+	struct bs_args a = {.pos = pos, .maxpos = 1};
+	size_t i;
 	int r, sep, status = 0, ret, sig;
 	pid_t pid, w;
 
 	for (sep = 1; sep < argc && strcmp(argv[sep], "--"); sep++)
 		;
-	r = bs_opts_parse(stage_opts_table, RUN_NOPTS, &o, sep, argv, pos, &npos, 1);
-	if (r == BS_OPTS_HELP) {
-		run_usage(stdout);
-		return BS_EXIT_OK;
-	}
-	if (r) {
-		bs_try_help("run");
-		return BS_EXIT_USAGE;
-	}
-	if (npos != 1)
+	/* everything after the first "--" is the command's, untouched */
+	r = bs_opts_cmd(&bs_run_optset, &o, sep, argv, &a, run_usage);
+	if (r != BS_OPTS_GO)
+		return r;
+	if (a.npos != 1)
 		return bs_usage_error("run", "Unable to run 'run': give one DEVICE, then -- and the "
 					     "command");
 	if (sep >= argc - 1)
 		return bs_usage_error("run", "Unable to run 'run': give the command after --, e.g. "
 					     "'%s run %s -- ./make-card.sh'", bs_prog, pos[0]);
-	for (i = 1; i < (size_t)sep; i++)
-		if (!strcmp(argv[i], "--head") || !strncmp(argv[i], "--head=", 7))
-			if (!o.head_len)
-				return bs_usage_error("run", "Unable to use --head 0: the head is at "
-							     "least one block");
+	if (o.head_len == 0 && bs_opts_given(&bs_run_optset, &a, "head"))
+		return bs_usage_error("run", "Unable to run 'run': bad value '0' for --head: the head "
+					     "is at least one block");
 	cmd = argv + sep + 1;
 
 	/* From here on SIGINT, SIGTERM and SIGHUP never leave the disk staged. */

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* bootseal status: the live sessions, from a generic netlink GET dump. */
-#include <errno.h>
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +8,20 @@
 #include "bootseal.h"
 #include "json.h"
 #include "nl.h"
+#include "opts.h"
+
+struct status_opts {
+	bool json;
+	uint64_t session; /* 0: all */
+};
+
+static const struct bs_opt status_opts[] = {
+	BS_OPT_JSON(struct status_opts, json, "One JSON object per session and line"),
+	BS_OPT_SESSION(struct status_opts, session,
+		       "Only session ID (an error if it does not exist)"),
+};
+
+const struct bs_optset bs_status_optset = BS_OPTSET("status", status_opts);
 
 static void usage(FILE *f)
 {
@@ -17,12 +29,9 @@ static void usage(FILE *f)
 		"Usage: %s status [--json] [--session ID]\n"
 		"\n"
 		"Show every live flashing session (whoever started it): id, device, state,\n"
-		"progress and bytes written. Requires root (CAP_NET_ADMIN).\n"
-		"\n"
-		"  -j, --json         one JSON object per session and line\n"
-		"  -s, --session ID   only session ID (an error if it does not exist)\n"
-		"  -h, --help         show this help\n",
+		"progress and bytes written. Requires root (CAP_NET_ADMIN).\n",
 		bs_prog);
+	bs_opts_help(f, &bs_status_optset);
 }
 
 struct sessions {
@@ -48,15 +57,6 @@ static void collect(const struct bs_event *ev, void *arg)
 		s->ev = na;
 	}
 	s->ev[s->n++] = *ev;
-}
-
-static int parse_id(const char *str, uint64_t *id)
-{
-	char *end;
-
-	errno = 0;
-	*id = strtoull(str, &end, 10);
-	return (errno || end == str || *end || *id == 0 || str[0] == '-') ? -1 : 0;
 }
 
 static int by_id(const void *a, const void *b)
@@ -87,54 +87,31 @@ static int print_session(const struct bs_event *ev, bool json)
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "session", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
+	struct status_opts o = { 0 };
+	struct bs_args a = { 0 };
 	struct sessions s = { 0 };
 	struct bs_nl *nl;
 	char err[512];
-	bool json = false;
-	uint64_t id = 0;
-	int c, ret = BS_EXIT_OK;
+	int ret;
 	size_t i;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:js:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 's':
-			if (parse_id(optarg, &id)) {
-				bs_error("Unable to parse --session '%s': not a session id", optarg);
-				return BS_EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return BS_EXIT_OK;
-		default:
-			return bs_getopt_fail(c, argv, opts);
-		}
-	}
-	if (optind < argc)
-		return bs_extra_args(argv);
+	ret = bs_opts_cmd(&bs_status_optset, &o, argc, argv, &a, usage);
+	if (ret != BS_OPTS_GO)
+		return ret;
+	ret = BS_EXIT_OK;
 
 	nl = bs_nl_open(false, err, sizeof(err));
 	if (!nl) {
 		bs_error("Unable to query the sessions: %s", err);
 		return BS_EXIT_FAILURE;
 	}
-	if (id && bs_nl_get(nl, id, collect, &s)) {
-		bs_error("Unable to query session %llu: %s", (unsigned long long)id, bs_nl_error(nl));
+	if (o.session && bs_nl_get(nl, o.session, collect, &s)) {
+		bs_error("Unable to query session %llu: %s", (unsigned long long)o.session,
+			 bs_nl_error(nl));
 		ret = BS_EXIT_FAILURE;
 		goto out;
 	}
-	if (!id && bs_nl_dump(nl, collect, &s)) {
+	if (!o.session && bs_nl_dump(nl, collect, &s)) {
 		bs_error("Unable to query the sessions: %s", bs_nl_error(nl));
 		ret = BS_EXIT_FAILURE;
 		goto out;
@@ -147,12 +124,12 @@ int cmd_status(int argc, char **argv)
 	if (s.n)
 		qsort(s.ev, s.n, sizeof(*s.ev), by_id);
 	for (i = 0; i < s.n; i++) {
-		if (print_session(&s.ev[i], json)) {
+		if (print_session(&s.ev[i], o.json)) {
 			ret = BS_EXIT_FAILURE;
 			break;
 		}
 	}
-	if (!s.n && !json && !id)
+	if (!s.n && !o.json && !o.session)
 		printf("no live sessions\n");
 	if (ret == BS_EXIT_OK && fflush(stdout))
 		ret = BS_EXIT_FAILURE;

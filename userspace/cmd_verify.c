@@ -27,19 +27,19 @@ struct verify_opts {
 	bool quiet;
 };
 
-#define OPT(name, kind, field, arg, help)                                                          \
-	{                                                                                          \
-		name, kind, offsetof(struct verify_opts, field), arg, help, 0                      \
-	}
+#define T struct verify_opts
 
 static const struct bs_opt verify_opts[] = {
-	OPT("bmap", BS_OPT_STR, bmap, "FILE", "Compare only the ranges this block map lists"),
-	OPT("no-bmap", BS_OPT_FLAG, no_bmap, NULL, "Compare the whole image even if a bmap exists"),
-	OPT("json", BS_OPT_FLAG, json, NULL, "One JSON object per line: events and a summary"),
-	OPT("threads", BS_OPT_UINT, threads, "N", "Decoder threads for xz (default: CPUs)"),
-	{"quiet", BS_OPT_FLAG, offsetof(struct verify_opts, quiet), NULL,
-	 "No progress: only errors and the result", 'q'},
+	BS_OPT_BMAP(T, bmap, "Compare only the ranges this block map lists"),
+	BS_OPT_NO_BMAP(T, no_bmap, "Compare the whole image even if a bmap exists"),
+	BS_OPT_JSON(T, json, "One JSON object per line: events and a summary"),
+	BS_OPT_THREADS(T, threads),
+	BS_OPT_QUIET(T, quiet, "No progress: only errors and the result"),
 };
+
+#undef T
+
+const struct bs_optset bs_verify_optset = BS_OPTSET("verify", verify_opts);
 
 static void usage(FILE *f)
 {
@@ -50,7 +50,7 @@ static void usage(FILE *f)
 		"stop at the first differing byte and name its offset. With a bmap\n"
 		"(IMAGE.bmap, or --bmap) only mapped ranges are compared.\n",
 		bs_prog);
-	bs_opts_help(f, verify_opts, sizeof(verify_opts) / sizeof(verify_opts[0]));
+	bs_opts_help(f, &bs_verify_optset);
 	fprintf(f, "\nExit status: 0 identical, 2 usage, 3 image unreadable, 4 device unreadable,\n"
 		   "6 the device differs from the image.\n");
 }
@@ -64,22 +64,16 @@ int cmd_verify(int argc, char **argv)
 	struct bs_bmap bmap;
 	bool have_bmap = false;
 	char *pos[2], *bpath = NULL, err[512];
-	size_t npos = 0;
+	struct bs_args a = {.pos = pos, .maxpos = 2};
 	int r;
 
-	r = bs_opts_parse(verify_opts, sizeof(verify_opts) / sizeof(verify_opts[0]), &o, argc, argv,
-			  pos, &npos, 2);
-	if (r == BS_OPTS_HELP) {
-		usage(stdout);
-		return BS_EXIT_OK;
-	}
-	if (r || npos != 2 || (o.bmap && o.no_bmap)) {
-		if (!r)
-			bs_error("Unable to run 'verify': give an IMAGE and a DEVICE%s",
-				 o.bmap && o.no_bmap ? " (and not both --bmap and --no-bmap)" : "");
-		bs_try_help("verify");
-		return BS_EXIT_USAGE;
-	}
+	r = bs_opts_cmd(&bs_verify_optset, &o, argc, argv, &a, usage);
+	if (r != BS_OPTS_GO)
+		return r;
+	if (a.npos != 2 || (o.bmap && o.no_bmap))
+		return bs_usage_error("verify", "Unable to run 'verify': give an IMAGE and a DEVICE%s",
+				      o.bmap && o.no_bmap ? " (and not both --bmap and --no-bmap)"
+							  : "");
 	if (!o.no_bmap && (o.bmap ? bs_url_is_http(o.bmap) : bs_url_is_http(pos[0]))) {
 		/* beside a URL, or --bmap URL: fetched into memory; 4xx = none */
 		int got = o.bmap ? bs_bmap_fetch(o.bmap, &bmap, err, sizeof(err))

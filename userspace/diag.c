@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Diagnostics: data goes to stdout, every diagnostic to stderr. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -110,49 +109,5 @@ int bs_usage_error(const char *cmd, const char *fmt, ...)
 	vsay("", fmt, ap);
 	va_end(ap);
 	bs_try_help(cmd);
-	return BS_EXIT_USAGE;
-}
-
-/* " (did you mean --json?)" for an unknown long option, else "". */
-static void option_hint(const char *arg, const struct option *opts, char *buf, size_t len)
-{
-	const char *names[64];
-	char word[40];
-	const char *s;
-	size_t n = 0;
-
-	buf[0] = '\0';
-	if (!opts || strncmp(arg, "--", 2))
-		return;
-	snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
-	for (; opts->name && n < sizeof(names) / sizeof(names[0]); opts++)
-		names[n++] = opts->name;
-	s = bs_suggest(word, names, n);
-	if (s)
-		snprintf(buf, len, "; did you mean --%s?", s);
-}
-
-int bs_getopt_fail(int c, char **argv, const struct option *opts)
-{
-	char hint[64];
-
-	if (c == ':') {
-		bs_error("Unable to parse the command line: %s needs an argument",
-			 argv[optind - 1]);
-	} else if (optopt) {
-		bs_error("Unable to parse the command line: unknown option '-%c'", optopt);
-	} else {
-		option_hint(argv[optind - 1], opts, hint, sizeof(hint));
-		bs_error("Unable to parse the command line: unknown option '%s'%s",
-			 argv[optind - 1], hint);
-	}
-	bs_try_help(argv[0]);
-	return BS_EXIT_USAGE;
-}
-
-int bs_extra_args(char **argv)
-{
-	bs_error("Unable to parse the command line: unexpected argument '%s'", argv[optind]);
-	bs_try_help(argv[0]);
 	return BS_EXIT_USAGE;
 }

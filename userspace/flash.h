@@ -38,8 +38,7 @@ struct bs_flash_opts {
 	const char *firmware; /* --firmware DIR for --usbboot, NULL = default */
 	/* --usbboot only: the production line (station.h) */
 	const char *port;	   /* --port PATH */
-	const char *timeout_arg;   /* --timeout SEC, parsed into timeout */
-	unsigned int timeout;	   /* seconds per usbboot step, 0 = default */
+	unsigned int timeout;	   /* --timeout SEC: seconds per usbboot step, 0 = default */
 	struct bs_opt_list ports;  /* usb:PORT targets and --port, validated */
 	const char *record;	   /* --record FILE: one JSON line per board */
 	const char *metrics;	   /* --metrics FILE: Prometheus textfile */

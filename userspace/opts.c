@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Table-driven long-option parsing for the subcommands. */
+/* The table-driven option parser of every subcommand (opts.h). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -10,21 +10,97 @@
 #include "flash.h"
 #include "opts.h"
 
-static const struct bs_opt *find(const struct bs_opt *t, size_t n, const char *name, size_t len)
+/* The option named @name (@len bytes): an exact match, else the one it is a prefix of. */
+static const struct bs_opt *find_long(const struct bs_optset *set, const char *cmd,
+				      const char *name, size_t len, bool *help, bool *ambiguous)
 {
-	size_t i;
+	const struct bs_opt *prefix = NULL;
+	size_t i, nprefix = 0;
 
-	for (i = 0; i < n; i++)
-		if (strlen(t[i].name) == len && !strncmp(t[i].name, name, len))
-			return &t[i];
+	*help = *ambiguous = false;
+	if (!len)
+		return NULL;
+	if (len == 4 && !strncmp(name, "help", 4)) {
+		*help = true;
+		return NULL;
+	}
+	for (i = 0; i < set->n; i++)
+		if (strlen(set->opts[i].name) == len && !strncmp(set->opts[i].name, name, len))
+			return &set->opts[i];
+	for (i = 0; i < set->n; i++)
+		if (!strncmp(set->opts[i].name, name, len)) {
+			prefix = &set->opts[i];
+			nprefix++;
+		}
+	if (!strncmp("help", name, len)) {
+		if (!nprefix) {
+			*help = true;
+			return NULL;
+		}
+		nprefix++;
+	}
+	if (nprefix == 1)
+		return prefix;
+	if (nprefix > 1) {
+		char names[512] = "";
+
+		for (i = 0; i < set->n; i++)
+			if (!strncmp(set->opts[i].name, name, len))
+				snprintf(names + strlen(names), sizeof(names) - strlen(names),
+					 "%s--%s", names[0] ? ", " : "", set->opts[i].name);
+		if (!strncmp("help", name, len))
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), ", --help");
+		bs_error("Unable to run '%s': option '--%.*s' is ambiguous (%s)", cmd, (int)len,
+			 name, names);
+		*ambiguous = true;
+	}
 	return NULL;
 }
 
-static int store(const struct bs_opt *o, void *dst, const char *cmd, const char *val)
+static const struct bs_opt *find_short(const struct bs_optset *set, char c)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		if (set->opts[i].short_name && set->opts[i].short_name == c)
+			return &set->opts[i];
+	return NULL;
+}
+
+/* "--session" or "-s (--session)": how an error names the option as given. */
+static void spelled(const struct bs_opt *o, bool as_short, char *buf, size_t len)
+{
+	if (as_short)
+		snprintf(buf, len, "-%c (--%s)", o->short_name, o->name);
+	else
+		snprintf(buf, len, "--%s", o->name);
+}
+
+static int bad_value(const char *cmd, const struct bs_opt *o, bool as_short, const char *val,
+		     const char *expect)
+{
+	char name[64];
+
+	spelled(o, as_short, name, sizeof(name));
+	bs_error("Unable to run '%s': bad value '%s' for %s: expected %s", cmd, val, name, expect);
+	return -1;
+}
+
+/* Decimal @val within [min, max] into @v. */
+static bool parse_range(const char *val, const struct bs_opt *o, unsigned long long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(val, &end, 10);
+	return !errno && *val >= '0' && *val <= '9' && !*end && *v >= o->min && *v <= o->max;
+}
+
+static int store(const struct bs_opt *o, bool as_short, void *dst, const char *cmd,
+		 const char *val)
 {
 	char *field = (char *)dst + o->off;
-	unsigned long v;
-	char *end;
+	unsigned long long v;
 
 	switch (o->kind) {
 	case BS_OPT_FLAG:
@@ -47,68 +123,75 @@ static int store(const struct bs_opt *o, void *dst, const char *cmd, const char 
 	case BS_OPT_SIZE:
 		if (bs_parse_size(val, (uint64_t *)field) == 0)
 			return 0;
-		bs_error("Unable to parse --%s %s: expected a size like 4096, 16K or 1MiB", o->name,
-			 val);
-		return -1;
+		return bad_value(cmd, o, as_short, val, "a size like 4096, 16K or 1MiB");
 	case BS_OPT_UINT:
-		errno = 0;
-		v = strtoul(val, &end, 10);
-		if (!errno && *val >= '0' && *val <= '9' && !*end && v <= 1024) {
-			*(unsigned int *)field = (unsigned int)v;
-			return 0;
-		}
-		bs_error("Unable to parse --%s %s: expected a number from 0 to 1024", o->name, val);
-		return -1;
+		if (!parse_range(val, o, &v))
+			return bad_value(cmd, o, as_short, val, o->expect);
+		*(unsigned int *)field = (unsigned int)v;
+		return 0;
+	case BS_OPT_U64:
+		if (!parse_range(val, o, &v))
+			return bad_value(cmd, o, as_short, val, o->expect);
+		*(uint64_t *)field = v;
+		return 0;
 	}
 	return -1;
 }
 
-static const struct bs_opt *find_short(const struct bs_opt *t, size_t n, char c)
+/* Record that @o was given. */
+static void mark(const struct bs_optset *set, struct bs_args *a, const struct bs_opt *o)
 {
-	size_t i;
+	size_t i = (size_t)(o - set->opts);
 
-	for (i = 0; i < n; i++)
-		if (t[i].short_name && t[i].short_name == c)
-			return &t[i];
-	return NULL;
+	if (i < 64)
+		a->given |= 1ULL << i;
 }
 
-static void unknown(const struct bs_opt *t, size_t n, const char *cmd, const char *a)
+static void unknown(const struct bs_optset *set, const char *cmd, const char *arg)
 {
-	const char *names[64];
+	const char *names[BS_OPTS_MAX + 1];
 	const char *s = NULL;
 	char word[40];
 	size_t i, k = 0;
 
-	if (!strncmp(a, "--", 2)) {
-		snprintf(word, sizeof(word), "%.*s", (int)strcspn(a + 2, "="), a + 2);
-		for (i = 0; i < n && k < sizeof(names) / sizeof(names[0]) - 1; i++)
-			names[k++] = t[i].name;
+	if (!strncmp(arg, "--", 2)) {
+		snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+		for (i = 0; i < set->n && k < BS_OPTS_MAX; i++)
+			names[k++] = set->opts[i].name;
 		names[k++] = "help";
 		s = bs_suggest(word, names, k);
 	}
 	if (s)
-		bs_error("Unable to run '%s': unknown option %s; did you mean --%s?", cmd, a, s);
+		bs_error("Unable to run '%s': unknown option '%s'; did you mean --%s?", cmd, arg, s);
 	else
-		bs_error("Unable to run '%s': unknown option %s", cmd, a);
+		bs_error("Unable to run '%s': unknown option '%s'", cmd, arg);
 }
 
-/* -abc: a cluster of one-letter options; the last may take a value. */
-static int parse_short(const struct bs_opt *table, size_t n, void *dst, int argc, char **argv,
-		       int *i)
+static int missing(const char *cmd, const struct bs_opt *o, bool as_short)
+{
+	char name[64];
+
+	spelled(o, as_short, name, sizeof(name));
+	bs_error("Unable to run '%s': %s needs a value (%s)", cmd, name, o->arg);
+	return -1;
+}
+
+/* -abc: a cluster of one-letter options; the last may take a value ("-t5", "-t 5"). */
+static int parse_short(const struct bs_optset *set, void *dst, int argc, char **argv, int *i,
+		       struct bs_args *args)
 {
 	const char *a = argv[*i];
 	size_t k;
 
 	for (k = 1; a[k]; k++) {
-		const struct bs_opt *o = find_short(table, n, a[k]);
+		const struct bs_opt *o = find_short(set, a[k]);
 		const char *val = NULL;
 		char opt[3] = {'-', a[k], '\0'};
 
 		if (a[k] == 'h')
 			return BS_OPTS_HELP;
 		if (!o) {
-			unknown(table, n, argv[0], opt);
+			unknown(set, argv[0], opt);
 			return -1;
 		}
 		if (o->kind != BS_OPT_FLAG) {
@@ -116,56 +199,63 @@ static int parse_short(const struct bs_opt *table, size_t n, void *dst, int argc
 				val = a + k + 1;
 			else if (*i + 1 < argc)
 				val = argv[++*i];
-			else {
-				bs_error("Unable to run '%s': -%c needs a value (%s)", argv[0],
-					 a[k], o->arg);
-				return -1;
-			}
+			else
+				return missing(argv[0], o, true);
 		}
-		if (store(o, dst, argv[0], val))
+		if (store(o, true, dst, argv[0], val))
 			return -1;
+		mark(set, args, o);
 		if (val)
 			break;
 	}
 	return 0;
 }
 
-int bs_opts_parse(const struct bs_opt *table, size_t n, void *dst, int argc, char **argv,
-		  char **pos, size_t *npos, size_t maxpos)
+int bs_opts_parse(const struct bs_optset *set, void *dst, int argc, char **argv,
+		  struct bs_args *args)
 {
-	bool opts_done = false;
+	bool opts_done = false, help, ambiguous;
 	int i, r;
 
-	*npos = 0;
+	args->npos = 0;
+	args->given = 0;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *eq, *val = NULL;
 		const struct bs_opt *o;
 
 		if (opts_done || a[0] != '-' || !strcmp(a, "-")) {
-			if (*npos >= maxpos) {
-				bs_error("Unable to run '%s': too many arguments (at most %zu)",
-					 argv[0], maxpos);
+			if (args->npos >= args->maxpos) {
+				if (args->maxpos)
+					bs_error("Unable to run '%s': unexpected argument '%s' (at "
+						 "most %zu)",
+						 argv[0], a, args->maxpos);
+				else
+					bs_error("Unable to run '%s': unexpected argument '%s'",
+						 argv[0], a);
 				return -1;
 			}
-			pos[(*npos)++] = argv[i];
+			args->pos[args->npos++] = argv[i];
 			continue;
 		}
 		if (!strcmp(a, "--")) {
 			opts_done = true;
 			continue;
 		}
-		if (!strcmp(a, "--help"))
-			return BS_OPTS_HELP;
 		if (strncmp(a, "--", 2)) {
-			r = parse_short(table, n, dst, argc, argv, &i);
+			r = parse_short(set, dst, argc, argv, &i, args);
 			if (r)
 				return r;
 			continue;
 		}
 		eq = strchr(a + 2, '=');
-		o = find(table, n, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+		o = find_long(set, argv[0], a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2), &help,
+			      &ambiguous);
+		if (help && !eq)
+			return BS_OPTS_HELP;
+		if (ambiguous)
+			return -1;
 		if (!o) {
-			unknown(table, n, argv[0], a);
+			unknown(set, argv[0], a);
 			return -1;
 		}
 		if (o->kind == BS_OPT_FLAG) {
@@ -179,29 +269,55 @@ int bs_opts_parse(const struct bs_opt *table, size_t n, void *dst, int argc, cha
 		} else if (i + 1 < argc) {
 			val = argv[++i];
 		} else {
-			bs_error("Unable to run '%s': --%s needs a value (%s)", argv[0], o->name,
-				 o->arg);
-			return -1;
+			return missing(argv[0], o, false);
 		}
-		if (store(o, dst, argv[0], val))
+		if (store(o, false, dst, argv[0], val))
 			return -1;
+		mark(set, args, o);
 	}
 	return 0;
 }
 
-void bs_opts_help(FILE *f, const struct bs_opt *table, size_t n)
+int bs_opts_cmd(const struct bs_optset *set, void *dst, int argc, char **argv, struct bs_args *a,
+		void (*usage)(FILE *f))
+{
+	int r = bs_opts_parse(set, dst, argc, argv, a);
+
+	if (r == BS_OPTS_HELP) {
+		usage(stdout);
+		return BS_EXIT_OK;
+	}
+	if (r) {
+		bs_try_help(argv[0]);
+		return BS_EXIT_USAGE;
+	}
+	return BS_OPTS_GO;
+}
+
+bool bs_opts_given(const struct bs_optset *set, const struct bs_args *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < set->n && i < 64; i++)
+		if (!strcmp(set->opts[i].name, name))
+			return a->given & (1ULL << i);
+	return false;
+}
+
+void bs_opts_help(FILE *f, const struct bs_optset *set)
 {
 	size_t i;
 
 	fprintf(f, "\nOptions:\n");
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < set->n; i++) {
+		const struct bs_opt *o = &set->opts[i];
 		char left[64], sh[8] = "    ";
 
-		if (table[i].short_name)
-			snprintf(sh, sizeof(sh), "-%c, ", table[i].short_name);
-		snprintf(left, sizeof(left), "%s--%s%s%s", sh, table[i].name,
-			 table[i].arg ? " " : "", table[i].arg ? table[i].arg : "");
-		fprintf(f, "  %-24s %s\n", left, table[i].help);
+		if (o->short_name)
+			snprintf(sh, sizeof(sh), "-%c, ", o->short_name);
+		snprintf(left, sizeof(left), "%s--%s%s%s", sh, o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+		fprintf(f, "  %-24s %s\n", left, o->help);
 	}
 	fprintf(f, "  %-24s %s\n", "-h, --help", "Show this help");
 }

@@ -65,18 +65,18 @@ static void test_usage(void)
 	CHECK(!strncmp(out, "Usage: bootseal monitor", 23));
 
 	CHECK_EQ_INT(RUN(cmd_list, "list", "--bogus"), BS_EXIT_USAGE);
-	CHECK(strstr(errtext, "bootseal: Unable to parse the command line: unknown option '--bogus'"));
+	CHECK(strstr(errtext, "bootseal: Unable to run 'list': unknown option '--bogus'"));
 	CHECK(strstr(errtext, "Try 'bootseal list --help'."));
 	CHECK_EQ_INT(RUN(cmd_list, "list", "-x"), BS_EXIT_USAGE);
 	CHECK(strstr(errtext, "unknown option '-x'"));
 	CHECK_EQ_INT(RUN(cmd_list, "list", "sda"), BS_EXIT_USAGE);
 	CHECK(strstr(errtext, "unexpected argument 'sda'"));
 	CHECK_EQ_INT(RUN(cmd_status, "status", "--session"), BS_EXIT_USAGE);
-	CHECK(strstr(errtext, "--session needs an argument"));
+	CHECK(strstr(errtext, "Unable to run 'status': --session needs a value (ID)"));
 	CHECK_EQ_INT(RUN(cmd_status, "status", "--session", "0"), BS_EXIT_USAGE);
 	CHECK_EQ_INT(RUN(cmd_status, "status", "--session", "-1"), BS_EXIT_USAGE);
 	CHECK_EQ_INT(RUN(cmd_monitor, "monitor", "--session", "12x"), BS_EXIT_USAGE);
-	CHECK(strstr(errtext, "Unable to parse --session '12x': not a session id"));
+	CHECK(strstr(errtext, "Unable to run 'monitor': bad value '12x' for --session"));
 	CHECK_EQ_INT(RUN(cmd_monitor, "monitor", "extra"), BS_EXIT_USAGE);
 	CHECK_EQ_STR(out, "");
 }
@@ -112,7 +112,7 @@ static void test_usage_errors(void)
 
 	CHECK_EQ_INT(RUN(cmd_flash, "flash", "--yse", "a.img", "/dev/sdz"), BS_EXIT_USAGE);
 	CHECK_EQ_INT(lines(errtext), 2);
-	CHECK(strstr(errtext, "unknown option --yse; did you mean --yes?"));
+	CHECK(strstr(errtext, "unknown option '--yse'; did you mean --yes?"));
 	CHECK(strstr(errtext, "\nTry 'bootseal flash --help'.\n"));
 	CHECK(!strstr(errtext, "Options:"));
 	CHECK_EQ_INT(RUN(cmd_flash, "flash", "a.img"), BS_EXIT_USAGE);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The documentation agrees with the code: for every subcommand the options
- * in its --help, in its section of bootseal(8) and those bash completion
- * offers are the same set (long and one-letter; -h/--help aside, which
- * every command takes). Also: the man page's synopsis names every option
+ * of its table (opts.h), those in its --help, in its section of bootseal(8)
+ * and those bash completion offers are the same set (long and one-letter;
+ * -h/--help aside, which every command takes). Also: the man page's synopsis names every option
  * of status, flash --help lists every exit status flash can end with, the
  * USB ids boot handles are named alike in boot --help, the man page and
  * the README, and completion never offers the disk that holds /.
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "bootseal.h"
+#include "opts.h"
 #include "unit.h"
 
 static const char *src;
@@ -207,30 +208,62 @@ static void completion_set(struct set *set, const char *cmd)
 	CHECK_EQ_INT(pclose(p), 0);
 }
 
+/* Every option of @set, long and one-letter, as the other sets hold them. */
+static void table_set(struct set *set, const struct bs_optset *os)
+{
+	char w[64];
+	size_t i;
+
+	memset(set, 0, sizeof(*set));
+	for (i = 0; i < os->n; i++) {
+		snprintf(w, sizeof(w), "--%s", os->opts[i].name);
+		add(set, w, strlen(w));
+		if (os->opts[i].short_name) {
+			snprintf(w, sizeof(w), "-%c", os->opts[i].short_name);
+			add(set, w, 2);
+		}
+	}
+}
+
+/*
+ * For every subcommand, the options of its table are exactly those its
+ * --help lists (generated from the table), its section of the man page
+ * defines and bash completion offers: one the docs lack, or one they name
+ * that the table does not have, fails.
+ */
 static void test_option_sets(void)
 {
 	static const struct {
-		const char *name;
+		const struct bs_optset *set;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{"flash", cmd_flash},	{"boot", cmd_boot}, {"verify", cmd_verify},
-		{"inspect", cmd_inspect}, {"list", cmd_list}, {"status", cmd_status},
-		{"monitor", cmd_monitor}, {"stage", cmd_stage}, {"run", cmd_run},
+		{&bs_flash_optset, cmd_flash},	     {&bs_boot_optset, cmd_boot},
+		{&bs_verify_optset, cmd_verify},     {&bs_inspect_optset, cmd_inspect},
+		{&bs_list_optset, cmd_list},	     {&bs_status_optset, cmd_status},
+		{&bs_monitor_optset, cmd_monitor},   {&bs_stage_optset, cmd_stage},
+		{&bs_run_optset, cmd_run},	     {&bs_partitions_optset, cmd_partitions},
+		{&bs_seal_optset, cmd_seal},	     {&bs_unstage_optset, cmd_unstage},
 	};
 	char *man = slurp("userspace/bootseal.8");
-	struct set h, m, c;
-	size_t i;
+	struct set t, h, m, c;
+	size_t i, total = 0;
 
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		help_set(&h, cmds[i].fn, cmds[i].name);
-		man_set(&m, man, cmds[i].name);
-		completion_set(&c, cmds[i].name);
-		fprintf(stderr, "%s:\n  help:%s\n  man: %s\n  bash:%s\n", cmds[i].name, h.s, m.s,
-			c.s);
-		CHECK(strlen(h.s) > 0);
-		CHECK_EQ_STR(m.s, h.s);
-		CHECK_EQ_STR(c.s, h.s);
+		const char *name = cmds[i].set->cmd;
+
+		table_set(&t, cmds[i].set);
+		help_set(&h, cmds[i].fn, name);
+		man_set(&m, man, name);
+		completion_set(&c, name);
+		fprintf(stderr, "%s:\n  table:%s\n  help: %s\n  man:  %s\n  bash: %s\n", name,
+			t.s, h.s, m.s, c.s);
+		CHECK_EQ_STR(h.s, t.s);
+		CHECK_EQ_STR(m.s, t.s);
+		CHECK_EQ_STR(c.s, t.s);
+		total += cmds[i].set->n;
 	}
+	/* the tables are not empty: flash alone has more than twenty options */
+	CHECK(total > 40);
 	free(man);
 }
 

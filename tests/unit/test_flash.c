@@ -116,6 +116,16 @@ static void test_options(void)
 	CHECK_EQ_INT(parse(&o, &np, pos, "--quiet", "img", "/dev/sdb", NULL), 0);
 	CHECK(o.quiet && !o.yes);
 	CHECK_EQ_INT(parse(&o, &np, pos, "-yx", "img", "/dev/sdb", NULL), -1);
+	/* -j as everywhere; getopt-style prefixes; the --usbboot options' letters */
+	CHECK_EQ_INT(parse(&o, &np, pos, "-jy", "--no-v", "img", "/dev/sdb", NULL), 0);
+	CHECK(o.json && o.yes && o.no_verify);
+	CHECK_EQ_INT(parse(&o, &np, pos, "--usbboot", "-l", "-f", "fw", "-t30", "-p", "1-1.3", "img",
+			   NULL), 0);
+	CHECK(o.loop && o.timeout == 30);
+	CHECK_EQ_STR(o.firmware, "fw");
+	CHECK_EQ_INT(o.ports.n, 1);
+	CHECK_EQ_INT(parse(&o, &np, pos, "-t", "30", "img", "/dev/sdb", NULL), -1); /* needs --usbboot */
+	CHECK_EQ_INT(parse(&o, &np, pos, "--no-", "img", "/dev/sdb", NULL), -1);    /* ambiguous */
 	CHECK_EQ_INT(parse(&o, &np, pos, "-h", NULL), BS_OPTS_HELP);
 	CHECK_EQ_INT(bs_progress_pick_mode(false, true), BS_PROGRESS_QUIET);
 	CHECK_EQ_INT(bs_progress_pick_mode(true, true), BS_PROGRESS_JSON);
