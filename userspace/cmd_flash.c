@@ -11,8 +11,6 @@
 #include "opts.h"
 #include "station.h"
 
-/* The usbboot code provides this when it is part of the build. */
-
 #define OPT(name, kind, field, arg, help)                                                          \
 	{                                                                                          \
 		name, kind, offsetof(struct bs_flash_opts, field), arg, help, 0                    \
