@@ -62,7 +62,8 @@ uint64_t bs_head_auto(const void *vbuf, size_t len, uint32_t lbs, uint64_t max_h
 			break;
 		}
 		*kind = BS_HEAD_GPT;
-		head = bs_round_up(end, lbs);
+		/* an array at the far end of a 64-bit disk: no rounding past 2^64 */
+		head = end > UINT64_MAX - lbs ? UINT64_MAX / lbs * lbs : bs_round_up(end, lbs);
 		if (max_head && head > max_head) {
 			head = max_head / lbs * lbs;
 			if (note)

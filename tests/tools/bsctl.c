@@ -299,6 +299,7 @@ static int do_status(const struct opts *o)
 	const char *name;
 	int ret;
 
+	memset(&st, 0, sizeof(st));
 	if (o->bad_ptr)
 		ret = ioctl(fd, BOOTSEAL_IOC_STATUS, bad_ptr);
 	else
