@@ -25,6 +25,7 @@
 #include "busy.h"
 #include "device.h"
 #include "flash.h"
+#include "headlen.h"
 #include "json.h"
 #include "module/uapi/bootseal.h"
 #include "opts.h"

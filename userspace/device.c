@@ -934,6 +934,7 @@ struct port_ctx {
 	const char *port;
 	char *path;
 	size_t pathlen;
+	uint64_t size; /* bytes, of the first one found */
 	int found;
 	char others[256];
 };
@@ -950,6 +951,9 @@ static int port_one(struct udev_device *dev, void *arg)
 		return 0;
 	node = udev_device_get_devnode(dev);
 	if (c->found++ == 0) {
+		const char *sz = udev_device_get_sysattr_value(dev, "size");
+
+		c->size = sz ? strtoull(sz, NULL, 10) * 512 : 0;
 		if (node)
 			snprintf(c->path, c->pathlen, "%s", node);
 		else
@@ -964,6 +968,14 @@ static int port_one(struct udev_device *dev, void *arg)
 }
 
 int bs_drive_from_usb_port(const char *port, char *path, size_t pathlen, char *err, size_t errlen)
+{
+	uint64_t size;
+
+	return bs_drive_at_usb_port(port, path, pathlen, &size, err, errlen);
+}
+
+int bs_drive_at_usb_port(const char *port, char *path, size_t pathlen, uint64_t *size, char *err,
+			 size_t errlen)
 {
 	struct port_ctx c = { .path = path, .pathlen = pathlen };
 	char p[32];
@@ -991,6 +1003,7 @@ int bs_drive_from_usb_port(const char *port, char *path, size_t pathlen, char *e
 			 c.found, p, c.others);
 		return -1;
 	}
+	*size = c.size;
 	return 0;
 }
 

@@ -56,8 +56,14 @@ int bs_drive_list(struct bs_drive **out, size_t *n, bool all, char *err, size_t 
  */
 int bs_drive_check(struct bs_drive *d, const struct bs_safety *s, char *why, size_t whylen);
 
-/* Resolve "usb:1-1.3" to the block device behind that port. 0 or -1. */
+/*
+ * Resolve "usb:1-1.3" (or "1-1.3") to the one whole-disk block device behind
+ * that port. 0, or -1 with @err (none, or more than one).
+ */
 int bs_drive_from_usb_port(const char *port, char *path, size_t pathlen, char *err, size_t errlen);
+/* The same, with the disk's size in bytes in @size (0: no medium). */
+int bs_drive_at_usb_port(const char *port, char *path, size_t pathlen, uint64_t *size, char *err,
+			 size_t errlen);
 
 /* Ask the kernel to re-read the partition table (BLKRRPART). 0 or -1. */
 int bs_drive_reread(const char *path, char *err, size_t errlen);
@@ -66,8 +72,8 @@ int bs_drive_reread(const char *path, char *err, size_t errlen);
 void bs_human_size(uint64_t bytes, char *buf, size_t len);
 
 /*
- * Additions. Error strings in @err/@why are reasons, for the caller's
- * "Unable to <verb> <object>: <reason>".
+ * The tables the safety checks read. Error strings in @err/@why are
+ * reasons, for the caller's "Unable to <verb> <object>: <reason>".
  */
 
 /* One line of /proc/self/mountinfo (octal escapes such as \040 decoded). */

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "fat.h"
+#include "le.h"
 
 #define WINDOW (64u << 10)		/* cached slice of the FAT */
 #define LFN_MAX 20			/* 20 * 13 = 260 UTF-16 units */
@@ -45,17 +46,6 @@ enum chain_end {
 
 /* Cluster steps for all chain walks of one file system together. */
 #define CHAIN_STEPS (1u << 22)
-
-static uint16_t le16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
 
 static void finding(struct bs_fat *fs, enum bs_severity sev, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -101,12 +91,12 @@ static int64_t fat_entry(struct ctx *c, uint32_t n)
 	}
 	off -= c->win_off;
 	if (c->fs->bits == 12) {
-		v = le16(c->win + off);
+		v = bs_le16(c->win + off);
 		return n & 1 ? v >> 4 : v & 0xfff;
 	}
 	if (c->fs->bits == 16)
-		return le16(c->win + off);
-	return le32(c->win + off) & 0x0fffffff;
+		return bs_le16(c->win + off);
+	return bs_le32(c->win + off) & 0x0fffffff;
 }
 
 static bool is_eoc(const struct bs_fat *fs, uint32_t v)
@@ -252,7 +242,7 @@ static void lfn_entry(struct ctx *c, const unsigned char *e)
 		return;
 	}
 	for (i = 0; i < 13; i++)
-		c->lfn[(seq - 1) * 13 + i] = le16(e + offs[i]);
+		c->lfn[(seq - 1) * 13 + i] = bs_le16(e + offs[i]);
 	c->lfn_next = seq - 1;
 }
 
@@ -311,8 +301,8 @@ static void dir_entry(struct ctx *c, const unsigned char *e)
 	if (!d->name[0])
 		memcpy(d->name, d->short_name, sizeof(d->short_name));
 	d->attr = e[11];
-	d->size = le32(e + 28);
-	d->cluster = (fs->bits == 32 ? (uint32_t)le16(e + 20) << 16 : 0) | le16(e + 26);
+	d->size = bs_le32(e + 28);
+	d->cluster = (fs->bits == 32 ? (uint32_t)bs_le16(e + 20) << 16 : 0) | bs_le16(e + 26);
 }
 
 static int dir_bytes(struct ctx *c, const unsigned char *buf, size_t len)
@@ -444,16 +434,16 @@ static bool pow2(uint32_t v)
 static int parse_bpb(struct ctx *c, const unsigned char *b, uint64_t size)
 {
 	struct bs_fat *fs = c->fs;
-	uint32_t tot16 = le16(b + 19), fat16 = le16(b + 22), root_secs;
+	uint32_t tot16 = bs_le16(b + 19), fat16 = bs_le16(b + 22), root_secs;
 	uint64_t meta, data;
 
-	fs->bytes_per_sector = le16(b + 11);
+	fs->bytes_per_sector = bs_le16(b + 11);
 	fs->sectors_per_cluster = b[13];
-	fs->reserved_sectors = le16(b + 14);
+	fs->reserved_sectors = bs_le16(b + 14);
 	fs->nfats = b[16];
-	fs->root_entries = le16(b + 17);
-	fs->total_sectors = tot16 ? tot16 : le32(b + 32);
-	fs->fat_sectors = fat16 ? fat16 : le32(b + 36);
+	fs->root_entries = bs_le16(b + 17);
+	fs->total_sectors = tot16 ? tot16 : bs_le32(b + 32);
+	fs->fat_sectors = fat16 ? fat16 : bs_le32(b + 36);
 	if (b[0] != 0xeb && b[0] != 0xe9) {
 		snprintf(c->err, sizeof(c->err), "no x86 jump instruction at the start of the boot sector");
 		return 1;
@@ -484,7 +474,7 @@ static int parse_bpb(struct ctx *c, const unsigned char *b, uint64_t size)
 			snprintf(c->err, sizeof(c->err), "FAT32-sized but with a FAT12/16 root directory");
 			return 1;
 		}
-		fs->root_cluster = le32(b + 44);
+		fs->root_cluster = bs_le32(b + 44);
 	} else if (!fs->root_entries) {
 		snprintf(c->err, sizeof(c->err), "FAT%u without root directory entries", fs->bits);
 		return 1;

@@ -1,48 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The write pipeline: head-length choice, the image pump (one reader thread,
- * a bounded ring, many sinks) and the parts of bs_flash_run() that do not
- * deal with targets (those are in flash_run below).
+ * bs_flash_run() (flash.h): open and check the image, resolve and check the
+ * targets, ask, then one /dev/bootseal session (client.h) and writer thread
+ * per target fed by the image pump (pump.h), the read-back of the partition
+ * tables and the verification (verify.h), and the report (report.c). The
+ * head length comes from headlen.h. SIGINT, SIGTERM and SIGHUP abort every
+ * session.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "bootseal.h"
-#include "device.h"
 #include "busy.h"
 #include "checksum.h"
-#include "http.h"
-#include "flash.h"
+#include "client.h"
+#include "flash_job.h"
+#include "headlen.h"
 #include "imagecheck.h"
-#include "sha.h"
-#include "json.h"
-#include "module/uapi/bootseal.h"
-#include "progress.h"
-#include "ptable.h"
 #include "reader.h"
 #include "scsi.h"
+#include "sha.h"
 #include "verify.h"
-
-/*
- * The bmap parser is built in parallel; until userspace/bmap.c is part of
- * the build, bmaps are refused with a clear error instead of breaking the link.
- */
 
 /* ---- small parsers ------------------------------------------------------- */
 
@@ -111,135 +100,6 @@ int bs_parse_sha256(const char *hex, unsigned char out[32])
 	return 0;
 }
 
-/* ---- head length --------------------------------------------------------- */
-
-static uint32_t le32(const unsigned char *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const unsigned char *p)
-{
-	return le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-/*
- * Validate the GPT header at @sector bytes into @buf; on success return the
- * byte offset of the end of the primary entry array, else 0 with @why.
- */
-static uint64_t gpt_entries_end(const unsigned char *buf, size_t len, uint32_t sector, char *why,
-				size_t whylen)
-{
-	const unsigned char *h = buf + sector;
-	unsigned char tmp[512];
-	uint32_t hsize, crc, nent, esize;
-	uint64_t elba, end;
-
-	hsize = le32(h + 12);
-	if (hsize < 92 || hsize > sizeof(tmp) || hsize > sector || sector + (size_t)hsize > len) {
-		snprintf(why, whylen, "header size %u is invalid", hsize);
-		return 0;
-	}
-	memcpy(tmp, h, hsize);
-	memset(tmp + 16, 0, 4);
-	crc = (uint32_t)crc32(0L, tmp, hsize);
-	if (crc != le32(h + 16)) {
-		snprintf(why, whylen, "header CRC is wrong");
-		return 0;
-	}
-	if (le64(h + 24) != 1) {
-		snprintf(why, whylen, "header does not describe itself as LBA 1");
-		return 0;
-	}
-	elba = le64(h + 72);
-	nent = le32(h + 80);
-	esize = le32(h + 84);
-	if (elba < 2 || elba > (1ULL << 32)) {
-		snprintf(why, whylen, "entry array LBA %" PRIu64 " is invalid", elba);
-		return 0;
-	}
-	if (esize < 128 || esize % 128 || esize > 4096 || nent == 0 || nent > 65536) {
-		snprintf(why, whylen, "entry geometry (%u entries of %u bytes) is invalid", nent,
-			 esize);
-		return 0;
-	}
-	end = elba * sector + (uint64_t)nent * esize;
-	if (end <= len && (uint32_t)crc32(0L, buf + elba * sector,
-					  (uInt)((uint64_t)nent * esize)) != le32(h + 88)) {
-		snprintf(why, whylen, "entry array CRC is wrong");
-		return 0;
-	}
-	return end;
-}
-
-uint64_t bs_head_auto(const void *vbuf, size_t len, uint32_t lbs, uint64_t max_head,
-		      enum bs_head_kind *kind, char *note, size_t notelen)
-{
-	static const uint32_t sectors[] = {512, 4096};
-	const unsigned char *buf = vbuf;
-	uint64_t head = lbs;
-	size_t i;
-
-	if (note && notelen)
-		note[0] = '\0';
-	*kind = BS_HEAD_NONE;
-	if (len >= 512 && buf[510] == 0x55 && buf[511] == 0xAA)
-		*kind = BS_HEAD_MBR;
-	for (i = 0; i < sizeof(sectors) / sizeof(sectors[0]); i++) {
-		uint32_t sec = sectors[i];
-		char why[128];
-		uint64_t end;
-
-		if (len < sec + 92 || memcmp(buf + sec, "EFI PART", 8))
-			continue;
-		end = gpt_entries_end(buf, len, sec, why, sizeof(why));
-		if (!end) {
-			if (note)
-				snprintf(note, notelen,
-					 "the GPT header at byte %u is not valid (%s); holding "
-					 "back only the first block",
-					 sec, why);
-			break;
-		}
-		*kind = BS_HEAD_GPT;
-		head = bs_round_up(end, lbs);
-		if (max_head && head > max_head) {
-			head = max_head / lbs * lbs;
-			if (note)
-				snprintf(note, notelen,
-					 "the GPT entry array ends at byte %" PRIu64
-					 ", beyond the module's max_head_len %" PRIu64
-					 "; holding back %" PRIu64 " bytes",
-					 end, max_head, head);
-		}
-		break;
-	}
-	if (head < lbs)
-		head = lbs;
-	return head;
-}
-
-uint64_t bs_module_max_head(void)
-{
-	char buf[32] = "";
-	uint64_t v = 0;
-	ssize_t n;
-	int fd;
-
-	fd = open("/sys/module/bootseal/parameters/max_head_len", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (bs_parse_size(buf, &v))
-		return 0;
-	return v;
-}
-
 /* ---- bs_flash_run: targets, sessions, writers ----------------------------- */
 
 /*
@@ -278,89 +138,31 @@ static const char *signal_name(int sig)
 	}
 }
 
-struct ftarget {
-	struct bs_ptarget *pt;
-	const char *spec; /* as given on the command line */
-	struct bs_drive drive;
-	int sfd; /* /dev/bootseal session, -1 when closed */
-	uint64_t head_len;
-	uint64_t dev_size;
-	uint32_t lbs;
-	unsigned int sink;
-	bool active; /* passed the checks, attached */
-	bool no_pin; /* the module refused BOOTSEAL_WRITE_F_PIN */
-	int synced;  /* bs_scsi_sync_cache() after the seal: 0, BS_SCSI_NOT_SCSI, ... */
-	struct bs_pump *pump;
-	_Atomic int *running;
-};
-
-struct job {
-	const struct bs_flash_opts *o;
-	const char *image;
-	struct bs_source *src;
-	unsigned char *peek;
-	size_t peek_len;
-	int64_t image_size; /* -1 unknown */
-	struct bs_bmap bmap;
-	bool have_bmap;
-	unsigned char sha[32];
-	bool sha_pump;		  /* compare sha with the decompressed image while writing */
-	char sha_note[2200];	  /* for a mismatch: where the hash came from, the file's own */
-	struct bs_ptable *img_pt; /* the image's table (first BS_PUMP_CHUNK bytes), valid */
-	struct ftarget *ft;
-	struct bs_ptarget *pt;
-	size_t n;
-	struct bs_progress prog;
-	bool stop_said; /* "interrupted by ..." was printed */
-};
-
-/* Standard input and URLs are read once: the targets cannot be verified. */
-static bool read_once(const struct job *j)
+/*
+ * Stop writing to @f: abort its session first (@abort_first), leave the
+ * pump (@drop: the writer still holds a sink; not after the pump has ended)
+ * and close the session.
+ */
+static void writer_stop(struct flash_target *f, bool abort_first, bool drop)
 {
-	return !strcmp(j->image, "-") || bs_url_is_http(j->image);
-}
-
-static void session_status(int fd, struct bootseal_status *st)
-{
-	memset(st, 0, sizeof(*st));
-	if (ioctl(fd, BOOTSEAL_IOC_STATUS, st))
-		memset(st, 0, sizeof(*st));
+	if (abort_first)
+		bs_client_abort(f->sfd);
+	if (drop)
+		bs_pump_drop(f->pump, f->sink);
+	bs_client_close(&f->sfd);
 }
 
 /* Fail @f with what the module reports; the session is closed (aborted). */
-static void writer_fail(struct ftarget *f, int status, const char *what, int err)
+static void writer_fail(struct flash_target *f, int status, const char *what, int err)
 {
 	struct bootseal_status st;
-	char where[64] = "", ewhere[64] = "", erase[320] = "";
-	bool failed;
+	char where[64], erase[320];
 
-	session_status(f->sfd, &st);
-	failed = st.state == BOOTSEAL_STATE_FAILED || st.state == BOOTSEAL_STATE_UNCLEAN;
-	if (failed && st.error)
-		err = st.error;
-	if (failed && st.error_sector != BOOTSEAL_SECTOR_NONE)
-		snprintf(where, sizeof(where), " at byte %llu",
-			 (unsigned long long)st.error_sector * 512);
-	if (st.cleanup_error && st.cleanup_sector != BOOTSEAL_SECTOR_NONE)
-		snprintf(ewhere, sizeof(ewhere), " at byte %llu",
-			 (unsigned long long)st.cleanup_sector * 512);
-	if (st.state == BOOTSEAL_STATE_UNCLEAN)
-		snprintf(erase, sizeof(erase),
-			 "; erasing the partition table again failed too%s: %s (head %s, last MiB "
-			 "%s): THE DEVICE MAY SHOW A PARTITION TABLE over data that is not the "
-			 "image; do not use it",
-			 ewhere, strerror(st.cleanup_error ? st.cleanup_error : EIO),
-			 st.cleanup & BOOTSEAL_CLEANUP_HEAD ? "erased" : "NOT erased",
-			 st.cleanup & BOOTSEAL_CLEANUP_TAIL ? "erased" : "NOT erased");
-	else if (st.cleanup & BOOTSEAL_CLEANUP_RAN)
-		snprintf(erase, sizeof(erase),
-			 "; the partition table it had written was erased again (head and last "
-			 "MiB read back as zeros)");
+	bs_client_status(f->sfd, &st);
+	bs_client_failure(&st, &err, where, sizeof(where), erase, sizeof(erase));
 	bs_progress_fail(f->pt, status, "Unable to %s %s%s: %s%s; the device is left unsealed",
 			 what, f->pt->path, where, strerror(err), erase);
-	bs_pump_drop(f->pump, f->sink);
-	close(f->sfd);
-	f->sfd = -1;
+	writer_stop(f, false, true);
 }
 
 /*
@@ -371,7 +173,7 @@ static void writer_fail(struct ftarget *f, int status, const char *what, int err
  * cache was synchronized or the device is not SCSI; fails the target when
  * the device reports an error.
  */
-static int sync_cache(struct ftarget *f)
+static int sync_cache(struct flash_target *f)
 {
 	char why[160];
 	int fd;
@@ -408,7 +210,7 @@ static int sync_cache(struct ftarget *f)
  * aborts the session: the device is left unsealed. A session that failed
  * meanwhile is left to COMMIT, which reports it.
  */
-static int sync_before_seal(struct ftarget *f, uint64_t data)
+static int sync_before_seal(struct flash_target *f, uint64_t data)
 {
 	const struct timespec tick = { 0, 2 * 1000 * 1000 };
 	struct bootseal_status st;
@@ -416,7 +218,7 @@ static int sync_before_seal(struct ftarget *f, uint64_t data)
 	int fd, r;
 
 	for (;;) {
-		session_status(f->sfd, &st);
+		bs_client_status(f->sfd, &st);
 		if (st.bytes_completed >= data || st.state == BOOTSEAL_STATE_FAILED ||
 		    st.state == BOOTSEAL_STATE_UNCLEAN || atomic_load(&flash_sig))
 			break;
@@ -434,10 +236,7 @@ static int sync_before_seal(struct ftarget *f, uint64_t data)
 	}
 	if (r >= 0)
 		return 0;
-	ioctl(f->sfd, BOOTSEAL_IOC_ABORT);
-	close(f->sfd);
-	f->sfd = -1;
-	bs_pump_drop(f->pump, f->sink);
+	writer_stop(f, true, true);
 	bs_progress_fail(f->pt, BS_EXIT_WRITE,
 			 "Unable to synchronize the write cache of %s before sealing: %s; the "
 			 "device is left unsealed", f->pt->path, why);
@@ -445,19 +244,16 @@ static int sync_before_seal(struct ftarget *f, uint64_t data)
 }
 
 /* Interrupted: abort the session, so that the device has no partition table. */
-static void writer_interrupted(struct ftarget *f)
+static void writer_interrupted(struct flash_target *f)
 {
-	ioctl(f->sfd, BOOTSEAL_IOC_ABORT);
-	close(f->sfd);
-	f->sfd = -1;
-	bs_pump_drop(f->pump, f->sink);
+	writer_stop(f, true, true);
 	bs_progress_fail(f->pt, BS_EXIT_SIGNAL + atomic_load(&flash_sig),
 			 "interrupted: %s has no partition table now; flash it again", f->pt->path);
 }
 
 static void *writer(void *arg)
 {
-	struct ftarget *f = arg;
+	struct flash_target *f = arg;
 	struct bootseal_status st;
 	double t0 = bs_now();
 	uint64_t written = 0, data = 0; /* data: bytes outside the held-back head */
@@ -490,9 +286,7 @@ static void *writer(void *arg)
 					 "device is left unsealed",
 					 f->pt->path, ds, (unsigned long long)f->dev_size, is,
 					 (unsigned long long)(c.off + c.data_len));
-			bs_pump_drop(f->pump, f->sink);
-			close(f->sfd);
-			f->sfd = -1;
+			writer_stop(f, false, true);
 			goto out;
 		}
 		w.offset = c.off;
@@ -501,12 +295,12 @@ static void *writer(void *arg)
 		/* a mapping of the image file stays unchanged: no copy needed */
 		if (c.mapped && !f->no_pin)
 			w.flags = BOOTSEAL_WRITE_F_PIN;
-		rc = ioctl(f->sfd, BOOTSEAL_IOC_WRITE, &w);
+		rc = bs_client_write(f->sfd, &w);
 		if (rc && errno == EINVAL && w.flags) {
 			/* a module without zero-copy writes: copy from now on */
 			f->no_pin = true;
 			w.flags = 0;
-			rc = ioctl(f->sfd, BOOTSEAL_IOC_WRITE, &w);
+			rc = bs_client_write(f->sfd, &w);
 		}
 		if (rc) {
 			int e = errno;
@@ -514,15 +308,12 @@ static void *writer(void *arg)
 			bs_pump_release(f->pump, f->sink);
 			if (e == EFAULT && c.mapped) {
 				/* the mapped file lost pages: it was truncated under us */
-				ioctl(f->sfd, BOOTSEAL_IOC_ABORT);
+				writer_stop(f, true, true);
 				bs_progress_fail(f->pt, BS_EXIT_IMAGE,
 						 "Unable to flash %s: image %s shrank while it was "
 						 "read (at byte %llu); the device is left unsealed",
 						 f->pt->path, bs_pump_image_name(f->pump),
 						 (unsigned long long)c.off);
-				bs_pump_drop(f->pump, f->sink);
-				close(f->sfd);
-				f->sfd = -1;
 				goto out;
 			}
 			writer_fail(f, BS_EXIT_WRITE, "write", e);
@@ -532,7 +323,7 @@ static void *writer(void *arg)
 		written += len;
 		if (w.offset + len > f->head_len)
 			data += w.offset + len - (w.offset > f->head_len ? w.offset : f->head_len);
-		session_status(f->sfd, &st);
+		bs_client_status(f->sfd, &st);
 		bs_progress_set_done(f->pt, st.bytes_completed);
 	}
 	if (atomic_load(&flash_sig)) {
@@ -542,9 +333,7 @@ static void *writer(void *arg)
 	}
 	if (r < 0) {
 		/* the image failed: abort, the head stays zero */
-		ioctl(f->sfd, BOOTSEAL_IOC_ABORT);
-		close(f->sfd);
-		f->sfd = -1;
+		writer_stop(f, true, false);
 		bs_progress_fail(f->pt,
 				 bs_pump_image_failed(f->pump) ? BS_EXIT_IMAGE : BS_EXIT_FAILURE,
 				 "Unable to flash %s: %s; the device is left unsealed", f->pt->path,
@@ -560,21 +349,18 @@ static void *writer(void *arg)
 	 * what reached the device. Its open() is held back by our lease.
 	 */
 	if (bs_pump_image_changed(f->pump)) {
-		ioctl(f->sfd, BOOTSEAL_IOC_ABORT);
-		close(f->sfd);
-		f->sfd = -1;
+		writer_stop(f, true, false);
 		bs_progress_fail(f->pt, BS_EXIT_IMAGE,
 				 "Unable to flash %s: another process opened image %s for writing "
 				 "during the flash; the device is left unsealed",
 				 f->pt->path, bs_pump_image_name(f->pump));
 		goto out;
 	}
-	if (ioctl(f->sfd, BOOTSEAL_IOC_COMMIT)) {
+	if (bs_client_commit(f->sfd)) {
 		writer_fail(f, BS_EXIT_WRITE, "seal", errno);
 		goto out;
 	}
-	close(f->sfd);
-	f->sfd = -1;
+	bs_client_close(&f->sfd);
 	if (sync_cache(f))
 		goto out;
 	f->pt->written = written;
@@ -585,48 +371,24 @@ out:
 	return NULL;
 }
 
-static const char *attach_reason(int e)
-{
-	switch (e) {
-	case ENOENT:
-		return "no such device";
-	case ENOTBLK:
-		return "not a block device";
-	case EMEDIUMTYPE:
-		return "it is a partition, not a whole disk";
-	case EOPNOTSUPP:
-		return "it is a zoned device (its sequential-write zones cannot take an image)";
-	case EBUSY:
-		return "device is busy (a partition is mounted, used as swap, held by dm/md, or "
-		       "another flash is running)";
-	case EROFS:
-		return "device is read-only";
-	default:
-		return strerror(e);
-	}
-}
-
 /* Open a session on @f and claim + invalidate the device. 0 or -1 (failed). */
-static int attach(struct job *j, struct ftarget *f, uint64_t total)
+static int attach(struct flash_job *j, struct flash_target *f, uint64_t total)
 {
 	struct bootseal_attach a;
 	int e;
 
 	memset(&a, 0, sizeof(a));
-	f->sfd = open(BOOTSEAL_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	f->sfd = bs_client_open();
 	if (f->sfd < 0) {
-		e = errno;
-		bs_progress_fail(
-			f->pt, BS_EXIT_DEVICE, "Unable to open %s: %s", BOOTSEAL_DEVICE_PATH,
-			e == ENOENT ? "the bootseal module is not loaded (modprobe bootseal)"
-				    : strerror(e));
+		bs_progress_fail(f->pt, BS_EXIT_DEVICE, "Unable to open %s: %s",
+				 BOOTSEAL_DEVICE_PATH, bs_client_open_reason(errno));
 		return -1;
 	}
 	snprintf(a.path, sizeof(a.path), "%s", f->drive.path);
 	a.head_len = f->head_len;
 	a.total_bytes = total;
 	bs_progress_phase(f->pt, BS_PH_ATTACHING, 0);
-	if (ioctl(f->sfd, BOOTSEAL_IOC_ATTACH, &a)) {
+	if (bs_client_attach(f->sfd, &a)) {
 		e = errno;
 		if (e == EINVAL)
 			bs_progress_fail(f->pt, BS_EXIT_DEVICE,
@@ -642,9 +404,9 @@ static int attach(struct job *j, struct ftarget *f, uint64_t total)
 					 "Unable to attach %s: it is busy: %s", f->pt->path, why);
 		} else
 			bs_progress_fail(f->pt, e == EIO ? BS_EXIT_WRITE : BS_EXIT_DEVICE,
-					 "Unable to attach %s: %s", f->pt->path, attach_reason(e));
-		close(f->sfd);
-		f->sfd = -1;
+					 "Unable to attach %s: %s", f->pt->path,
+					 bs_client_attach_reason(e));
+		bs_client_close(&f->sfd);
 		return -1;
 	}
 	f->dev_size = a.dev_size;
@@ -654,7 +416,7 @@ static int attach(struct job *j, struct ftarget *f, uint64_t total)
 }
 
 /* Resolve, probe and check one target. 0, or -1 with the target failed. */
-static int prepare_target(struct job *j, struct ftarget *f)
+static int prepare_target(struct flash_job *j, struct flash_target *f)
 {
 	struct bs_safety s = {.allow_fixed = j->o->allow_fixed, .unmount = j->o->unmount};
 	char err[512], path[64];
@@ -690,7 +452,7 @@ static int prepare_target(struct job *j, struct ftarget *f)
 	return 0;
 }
 
-static int choose_head(struct job *j, struct ftarget *f)
+static int choose_head(struct flash_job *j, struct flash_target *f)
 {
 	char note[256];
 	enum bs_head_kind kind;
@@ -759,7 +521,7 @@ bool bs_flash_prompt(FILE *in, FILE *out, const char *image, const char *format,
 	return bs_confirm_answer(line);
 }
 
-static bool confirm(struct job *j)
+static bool confirm(struct flash_job *j)
 {
 	const struct bs_drive *d[BS_MAX_TARGETS];
 	size_t i, n = 0;
@@ -811,14 +573,10 @@ static struct bs_ptable *table_of(const unsigned char *buf, size_t len, const ch
 }
 
 /*
- * Refuse what is not a disk image (imagecheck.h) before any device is
- * touched, unless --force-raw says the bytes are wanted as they are.
- */
-/*
  * The image, under a read lease when it is a file (see bs_source_changed()):
  * refused while someone writes it, watched for writers until the seal.
  */
-static struct bs_source *open_leased(struct job *j, char *err, size_t errlen)
+static struct bs_source *open_leased(struct flash_job *j, char *err, size_t errlen)
 {
 	struct bs_source_opts o;
 
@@ -828,7 +586,11 @@ static struct bs_source *open_leased(struct job *j, char *err, size_t errlen)
 	return bs_source_open_opts(j->image, &o, err, errlen);
 }
 
-static int check_content(struct job *j)
+/*
+ * Refuse what is not a disk image (imagecheck.h) before any device is
+ * touched, unless --force-raw says the bytes are wanted as they are.
+ */
+static int check_content(struct flash_job *j)
 {
 	enum bs_format fmt = bs_source_format(j->src), want = bs_format_from_name(j->image);
 	char why[256];
@@ -856,7 +618,7 @@ static int check_content(struct job *j)
  * the file is compressed) is the hash compared with the image while it is
  * written, which fails every target before the seal.
  */
-static int check_sha(struct job *j)
+static int check_sha(struct flash_job *j)
 {
 	char from[4200] = "--sha256", want[65], got[65], err[256];
 	bool say = !j->o->json && !j->o->quiet;
@@ -946,7 +708,7 @@ static ssize_t read_peek(struct bs_source *src, unsigned char *buf)
 }
 
 /* Open the image, load its bmap, read its first bytes. 0 or -1 (reported). */
-static int open_image(struct job *j)
+static int open_image(struct flash_job *j)
 {
 	char err[512];
 	char *bpath = NULL;
@@ -1046,7 +808,7 @@ static int open_image(struct job *j)
  * connection that stays idle that long. After a prompt the image is asked
  * for again: its first bytes, length and format must be the same.
  */
-static int reopen_url(struct job *j)
+static int reopen_url(struct flash_job *j)
 {
 	unsigned char *peek = malloc(BS_PUMP_CHUNK);
 	struct bs_source *s;
@@ -1087,7 +849,7 @@ static int reopen_url(struct job *j)
 
 static double pump_fraction(void *arg)
 {
-	struct job *j = arg;
+	struct flash_job *j = arg;
 	int64_t in = bs_source_in_size(j->src), pos = bs_source_in_pos(j->src);
 
 	if (in <= 0 || pos < 0)
@@ -1096,7 +858,7 @@ static double pump_fraction(void *arg)
 }
 
 /* Once, when a signal was noticed: what happens now. */
-static void say_stopping(struct job *j)
+static void say_stopping(struct flash_job *j)
 {
 	if (j->stop_said)
 		return;
@@ -1114,7 +876,7 @@ static void say_stopping(struct job *j)
 }
 
 /* Write phase: attach every target, run the pump and the writers. */
-static void write_all(struct job *j)
+static void write_all(struct flash_job *j)
 {
 	struct bs_pump_cfg cfg = {0};
 	pthread_t th[BS_MAX_TARGETS];
@@ -1133,7 +895,7 @@ static void write_all(struct job *j)
 	total = bs_pump_plan_bytes(j->have_bmap ? &j->bmap : NULL, j->have_bmap ? 0 : j->image_size,
 				   align);
 	for (i = 0; i < j->n; i++) {
-		struct ftarget *f = &j->ft[i];
+		struct flash_target *f = &j->ft[i];
 
 		if (bs_progress_final(f->pt))
 			continue;
@@ -1160,25 +922,22 @@ static void write_all(struct job *j)
 	cfg.map = true; /* mapped chunks are written without a copy (WRITE_F_PIN) */
 	pump = bs_pump_start(&cfg, err, sizeof(err));
 	for (i = 0; i < j->n; i++) {
-		struct ftarget *f = &j->ft[i];
+		struct flash_target *f = &j->ft[i];
 
 		if (!f->active)
 			continue;
 		if (!pump) {
-			close(f->sfd);
-			f->sfd = -1;
+			bs_client_close(&f->sfd);
 			bs_progress_fail(f->pt, BS_EXIT_FAILURE, "%s", err);
 			continue;
 		}
 		f->pump = pump;
-		atomic_store(&f->pt->verify_next, !j->o->no_verify && !read_once(j));
+		atomic_store(&f->pt->verify_next, !j->o->no_verify && !flash_read_once(j));
 		bs_progress_phase(f->pt, BS_PH_WRITING, total);
 		atomic_fetch_add(&running, 1);
 		if (pthread_create(&th[i], NULL, writer, f)) {
 			atomic_fetch_sub(&running, 1);
-			bs_pump_drop(pump, f->sink);
-			close(f->sfd);
-			f->sfd = -1;
+			writer_stop(f, false, true);
 			bs_progress_fail(f->pt, BS_EXIT_FAILURE, "Unable to start a writer: %s",
 					 strerror(errno));
 			continue;
@@ -1205,338 +964,11 @@ static void write_all(struct job *j)
 	bs_pump_free(pump);
 }
 
-/* ---- after the seal ------------------------------------------------------- */
-
-struct part {
-	unsigned int no;
-	uint64_t start, size; /* 512-byte sectors */
-	char name[40];
-	bool extended; /* the image's MBR extended partition (a container) */
-};
-
-static int read_u64(const char *path, uint64_t *v)
-{
-	char buf[32];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	*v = strtoull(buf, NULL, 10);
-	return 0;
-}
-
-static int part_cmp(const void *a, const void *b)
-{
-	const struct part *x = a, *y = b;
-
-	return x->no < y->no ? -1 : x->no > y->no;
-}
-
-/* Read /sys/class/block/@disk/@part/@attr as a number. */
-static int part_attr(const char *disk, const char *part, const char *attr, uint64_t *v)
-{
-	char path[160];
-
-	if (snprintf(path, sizeof(path), "/sys/class/block/%.32s/%.40s/%s", disk, part, attr) >=
-	    (int)sizeof(path))
-		return -1;
-	return read_u64(path, v);
-}
-
-/* The partitions the kernel sees on disk @name, from sysfs. */
-static size_t kernel_parts(const char *name, struct part *pa, size_t max)
-{
-	char path[96];
-	struct dirent *de;
-	size_t n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/sys/class/block/%.32s", name);
-	d = opendir(path);
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) && n < max) {
-		uint64_t no;
-
-		if (strncmp(de->d_name, name, strlen(name)) ||
-		    strlen(de->d_name) >= sizeof(pa[n].name))
-			continue;
-		if (part_attr(name, de->d_name, "partition", &no) ||
-		    part_attr(name, de->d_name, "start", &pa[n].start) ||
-		    part_attr(name, de->d_name, "size", &pa[n].size))
-			continue;
-		pa[n].no = (unsigned int)no;
-		memcpy(pa[n].name, de->d_name, strlen(de->d_name) + 1);
-		n++;
-	}
-	closedir(d);
-	qsort(pa, n, sizeof(pa[0]), part_cmp);
-	return n;
-}
-
-static int write_sysfs(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t r;
-
-	if (fd < 0)
-		return -1;
-	r = write(fd, val, strlen(val));
-	close(fd);
-	return r < 0 ? -1 : 0;
-}
-
-/*
- * Power a USB target off the way udisks does: delete the SCSI disk (the sd
- * driver flushes its cache and stops the unit), then logically disconnect
- * the USB device through its "remove" attribute, which disables the hub
- * port and so cuts power on hubs that switch ports.
- */
-static bool power_off(struct ftarget *f)
-{
-	char path[256];
-
-	if (strcmp(f->drive.transport, "usb") || !f->drive.usb_port[0]) {
-		bs_warn("not powering %s off: it is not a USB device", f->drive.path);
-		return false;
-	}
-	snprintf(path, sizeof(path), "/sys/block/%s/device/delete", f->drive.name);
-	if (write_sysfs(path, "1"))
-		bs_warn("Unable to delete %s before powering it off: %s", f->drive.path,
-			strerror(errno));
-	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/remove", f->drive.usb_port);
-	if (write_sysfs(path, "1")) {
-		bs_warn("Unable to power %s (usb:%s) off: %s", f->drive.path, f->drive.usb_port,
-			strerror(errno));
-		return false;
-	}
-	fprintf(stderr, "%s: %s (usb:%s) is powered off; it can be unplugged\n", bs_prog,
-		f->drive.path, f->drive.usb_port);
-	return true;
-}
-
-/*
- * Eject the medium the way eject(1) does, by default on removable USB
- * targets (--eject: every SCSI target; --no-eject: none), and say when the
- * target is safe to remove. A medium whose partitions were mounted in the
- * meantime (a desktop's automounter) is left alone, and so said.
- */
-static void eject(struct job *j, struct ftarget *f, struct bs_json *js)
-{
-	bool want = !j->o->no_eject &&
-		    (j->o->eject || (f->drive.removable && !strcmp(f->drive.transport, "usb")));
-	const char *outcome = "not ejected";
-	bool mounted = false;
-	struct bs_drive d;
-	char why[400] = "";
-	int fd, r = -1;
-
-	if (want && !bs_drive_probe(f->drive.path, &d, why, sizeof(why)) && d.nr_mounts) {
-		snprintf(why, sizeof(why), "%s is mounted on %s", d.mounts[0].source,
-			 d.mounts[0].target);
-		mounted = true;
-		outcome = "not ejected (mounted)";
-	} else if (want) {
-		fd = open(f->drive.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-		if (fd < 0) {
-			snprintf(why, sizeof(why), "%s", strerror(errno));
-		} else {
-			r = bs_scsi_eject(fd, why, sizeof(why));
-			close(fd);
-		}
-		if (r == BS_SCSI_NOT_SCSI)
-			snprintf(why, sizeof(why), "it does not take SCSI commands");
-		outcome = r == 0 ? "ejected" : "not ejected (refused)";
-	}
-	if (js) {
-		bs_json_bool(js, "cache_synchronized", f->synced == 0);
-		bs_json_str(js, "eject", outcome);
-		return;
-	}
-	if (r == 0)
-		printf("%s: medium ejected; it is safe to remove\n", f->drive.path);
-	else if (want && mounted)
-		printf("%s: not ejected: %s; unmount it before removing the device\n",
-		       f->drive.path, why);
-	else if (want && r == BS_SCSI_UNSUPPORTED)
-		printf("%s: the device cannot eject its medium%s; it is safe to remove once "
-		       "nothing uses it\n", f->drive.path,
-		       f->synced == 0 ? " (its write cache is synchronized)" : "");
-	else if (want)
-		printf("%s: not ejected (%s); it is safe to remove once nothing uses it\n",
-		       f->drive.path, why);
-	else if (f->synced == 0)
-		printf("%s: write cache synchronized; it is safe to remove once nothing uses it\n",
-		       f->drive.path);
-}
-
-static void after_seal(struct job *j, struct ftarget *f, struct bs_json *js)
-{
-	struct part pa[64];
-	char err[256], sz[32];
-	size_t np, i;
-
-	if (bs_drive_reread(f->drive.path, err, sizeof(err)))
-		bs_warn("Unable to re-read the partition table of %s: %s", f->drive.path, err);
-	np = kernel_parts(f->drive.name, pa, sizeof(pa) / sizeof(pa[0]));
-	/* an MBR extended partition is only a container: say so, its size means nothing */
-	for (i = 0; i < np; i++) {
-		size_t k;
-
-		pa[i].extended = false;
-		for (k = 0; j->img_pt && k < j->img_pt->nparts; k++)
-			if (j->img_pt->parts[k].num == pa[i].no && j->img_pt->parts[k].extended)
-				pa[i].extended = true;
-	}
-	if (js) {
-		bs_json_array_begin(js, "partitions");
-		for (i = 0; i < np; i++) {
-			bs_json_object_begin(js, NULL);
-			bs_json_str(js, "name", pa[i].name);
-			bs_json_uint(js, "number", pa[i].no);
-			bs_json_uint(js, "start", pa[i].start);
-			bs_json_uint(js, "sectors", pa[i].size);
-			if (pa[i].extended)
-				bs_json_bool(js, "extended", true);
-			bs_json_object_end(js);
-		}
-		bs_json_array_end(js);
-	} else {
-		printf("%s: the kernel sees %zu partition%s\n", f->drive.path, np,
-		       np == 1 ? "" : "s");
-		for (i = 0; i < np; i++) {
-			bs_human_size(pa[i].size * 512, sz, sizeof(sz));
-			printf("  %-10s start %12llu  sectors %12llu  %10s%s\n", pa[i].name,
-			       (unsigned long long)pa[i].start, (unsigned long long)pa[i].size,
-			       pa[i].extended ? "-" : sz,
-			       pa[i].extended ? "  extended (holds the logical partitions)" : "");
-		}
-	}
-	if (j->img_pt && np == 0)
-		bs_warn("%s: the image has a partition table but the kernel sees no partitions",
-			f->drive.path);
-	if (j->o->power_off) {
-		bool off = power_off(f);
-
-		/* the same keys as after an eject, for one JSON shape */
-		if (js) {
-			bs_json_bool(js, "cache_synchronized", f->synced == 0);
-			bs_json_str(js, "eject", off ? "powered off" : "not powered off");
-		}
-	} else {
-		eject(j, f, js);
-	}
-}
-
-static const char *result_name(int status)
-{
-	if (status > BS_EXIT_SIGNAL)
-		return "interrupted";
-	switch (status) {
-	case BS_EXIT_OK:
-		return "ok";
-	case BS_EXIT_USAGE:
-		return "usage";
-	case BS_EXIT_IMAGE:
-		return "image";
-	case BS_EXIT_DEVICE:
-		return "device";
-	case BS_EXIT_WRITE:
-		return "write";
-	case BS_EXIT_VERIFY:
-		return "verify";
-	default:
-		return "failed";
-	}
-}
-
-static int finish(struct job *j, uint64_t image_bytes)
-{
-	struct bs_json js;
-	int worst = BS_EXIT_OK;
-	size_t i;
-
-	if (j->o->json) {
-		bs_json_begin(&js);
-		bs_json_str(&js, "type", "summary");
-		bs_json_str(&js, "image", j->image);
-		bs_json_array_begin(&js, "targets");
-	} else {
-		printf("%-16s %-8s %10s %10s %10s  %s\n", "TARGET", "RESULT", "WRITTEN", "WRITE",
-		       "VERIFY", "DETAIL");
-	}
-	for (i = 0; i < j->n; i++) {
-		struct bs_ptarget *t = &j->pt[i];
-		int st = atomic_load(&t->phase) == BS_PH_FAILED ? t->status : BS_EXIT_OK;
-		double wr = t->write_secs > 0 ? (double)t->written / t->write_secs : 0;
-		double vr = t->verify_secs > 0 ? (double)t->written / t->verify_secs : 0;
-
-		worst = bs_exit_worst(worst, st);
-		if (i == 0 && j->o->report) {
-			struct bs_flash_report *r = j->o->report;
-
-			r->filled = true;
-			r->exit = st;
-			r->written = st == BS_EXIT_OK ? t->written : 0;
-			r->write_seconds = t->write_secs;
-			r->verify_seconds = t->verify_secs;
-			r->verified = st == BS_EXIT_OK && !j->o->no_verify && !read_once(j);
-			snprintf(r->error, sizeof(r->error), "%s", st ? t->error : "");
-		}
-		if (j->o->json) {
-			bs_json_object_begin(&js, NULL);
-			bs_json_str(&js, "target", t->path[0] ? t->path : j->ft[i].spec);
-			bs_json_str(&js, "result", result_name(st));
-			bs_json_int(&js, "exit", st);
-			bs_json_uint(&js, "written", st == BS_EXIT_OK ? t->written : 0);
-			bs_json_double(&js, "write_seconds", t->write_secs, 3);
-			bs_json_double(&js, "verify_seconds", t->verify_secs, 3);
-			bs_json_bool(&js, "verified",
-				     st == BS_EXIT_OK && !j->o->no_verify && !read_once(j));
-			bs_json_str(&js, "error", st ? t->error : NULL);
-			if (st == BS_EXIT_OK)
-				after_seal(j, &j->ft[i], &js);
-			bs_json_object_end(&js);
-		} else {
-			char ws[32], wrs[32], vrs[32];
-
-			bs_fmt_bytes(st == BS_EXIT_OK ? t->written : 0, ws, sizeof(ws));
-			bs_fmt_rate(wr, wrs, sizeof(wrs));
-			bs_fmt_rate(vr, vrs, sizeof(vrs));
-			printf("%-16s %-8s %10s %10s %10s  %s\n",
-			       t->path[0] ? t->path : j->ft[i].spec, result_name(st),
-			       st == BS_EXIT_OK ? ws : "-", st == BS_EXIT_OK ? wrs : "-",
-			       st == BS_EXIT_OK && t->verify_secs > 0 ? vrs : "-",
-			       st				 ? t->error
-			       : j->o->no_verify || read_once(j) ? "sealed (not verified)"
-								 : "sealed and verified");
-		}
-	}
-	if (!j->o->json) {
-		for (i = 0; i < j->n; i++)
-			if (atomic_load(&j->pt[i].phase) == BS_PH_DONE)
-				after_seal(j, &j->ft[i], NULL);
-	} else {
-		bs_json_array_end(&js);
-		bs_json_uint(&js, "image_bytes", image_bytes);
-		bs_json_int(&js, "exit", worst);
-		bs_json_print(&js, stdout);
-	}
-	fflush(stdout);
-	return worst;
-}
-
 /*
  * Read the start of each sealed target back (O_DIRECT) and compare its
  * partition table with the image's: what fdisk and the kernel will see.
  */
-static void check_tables(struct job *j)
+static void check_tables(struct flash_job *j)
 {
 	unsigned char *buf = NULL;
 	char why[256];
@@ -1545,7 +977,7 @@ static void check_tables(struct job *j)
 	if (!j->img_pt)
 		return;
 	for (i = 0; i < j->n; i++) {
-		struct ftarget *f = &j->ft[i];
+		struct flash_target *f = &j->ft[i];
 		struct bs_ptable *pt;
 		ssize_t r = -1;
 		size_t len;
@@ -1589,7 +1021,7 @@ static void check_tables(struct job *j)
 	free(buf);
 }
 
-static void verify_all(struct job *j)
+static void verify_all(struct flash_job *j)
 {
 	struct bs_verify_target vt[BS_MAX_TARGETS];
 	size_t i, nv = 0, sealed = 0;
@@ -1607,7 +1039,7 @@ static void verify_all(struct job *j)
 					 t->path, j->image, t->path);
 			continue;
 		}
-		if (j->o->no_verify || read_once(j)) {
+		if (j->o->no_verify || flash_read_once(j)) {
 			bs_progress_phase(t, BS_PH_DONE, 0);
 			continue;
 		}
@@ -1616,7 +1048,7 @@ static void verify_all(struct job *j)
 	}
 	if (!strcmp(j->image, "-") && !j->o->no_verify && nv == 0)
 		bs_warn("not verifying: an image read from standard input cannot be read again");
-	else if (read_once(j) && !j->o->no_verify && sealed)
+	else if (flash_read_once(j) && !j->o->no_verify && sealed)
 		bs_warn("not verifying: an image streamed from a URL is not stored, so it "
 			"cannot be read again (bootseal verify URL DEVICE downloads it once more)");
 	if (nv)
@@ -1630,7 +1062,7 @@ static void signals_restart(void);
 static int flash_run(const struct bs_flash_opts *o, const char *image, char *const *targets,
 		     size_t n, bool handle_signals)
 {
-	struct job j;
+	struct flash_job j;
 	uint64_t image_bytes = 0;
 	int rc = BS_EXIT_OK;
 	size_t i, k, ok = 0;
@@ -1711,15 +1143,14 @@ static int flash_run(const struct bs_flash_opts *o, const char *image, char *con
 	}
 	bs_progress_flush(&j.prog);
 	bs_progress_close(&j.prog);
-	rc = finish(&j, image_bytes);
+	rc = flash_report(&j, image_bytes);
 out:
 	/* Interrupted, also before any target was started: 128 + the signal. */
 	if (atomic_load(&flash_sig))
 		rc = BS_EXIT_SIGNAL + atomic_load(&flash_sig);
 	if (j.ft)
 		for (i = 0; i < n; i++)
-			if (j.ft[i].sfd >= 0)
-				close(j.ft[i].sfd);
+			bs_client_close(&j.ft[i].sfd);
 	if (j.src)
 		bs_source_close(j.src);
 	if (j.have_bmap)

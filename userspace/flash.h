@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * bootseal flash: one image to up to BS_MAX_TARGETS targets through the
- * pump (pump.h), one /dev/bootseal session and writer thread per target,
- * then read-back verification (verify.h), partition re-read and a summary.
+ * pump (pump.h), one /dev/bootseal session (client.h) and writer thread per
+ * target, then read-back verification (verify.h), partition re-read and a
+ * summary (report.c). The head length is chosen by headlen.h.
  */
 #ifndef BOOTSEAL_FLASH_H
 #define BOOTSEAL_FLASH_H
@@ -59,9 +60,8 @@ struct bs_flash_report {
 };
 
 /*
- * --usbboot [--loop]: boot every Compute Module that appears and call
- * bs_flash_run() for the block device each becomes. Implemented by the
- * usbboot code; cmd_flash.c calls it when it is linked in.
+ * --usbboot [--loop]: boot every Compute Module that appears (usbboot.h)
+ * and call bs_flash_run() for the block device each becomes (flash_usbboot.c).
  */
 int bs_flash_usbboot(const struct bs_flash_opts *o, const char *image);
 
@@ -91,24 +91,6 @@ bool bs_confirm_answer(const char *line);
  */
 bool bs_flash_prompt(FILE *in, FILE *out, const char *image, const char *format, int64_t image_size,
 		     int64_t file_size, const struct bs_drive *const *drives, size_t n);
-
-/* ---- head length -------------------------------------------------------- */
-
-enum bs_head_kind { BS_HEAD_NONE = 0, BS_HEAD_MBR, BS_HEAD_GPT };
-
-/*
- * Decide how many bytes to hold back, from the first @len bytes of the image
- * in @buf: one logical block for MBR images (and images without a table); up
- * to the end of the primary GPT entry array for GPT images (header checked:
- * signature, size, CRC, my_lba, entry geometry). The result is rounded up to
- * @lbs and capped at @max_head (0 = no cap). @kind says what was found; @note
- * (may be NULL) explains a fallback or cap. Returns the head length in bytes.
- */
-uint64_t bs_head_auto(const void *buf, size_t len, uint32_t lbs, uint64_t max_head,
-		      enum bs_head_kind *kind, char *note, size_t notelen);
-
-/* The module's max_head_len parameter from sysfs; 0 when unknown. */
-uint64_t bs_module_max_head(void);
 
 /* Parse "4096", "16K", "16KiB", "1M", "1MiB", "2G". 0 or -1. */
 int bs_parse_size(const char *s, uint64_t *out);

@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "progress.h"
 #include "sha.h"
 
 #ifndef BOOTSEAL_VERSION
@@ -99,14 +100,6 @@ static void http_err(struct bs_http *h, const char *fmt, ...)
 	va_end(ap);
 	snprintf(h->err, sizeof(h->err), "%s: %s", h->url, reason);
 	h->failed = true;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Content-Length of each response (a redirect's included: the last counts). */
@@ -207,7 +200,7 @@ static void finish(struct bs_http *h, CURLcode rc)
 /* Run the transfer until it has bytes for us, or ends. 0 or -1. */
 static int http_wait(struct bs_http *h)
 {
-	double t0 = now_s();
+	double t0 = bs_now();
 
 	while (!h->done && !h->failed && h->off == h->len) {
 		CURLMsg *msg;
@@ -232,7 +225,7 @@ static int http_wait(struct bs_http *h)
 			http_err(h, "interrupted after %llu bytes", (unsigned long long)h->got);
 			break;
 		}
-		if (now_s() - t0 > bs_http_stall_timeout) {
+		if (bs_now() - t0 > bs_http_stall_timeout) {
 			http_err(h, "no data from the server for %u seconds after %llu bytes",
 				 bs_http_stall_timeout, (unsigned long long)h->got);
 			break;

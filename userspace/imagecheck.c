@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "imagecheck.h"
+#include "le.h"
 
 static const struct {
 	const char *suffix;
@@ -83,11 +84,6 @@ bool bs_looks_like_text(const unsigned char *buf, size_t len, bool *html)
 	return true;
 }
 
-static uint32_t le32(const unsigned char *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 const char *bs_fs_signature(const unsigned char *buf, size_t len)
 {
 	/* magic bytes at fixed offsets (libblkid knows more; these are what images carry) */
@@ -124,7 +120,7 @@ const char *bs_fs_signature(const unsigned char *buf, size_t len)
 		    (len < 512 || buf[510] != 0x55 || buf[511] != 0xaa))
 			continue;
 		/* ext2/3/4: a plausible block-size shift too, not just two bytes */
-		if (sig[i].off == 1024 + 56 && le32(buf + 1024 + 24) > 6)
+		if (sig[i].off == 1024 + 56 && bs_le32(buf + 1024 + 24) > 6)
 			continue;
 		return sig[i].name;
 	}

@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "ptable.h"
+#include "le.h"
 
 #define MBR_SIG_OFF 510
 #define MBR_ID_OFF 440
@@ -78,30 +79,12 @@ static const struct guid_name gpt_names[] = {
 /* Parsed GPT header plus its entry array. */
 struct gpt_hdr {
 	uint64_t lba;			/* where it was read */
-	uint64_t current_lba, alternate_lba, first_usable, last_usable, entries_lba;
-	uint32_t nentries, entry_size, array_crc;
-	uint8_t disk_guid[16];
+	struct bs_gpt_header hdr;
 	bool header_ok;			/* signature, size, CRC, location */
 	bool array_ok;			/* array read and its CRC matches */
 	unsigned char *array;		/* nentries * entry_size bytes, or NULL */
 	char why[160];			/* why !header_ok or !array_ok */
 };
-
-static uint16_t le16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const unsigned char *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
 
 static void finding(struct bs_ptable *pt, enum bs_severity sev, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -134,7 +117,7 @@ const char *bs_mbr_type_name(uint8_t type)
 void bs_guid_str(const uint8_t g[16], char *buf)
 {
 	sprintf(buf, "%08" PRIX32 "-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X",
-		le32(g), le16(g + 4), le16(g + 6), g[8], g[9], g[10], g[11], g[12],
+		bs_le32(g), bs_le16(g + 4), bs_le16(g + 6), g[8], g[9], g[10], g[11], g[12],
 		g[13], g[14], g[15]);
 }
 
@@ -304,7 +287,7 @@ static int read_ebr_chain(struct bs_reader *r, struct bs_ptable *pt, const struc
 			break;
 		}
 		for (i = 0, e = buf + MBR_PART_OFF; i < 4; i++, e += 16) {
-			uint32_t rel = le32(e + 8), size = le32(e + 12);
+			uint32_t rel = bs_le32(e + 8), size = bs_le32(e + 12);
 			struct bs_part *p;
 
 			if (!size || is_extended(e[4]))
@@ -341,11 +324,11 @@ static int read_ebr_chain(struct bs_reader *r, struct bs_ptable *pt, const struc
 			check_bounds(pt, p);
 		}
 		for (i = 0, e = buf + MBR_PART_OFF; i < 4; i++, e += 16)
-			if (le32(e + 12) && is_extended(e[4]))
+			if (bs_le32(e + 12) && is_extended(e[4]))
 				break;
 		if (i == 4)
 			break;
-		this = ext->start + le32(e + 8);
+		this = ext->start + bs_le32(e + 8);
 		if (this >= ext_end) {
 			finding(pt, BS_SEV_ERROR, "EBR link to sector %" PRIu64 " points outside extended partition %u",
 				this, ext->num);
@@ -374,18 +357,18 @@ static int parse_mbr(struct bs_reader *r, struct bs_ptable *pt, const unsigned c
 		}
 	}
 	pt->label = BS_PT_DOS;
-	pt->mbr_id = le32(mbr + MBR_ID_OFF);
+	pt->mbr_id = bs_le32(mbr + MBR_ID_OFF);
 	for (i = 0, e = mbr + MBR_PART_OFF; i < 4; i++, e += 16) {
 		struct bs_part *p;
 
-		if (!le32(e + 12))
+		if (!bs_le32(e + 12))
 			continue;
 		p = add_part(pt);
 		p->num = i + 1;
 		p->boot = e[0] == 0x80;
 		p->type = e[4];
-		p->start = le32(e + 8);
-		p->size = le32(e + 12);
+		p->start = bs_le32(e + 8);
+		p->size = bs_le32(e + 12);
 		p->extended = is_extended(p->type);
 		if (p->type == 0xee)
 			nee++;
@@ -428,7 +411,7 @@ static void check_protective(struct bs_ptable *pt, const unsigned char *mbr)
 	unsigned int i;
 
 	for (i = 0; i < 4; i++, e += 16) {
-		uint64_t start = le32(e + 8), size = le32(e + 12), want;
+		uint64_t start = bs_le32(e + 8), size = bs_le32(e + 12), want;
 
 		if (e[4] != 0xee)
 			continue;
@@ -445,11 +428,90 @@ static void check_protective(struct bs_ptable *pt, const unsigned char *mbr)
 	}
 }
 
+int bs_gpt_header_check(const unsigned char *buf, size_t len, uint32_t sector_size, uint64_t lba,
+			struct bs_gpt_header *h, char *why, size_t whylen)
+{
+	static const unsigned char zero_crc[4];
+	uint32_t hsize, crc;
+	uint64_t bytes;
+
+	memset(h, 0, sizeof(*h));
+	if (len < 8 || memcmp(buf, GPT_SIG, 8)) {
+		snprintf(why, whylen, "no \"EFI PART\" signature at sector %" PRIu64, lba);
+		return 0;
+	}
+	hsize = len >= GPT_HDR_MIN ? bs_le32(buf + 12) : 0;
+	if (hsize < GPT_HDR_MIN || hsize > sector_size || hsize > len) {
+		snprintf(why, whylen, "header size %" PRIu32 " at sector %" PRIu64 " is invalid",
+			 hsize, lba);
+		return 0;
+	}
+	/* the CRC32 of the header with its own CRC field taken as zero */
+	crc = (uint32_t)crc32(0, buf, 16);
+	crc = (uint32_t)crc32(crc, zero_crc, 4);
+	crc = (uint32_t)crc32(crc, buf + 20, hsize - 20);
+	if (crc != bs_le32(buf + 16)) {
+		snprintf(why, whylen, "header CRC32 mismatch at sector %" PRIu64, lba);
+		return 0;
+	}
+	h->current_lba = bs_le64(buf + 24);
+	h->alternate_lba = bs_le64(buf + 32);
+	h->first_usable = bs_le64(buf + 40);
+	h->last_usable = bs_le64(buf + 48);
+	memcpy(h->disk_guid, buf + 56, 16);
+	h->entries_lba = bs_le64(buf + 72);
+	h->nentries = bs_le32(buf + 80);
+	h->entry_size = bs_le32(buf + 84);
+	h->array_crc = bs_le32(buf + 88);
+	if (h->current_lba != lba) {
+		snprintf(why, whylen, "header at sector %" PRIu64 " says it is at sector %" PRIu64,
+			 lba, h->current_lba);
+		return 0;
+	}
+	if (h->first_usable > h->last_usable) {
+		snprintf(why, whylen, "first usable sector %" PRIu64 " is after the last %" PRIu64,
+			 h->first_usable, h->last_usable);
+		return 0;
+	}
+	/* UEFI: entries of 128 x 2^n bytes */
+	if (h->entry_size < GPT_ENTRY_MIN || (h->entry_size & (h->entry_size - 1))) {
+		snprintf(why, whylen, "entry size %" PRIu32 " is not a power of two >= 128",
+			 h->entry_size);
+		return 1;
+	}
+	if (h->nentries == 0) {
+		snprintf(why, whylen, "the entry array is empty (0 entries)");
+		return 1;
+	}
+	bytes = (uint64_t)h->nentries * h->entry_size;
+	if (bytes > BS_GPT_MAX_ARRAY) {
+		snprintf(why, whylen,
+			 "the entry array (%" PRIu32 " entries of %" PRIu32 " bytes) is larger than %u MiB",
+			 h->nentries, h->entry_size, BS_GPT_MAX_ARRAY >> 20);
+		return 1;
+	}
+	if (h->entries_lba > (UINT64_MAX - bytes) / sector_size) {
+		snprintf(why, whylen, "entry array sector %" PRIu64 " is out of range",
+			 h->entries_lba);
+		return 1;
+	}
+	return 2;
+}
+
+uint64_t bs_gpt_array_bytes(const struct bs_gpt_header *h)
+{
+	return (uint64_t)h->nentries * h->entry_size;
+}
+
+bool bs_gpt_array_ok(const struct bs_gpt_header *h, const unsigned char *array)
+{
+	return (uint32_t)crc32(0, array, (uInt)bs_gpt_array_bytes(h)) == h->array_crc;
+}
+
 /* Read and check the GPT header at @lba and its entry array. */
 static int load_gpt(struct bs_reader *r, struct bs_ptable *pt, uint64_t lba, struct gpt_hdr *h)
 {
 	unsigned char *buf = malloc(pt->sector_size);
-	uint32_t hsize, crc;
 	uint64_t bytes;
 	ssize_t n;
 	int rc;
@@ -464,81 +526,30 @@ static int load_gpt(struct bs_reader *r, struct bs_ptable *pt, uint64_t lba, str
 		free(buf);
 		return rc;
 	}
-	if (memcmp(buf, GPT_SIG, 8)) {
-		snprintf(h->why, sizeof(h->why), "no \"EFI PART\" signature at sector %" PRIu64, lba);
+	rc = bs_gpt_header_check(buf, pt->sector_size, pt->sector_size, lba, &h->hdr, h->why,
+				 sizeof(h->why));
+	h->header_ok = rc >= 1;
+	if (rc < 2)
 		goto out;
-	}
-	hsize = le32(buf + 12);
-	if (hsize < GPT_HDR_MIN || hsize > pt->sector_size) {
-		snprintf(h->why, sizeof(h->why), "header size %" PRIu32 " at sector %" PRIu64 " is invalid",
-			 hsize, lba);
-		goto out;
-	}
-	crc = le32(buf + 16);
-	memset(buf + 16, 0, 4);
-	if (crc32(0, buf, hsize) != crc) {
-		snprintf(h->why, sizeof(h->why), "header CRC32 mismatch at sector %" PRIu64, lba);
-		goto out;
-	}
-	h->current_lba = le64(buf + 24);
-	h->alternate_lba = le64(buf + 32);
-	h->first_usable = le64(buf + 40);
-	h->last_usable = le64(buf + 48);
-	memcpy(h->disk_guid, buf + 56, 16);
-	h->entries_lba = le64(buf + 72);
-	h->nentries = le32(buf + 80);
-	h->entry_size = le32(buf + 84);
-	h->array_crc = le32(buf + 88);
-	if (h->current_lba != lba) {
-		snprintf(h->why, sizeof(h->why), "header at sector %" PRIu64 " says it is at sector %" PRIu64,
-			 lba, h->current_lba);
-		goto out;
-	}
-	if (h->first_usable > h->last_usable) {
-		snprintf(h->why, sizeof(h->why), "first usable sector %" PRIu64 " is after the last %" PRIu64,
-			 h->first_usable, h->last_usable);
-		goto out;
-	}
-	h->header_ok = true;
-	if (h->entry_size < GPT_ENTRY_MIN || (h->entry_size & (h->entry_size - 1))) {
-		snprintf(h->why, sizeof(h->why), "entry size %" PRIu32 " is not a power of two >= 128",
-			 h->entry_size);
-		goto out;
-	}
-	if (h->nentries == 0) {
-		snprintf(h->why, sizeof(h->why), "the entry array is empty (0 entries)");
-		goto out;
-	}
-	bytes = (uint64_t)h->nentries * h->entry_size;
-	if (bytes > BS_GPT_MAX_ARRAY) {
-		snprintf(h->why, sizeof(h->why),
-			 "the entry array (%" PRIu32 " entries of %" PRIu32 " bytes) is larger than %u MiB",
-			 h->nentries, h->entry_size, BS_GPT_MAX_ARRAY >> 20);
-		goto out;
-	}
-	if (h->entries_lba > UINT64_MAX / pt->sector_size) {
-		snprintf(h->why, sizeof(h->why), "entry array sector %" PRIu64 " is out of range",
-			 h->entries_lba);
-		goto out;
-	}
+	bytes = bs_gpt_array_bytes(&h->hdr);
 	h->array = malloc(bytes);
 	if (!h->array) {
 		free(buf);
 		return -1;
 	}
-	n = bs_reader_pread(r, h->array, bytes, h->entries_lba * pt->sector_size);
+	n = bs_reader_pread(r, h->array, bytes, h->hdr.entries_lba * pt->sector_size);
 	if (n < 0) {
 		free(buf);
 		return -1;
 	}
 	if ((uint64_t)n != bytes) {
 		snprintf(h->why, sizeof(h->why), "entry array at sector %" PRIu64 " lies beyond the end of the data",
-			 h->entries_lba);
+			 h->hdr.entries_lba);
 		free(h->array);
 		h->array = NULL;
 		goto out;
 	}
-	if (crc32(0, h->array, (uInt)bytes) != h->array_crc) {
+	if (!bs_gpt_array_ok(&h->hdr, h->array)) {
 		snprintf(h->why, sizeof(h->why), "entry array CRC32 mismatch (header at sector %" PRIu64 ")",
 			 lba);
 		goto out;
@@ -554,12 +565,12 @@ void bs_utf16le_to_utf8(const unsigned char *p, size_t units, char *out, size_t 
 	size_t i, o = 0;
 
 	for (i = 0; i < units; i++) {
-		uint32_t c = le16(p + 2 * i);
+		uint32_t c = bs_le16(p + 2 * i);
 
 		if (!c)
 			break;
 		if (c >= 0xd800 && c <= 0xdbff && i + 1 < units) {
-			uint32_t lo = le16(p + 2 * i + 2);
+			uint32_t lo = bs_le16(p + 2 * i + 2);
 
 			if (lo >= 0xdc00 && lo <= 0xdfff) {
 				c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
@@ -596,9 +607,9 @@ static void gpt_entries(struct bs_ptable *pt, const struct gpt_hdr *h)
 	static const uint8_t zero[16];
 	uint32_t i;
 
-	for (i = 0; i < h->nentries; i++) {
-		const unsigned char *e = h->array + (size_t)i * h->entry_size;
-		uint64_t first = le64(e + 32), last = le64(e + 40);
+	for (i = 0; i < h->hdr.nentries; i++) {
+		const unsigned char *e = h->array + (size_t)i * h->hdr.entry_size;
+		uint64_t first = bs_le64(e + 32), last = bs_le64(e + 40);
 		struct bs_part *p;
 
 		if (!memcmp(e, zero, 16))
@@ -612,7 +623,7 @@ static void gpt_entries(struct bs_ptable *pt, const struct gpt_hdr *h)
 		p->num = i + 1;
 		memcpy(p->type_guid, e, 16);
 		memcpy(p->uuid, e + 16, 16);
-		p->attrs = le64(e + 48);
+		p->attrs = bs_le64(e + 48);
 		p->start = first;
 		p->size = last >= first ? last - first + 1 : 0;
 		bs_utf16le_to_utf8(e + 56, 36, p->name, sizeof(p->name));
@@ -621,10 +632,10 @@ static void gpt_entries(struct bs_ptable *pt, const struct gpt_hdr *h)
 				p->num, last, first);
 			continue;
 		}
-		if (first < h->first_usable || last > h->last_usable)
+		if (first < h->hdr.first_usable || last > h->hdr.last_usable)
 			finding(pt, BS_SEV_ERROR,
 				"GPT partition %u (sectors %" PRIu64 "-%" PRIu64 ") is outside the usable area %" PRIu64 "-%" PRIu64,
-				p->num, first, last, h->first_usable, h->last_usable);
+				p->num, first, last, h->hdr.first_usable, h->hdr.last_usable);
 		check_bounds(pt, p);
 	}
 }
@@ -635,26 +646,27 @@ static void check_backup(struct bs_reader *r, struct bs_ptable *pt, const struct
 	struct gpt_hdr b;
 	uint64_t last = pt->disk_sectors - 1;
 
-	if (pri->alternate_lba != last)
+	if (pri->hdr.alternate_lba != last)
 		finding(pt, BS_SEV_WARN,
 			"the backup GPT header is at sector %" PRIu64 ", not at the last sector %" PRIu64,
-			pri->alternate_lba, last);
-	if (pri->alternate_lba > last) {
+			pri->hdr.alternate_lba, last);
+	if (pri->hdr.alternate_lba > last) {
 		finding(pt, BS_SEV_ERROR, "the backup GPT header (sector %" PRIu64 ") is past the end of the disk",
-			pri->alternate_lba);
+			pri->hdr.alternate_lba);
 		pt->gpt.backup_checked = true;
 		return;
 	}
-	if (load_gpt(r, pt, pri->alternate_lba, &b) < 0)
+	if (load_gpt(r, pt, pri->hdr.alternate_lba, &b) < 0)
 		return;
 	pt->gpt.backup_checked = true;
 	if (!b.header_ok || !b.array_ok) {
 		finding(pt, BS_SEV_ERROR, "backup GPT is invalid: %s", b.why);
-	} else if (b.alternate_lba != pri->current_lba ||
-		   memcmp(b.disk_guid, pri->disk_guid, 16) ||
-		   b.first_usable != pri->first_usable || b.last_usable != pri->last_usable ||
-		   b.nentries != pri->nentries || b.entry_size != pri->entry_size ||
-		   b.array_crc != pri->array_crc) {
+	} else if (b.hdr.alternate_lba != pri->hdr.current_lba ||
+		   memcmp(b.hdr.disk_guid, pri->hdr.disk_guid, 16) ||
+		   b.hdr.first_usable != pri->hdr.first_usable ||
+		   b.hdr.last_usable != pri->hdr.last_usable ||
+		   b.hdr.nentries != pri->hdr.nentries || b.hdr.entry_size != pri->hdr.entry_size ||
+		   b.hdr.array_crc != pri->hdr.array_crc) {
 		finding(pt, BS_SEV_ERROR, "backup GPT header does not match the primary header");
 	} else {
 		pt->gpt.backup_ok = true;
@@ -676,7 +688,7 @@ static int parse_gpt(struct bs_reader *r, struct bs_ptable *pt, const unsigned c
 		use = &pri;
 	} else {
 		/* as Linux does: an unusable primary sends us to the backup */
-		uint64_t alt = pri.header_ok ? pri.alternate_lba :
+		uint64_t alt = pri.header_ok ? pri.hdr.alternate_lba :
 			       pt->disk_sectors ? pt->disk_sectors - 1 : 0;
 
 		if (pri.header_ok)
@@ -707,19 +719,19 @@ static int parse_gpt(struct bs_reader *r, struct bs_ptable *pt, const unsigned c
 	check_protective(pt, mbr);
 	if (!use)
 		goto out;
-	pt->gpt.current_lba = use->current_lba;
-	pt->gpt.alternate_lba = use->alternate_lba;
-	pt->gpt.first_usable = use->first_usable;
-	pt->gpt.last_usable = use->last_usable;
-	pt->gpt.entries_lba = use->entries_lba;
-	pt->gpt.nentries = use->nentries;
-	pt->gpt.entry_size = use->entry_size;
+	pt->gpt.current_lba = use->hdr.current_lba;
+	pt->gpt.alternate_lba = use->hdr.alternate_lba;
+	pt->gpt.first_usable = use->hdr.first_usable;
+	pt->gpt.last_usable = use->hdr.last_usable;
+	pt->gpt.entries_lba = use->hdr.entries_lba;
+	pt->gpt.nentries = use->hdr.nentries;
+	pt->gpt.entry_size = use->hdr.entry_size;
 	pt->gpt.header_crc_ok = true;
 	pt->gpt.array_crc_ok = use->array_ok;
-	memcpy(pt->disk_guid, use->disk_guid, 16);
-	if (pt->disk_sectors && use->last_usable >= pt->disk_sectors)
+	memcpy(pt->disk_guid, use->hdr.disk_guid, 16);
+	if (pt->disk_sectors && use->hdr.last_usable >= pt->disk_sectors)
 		finding(pt, BS_SEV_ERROR, "GPT last usable sector %" PRIu64 " is past the end of the disk",
-			use->last_usable);
+			use->hdr.last_usable);
 	if (use->array)
 		gpt_entries(pt, use);
 	if (use == &pri && pt->disk_sectors)

@@ -96,6 +96,32 @@ struct bs_ptable {
 struct bs_ptable *bs_ptable_read(struct bs_reader *r, unsigned int flags,
 				 char *err, size_t errlen);
 
+/* The fields of a GPT header. */
+struct bs_gpt_header {
+	uint64_t current_lba, alternate_lba, first_usable, last_usable, entries_lba;
+	uint32_t nentries, entry_size, array_crc;
+	uint8_t disk_guid[16];
+};
+
+/*
+ * The one check of a GPT header, for bs_ptable_read() (and so inspect) and
+ * for the head length of a flash (headlen.h). @buf holds @len bytes from
+ * the start of sector @lba (sectors of @sector_size bytes). Returns 2 when
+ * the header and its entry array geometry are valid, 1 when only the header
+ * is, 0 when the header is not; below 2, the reason is in @why.
+ *   header: "EFI PART", header size 92 to @sector_size (and at most @len),
+ *           header CRC32, its own LBA is @lba, first usable <= last usable;
+ *   geometry: entries of 128 x 2^n bytes (UEFI), at least one, at most
+ *           BS_GPT_MAX_ARRAY bytes in all, ending below 2^64 bytes.
+ * The entry array's CRC32 is checked with bs_gpt_array_ok().
+ */
+int bs_gpt_header_check(const unsigned char *buf, size_t len, uint32_t sector_size, uint64_t lba,
+			struct bs_gpt_header *h, char *why, size_t whylen);
+/* The size of the entry array of @h in bytes. */
+uint64_t bs_gpt_array_bytes(const struct bs_gpt_header *h);
+/* Whether the bs_gpt_array_bytes(@h) bytes at @array match the header's CRC32. */
+bool bs_gpt_array_ok(const struct bs_gpt_header *h, const unsigned char *array);
+
 /*
  * Whether @pt is a partition table the kernel and fdisk will find: a label,
  * at least one partition and, for GPT, a header and array whose CRCs match.

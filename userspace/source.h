@@ -67,7 +67,7 @@ int bs_source_raw_fd(const struct bs_source *s);
 void bs_source_close(struct bs_source *s);
 
 /*
- * Additions: decoder options and extra accessors.
+ * Decoder options and the accessors that go with them.
  *
  * Trailing data: after the last complete stream only another complete
  * stream of the same format may follow (gzip members, bzip2 streams, zstd

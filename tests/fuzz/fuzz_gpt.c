@@ -4,6 +4,7 @@
  * protective MBR; its first byte chooses which CRCs are repaired before
  * parsing (bit 0: primary header, bit 1: primary entry array), so the
  * fuzzer reaches the entry and backup checks instead of stopping at CRCs.
+ * The flash head length reads the same disk with the same header check.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,17 +12,14 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "headlen.h"
+#include "le.h"
 #include "ptable.h"
 #include "reader.h"
 
 /* The helper objects linked in use it; main.c, which defines it, is not linked. */
 
 #define SS 512
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -39,13 +37,13 @@ static void repair(uint8_t *disk, size_t len, uint8_t flags)
 	if (len < 2 * SS || memcmp(h, "EFI PART", 8))
 		return;
 	if (flags & 2) {
-		uint64_t lba = le32(h + 72) | (uint64_t)le32(h + 76) << 32;
-		uint64_t bytes = (uint64_t)le32(h + 80) * le32(h + 84);
+		uint64_t lba = bs_le32(h + 72) | (uint64_t)bs_le32(h + 76) << 32;
+		uint64_t bytes = (uint64_t)bs_le32(h + 80) * bs_le32(h + 84);
 
 		if (lba < len / SS && bytes <= len - lba * SS)
 			put32(h + 88, (uint32_t)crc32(0, disk + lba * SS, (uInt)bytes));
 	}
-	hsize = le32(h + 12);
+	hsize = bs_le32(h + 12);
 	if ((flags & 1) && hsize >= 92 && hsize <= SS) {
 		put32(h + 16, 0);
 		put32(h + 16, (uint32_t)crc32(0, h, hsize));
@@ -81,6 +79,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pt = bs_ptable_read(r, 0, err, sizeof(err));
 	if (!pt)
 		abort();
+	{
+		enum bs_head_kind kind;
+		uint64_t head = bs_head_auto(disk, len, 512, 0, &kind, msg, sizeof(msg));
+
+		if (head < 512 || head % 512 || (kind != BS_HEAD_GPT && head != 512))
+			abort();
+	}
 	bs_ptable_print(pt, "fuzz.img", devnull);
 	(void)bs_ptable_valid(pt);
 	if (bs_ptable_compare(pt, pt, msg, sizeof(msg)))

@@ -3,6 +3,9 @@
  * bsctl: scripted driver of the /dev/bootseal ioctls for VM tests, able to
  * send invalid arguments on purpose.
  *
+ * The calls go through the helper's session client (client.h); ptr=bad,
+ * ioctl and the invalid field values are sent as they are.
+ *
  * Usage: bsctl [--fd N] COMMAND [ARGS] [COMMAND [ARGS]]...
  * All commands run in order on one session (one open of /dev/bootseal, or
  * the inherited descriptor N).
@@ -45,14 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "module/uapi/bootseal.h"
-
-/* Tools are linked with the helper objects, which print this name. */
-
-static const char *const state_names[] = {
-	"NONE", "ATTACHED", "INVALIDATED", "WRITING", "FLUSHING",
-	"SEALING", "SEALED", "FAILED", "ABORTED", "UNCLEAN",
-};
+#include "client.h"
 
 static int fd = -1;
 static unsigned int lbs = 512;
@@ -163,7 +159,7 @@ static int do_attach(char **pos, int npos, const struct opts *o)
 	a.flags = opt_num(o, "flags", 0);
 	a.reserved0 = opt_num(o, "reserved0", 0);
 	a.reserved[3] = opt_num(o, "reserved", 0);
-	ret = ioctl(fd, BOOTSEAL_IOC_ATTACH, o->bad_ptr ? bad_ptr : &a);
+	ret = o->bad_ptr ? ioctl(fd, BOOTSEAL_IOC_ATTACH, bad_ptr) : bs_client_attach(fd, &a);
 	if (ret == 0) {
 		lbs = a.logical_block_size;
 		printf("attach: session_id=%llu dev_size=%llu lbs=%u pbs=%u dev=%u max_head_len=%u\n",
@@ -207,7 +203,7 @@ static int do_write(char **pos, int npos, const struct opts *o)
 		memset(buf, (int)opt_num(o, "fill", 0xa5), alloc + mis);
 		w.buf = (uintptr_t)(buf + mis);
 	}
-	ret = ioctl(fd, BOOTSEAL_IOC_WRITE, o->bad_ptr ? bad_ptr : &w);
+	ret = o->bad_ptr ? ioctl(fd, BOOTSEAL_IOC_WRITE, bad_ptr) : bs_client_write(fd, &w);
 	ret = report("write", ret, o);
 	free(buf);
 	return ret;
@@ -274,7 +270,7 @@ static int do_flash(char **pos, int npos, const struct opts *o)
 		}
 		w.offset = off;
 		w.length = n;
-		ret = ioctl(fd, BOOTSEAL_IOC_WRITE, &w);
+		ret = bs_client_write(fd, &w);
 		if (ret)
 			break;
 		off += n;
@@ -304,9 +300,12 @@ static int do_status(const struct opts *o)
 	int ret;
 
 	memset(&st, 0, sizeof(st));
-	ret = ioctl(fd, BOOTSEAL_IOC_STATUS, o->bad_ptr ? bad_ptr : &st);
+	if (o->bad_ptr)
+		ret = ioctl(fd, BOOTSEAL_IOC_STATUS, bad_ptr);
+	else
+		ret = bs_client_status(fd, &st);
 	if (ret == 0) {
-		name = st.state <= BOOTSEAL_STATE_MAX ? state_names[st.state] : "?";
+		name = bs_client_state_name(st.state);
 		printf("status: session_id=%llu state=%s error=%d error_sector=%lld expected=%llu "
 		       "submitted=%llu completed=%llu head_len=%llu dev_size=%llu dev=%u disk=%.*s\n",
 		       (unsigned long long)st.session_id, name, st.error,
@@ -345,7 +344,7 @@ static int is_command(const char *w)
 
 static void dev_open(void)
 {
-	fd = open(BOOTSEAL_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	fd = bs_client_open();
 	printf("open: %s%s%s\n", errname(fd < 0 ? errno : 0), fd < 0 ? " " : "",
 	       fd < 0 ? strerror(errno) : "");
 	fflush(stdout);
@@ -414,9 +413,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(cmd, "flash")) {
 			failed |= do_flash(pos, npos, &o);
 		} else if (!strcmp(cmd, "commit")) {
-			failed |= report("commit", ioctl(fd, BOOTSEAL_IOC_COMMIT, 0), &o);
+			failed |= report("commit", bs_client_commit(fd), &o);
 		} else if (!strcmp(cmd, "abort")) {
-			failed |= report("abort", ioctl(fd, BOOTSEAL_IOC_ABORT, 0), &o);
+			failed |= report("abort", bs_client_abort(fd), &o);
 		} else if (!strcmp(cmd, "status")) {
 			failed |= do_status(&o);
 		} else if (!strcmp(cmd, "ioctl")) {

@@ -34,7 +34,7 @@
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 
-#include "module/uapi/bootseal.h"
+#include "client.h"
 
 /* Tools are linked with the helper objects, which print this name. */
 
@@ -42,10 +42,6 @@
 #define SOL_NETLINK 270
 #endif
 
-static const char *const state_names[] = {
-	"NONE", "ATTACHED", "INVALIDATED", "WRITING", "FLUSHING",
-	"SEALING", "SEALED", "FAILED", "ABORTED", "UNCLEAN",
-};
 static const char *const event_names[] = { "UNSPEC", "STATE", "PROGRESS", "DUMP" };
 
 static int family_id, group_id;
@@ -116,7 +112,7 @@ static void print_event(const struct nlmsghdr *nlh)
 	printf("%s id=%llu state=%s dev_name=%s dev=%llu dev_size=%llu head_len=%llu "
 	       "expected=%llu submitted=%llu completed=%llu pid=%llu",
 	       ev <= BOOTSEAL_EVENT_MAX ? event_names[ev] : "?", U(BOOTSEAL_A_SESSION_ID),
-	       st <= BOOTSEAL_STATE_MAX ? state_names[st] : "?",
+	       bs_client_state_name(st),
 	       tb[BOOTSEAL_A_DEV_NAME] ? (const char *)tb[BOOTSEAL_A_DEV_NAME] + NLA_HDRLEN : "",
 	       U(BOOTSEAL_A_DEV), U(BOOTSEAL_A_DEV_SIZE), U(BOOTSEAL_A_HEAD_LEN),
 	       U(BOOTSEAL_A_BYTES_EXPECTED), U(BOOTSEAL_A_BYTES_SUBMITTED),

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fat.h"
+#include "le.h"
 #include "reader.h"
 #include "unit.h"
 
@@ -112,11 +113,6 @@ static const struct bs_fat_dirent *check_listing(const struct bs_fat *fs, int ne
 	return d;
 }
 
-static uint32_t le16(const unsigned char *p)
-{
-	return (uint32_t)(p[0] | p[1] << 8);
-}
-
 static void test_type(const char *name, const char *opts, unsigned int kib, unsigned int bits,
 		      int nextra)
 {
@@ -140,7 +136,7 @@ static void test_type(const char *name, const char *opts, unsigned int kib, unsi
 	free(fs);
 
 	/* make big.bin's chain loop: its 3rd cluster points back to its 2nd */
-	fat_off = le16(buf + 14) * le16(buf + 11);
+	fat_off = bs_le16(buf + 14) * bs_le16(buf + 11);
 	if (bits == 32) {
 		unsigned char *e = buf + fat_off + 4 * (c + 2);
 
@@ -198,7 +194,7 @@ static void test_bad_lfn(void)
 
 	snprintf(img, sizeof(img), "%s/fat16.img", dir);
 	buf = slurp(img, &len);
-	root = buf + (le16(buf + 14) + buf[16] * le16(buf + 22)) * 512;
+	root = buf + (bs_le16(buf + 14) + buf[16] * bs_le16(buf + 22)) * 512;
 	for (i = 0; i < 512 * 32; i += 32)
 		if (root[i + 11] == 0x0f)
 			root[i + 13] ^= 0xff;

@@ -19,17 +19,22 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <signal.h>
+#include <zlib.h>
 
 #include "bmap.h"
 #include "bootseal.h"
 #include "checksum.h"
 #include "device.h"
 #include "flash.h"
+#include "headlen.h"
 #include "imagecheck.h"
+#include "le.h"
 #include "mapguard.h"
 #include "opts.h"
 #include "progress.h"
+#include "ptable.h"
 #include "pump.h"
+#include "reader.h"
 #include "unit.h"
 #include "verify.h"
 
@@ -234,6 +239,104 @@ static void test_head(void)
 	CHECK_EQ_INT(bs_head_auto(b, 4096, 512, 0, &kind, note, sizeof(note)), 512);
 	CHECK_EQ_INT(kind, BS_HEAD_NONE);
 	CHECK_EQ_INT(bs_head_auto(b, 10, 512, 0, &kind, NULL, 0), 512);
+	free(b);
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+/*
+ * Give the primary GPT of the sfdisk image @b (header at byte 512, array
+ * at LBA 2) @n entries of @size bytes: sfdisk's first entry, then zeros,
+ * with both CRCs made to match.
+ */
+static void gpt_geometry(unsigned char *b, uint32_t n, uint32_t size)
+{
+	unsigned char first[128], *h = b + 512;
+
+	REQUIRE((size_t)n * size <= (1 << 20) - 1024);
+	memcpy(first, b + 1024, sizeof(first));
+	memset(b + 1024, 0, (size_t)n * size);
+	memcpy(b + 1024, first, sizeof(first));
+	put_le32(h + 80, n);
+	put_le32(h + 84, size);
+	put_le32(h + 88, (uint32_t)crc32(0, b + 1024, n * size));
+	put_le32(h + 16, 0);
+	put_le32(h + 16, (uint32_t)crc32(0, h, bs_le32(h + 12)));
+}
+
+/*
+ * flash's head length and inspect read a GPT header by the same rule
+ * (entries of 128 x 2^n bytes). Each geometry here was judged differently
+ * by the two parsers they once had: 384-byte entries (a multiple of 128,
+ * not a power of two) were held back by flash but invalid for inspect;
+ * 8192-byte entries were valid for inspect but not held back by flash.
+ */
+static void test_head_agrees_with_inspect(void)
+{
+	static const struct {
+		uint32_t n, size;
+		bool valid;
+	} geo[] = {
+		{128, 128, true}, {64, 256, true}, {128, 384, false}, {4, 8192, true}, {1, 100, false},
+	};
+	unsigned char *b = malloc(8 << 20);
+	char path[256], src[256], err[256], note[256];
+	size_t i;
+
+	REQUIRE(b);
+	snprintf(src, sizeof(src), "%s/gpt-geo-src.img", dir);
+	REQUIRE(run("truncate -s 8M %s && printf 'label: gpt\nstart=2048, size=4096\n' | sfdisk -q %s >/dev/null",
+		    src, src) == 0);
+	for (i = 0; i < sizeof(geo) / sizeof(geo[0]); i++) {
+		enum bs_head_kind kind;
+		struct bs_reader *r;
+		struct bs_ptable *pt;
+		uint64_t head;
+		int fd;
+
+		fd = open(src, O_RDONLY);
+		REQUIRE(fd >= 0 && read(fd, b, 8 << 20) == 8 << 20);
+		close(fd);
+		gpt_geometry(b, geo[i].n, geo[i].size);
+		snprintf(path, sizeof(path), "%s/gpt-geo-%u.img", dir, geo[i].size);
+		write_file(path, b, 8 << 20);
+
+		/* inspect: the whole image, through its reader */
+		r = bs_reader_open(path, err, sizeof(err));
+		REQUIRE(r);
+		pt = bs_ptable_read(r, 0, err, sizeof(err));
+		REQUIRE(pt);
+		bs_reader_close(r);
+		CHECK_EQ_INT(bs_ptable_valid(pt), geo[i].valid);
+
+		/* flash: the first BS_PUMP_CHUNK bytes */
+		head = bs_head_auto(b, BS_PUMP_CHUNK, 512, 0, &kind, note, sizeof(note));
+		CHECK_EQ_INT(kind == BS_HEAD_GPT, bs_ptable_valid(pt));
+		if (geo[i].valid) {
+			CHECK_EQ_INT(head, bs_round_up(1024 + (uint64_t)geo[i].n * geo[i].size, 512));
+			CHECK_EQ_STR(note, "");
+		} else {
+			CHECK_EQ_INT(head, 512);
+			CHECK(strstr(note, "is not a power of two >= 128") != NULL);
+			/* and both say why in the same words */
+			{
+				bool said = false;
+				size_t k;
+
+				for (k = 0; k < pt->nfindings; k++)
+					said |= strstr(pt->findings[k].msg,
+						       "is not a power of two >= 128") != NULL;
+				CHECK(said);
+			}
+		}
+		free(pt);
+	}
 	free(b);
 }
 
@@ -1197,6 +1300,7 @@ int main(void)
 	REQUIRE(mkdtemp(dir));
 	test_options();
 	test_head();
+	test_head_agrees_with_inspect();
 	test_format();
 	test_pump();
 	test_pump_corrupt();
