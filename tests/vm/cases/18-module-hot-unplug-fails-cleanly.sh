@@ -14,10 +14,17 @@ head -c $((8 * 1024 * 1024)) /dev/urandom > $img
 "$TOOLS/nlwatch" listen --finals 1 --timeout 120 > /tmp/events &
 watcher=$!
 for i in $(seq 100); do grep -q listening /tmp/events 2>/dev/null && break; sleep 0.1; done
-"$TOOLS/bsctl" attach /dev/$disk head=64K flash $img chunk=256K pause=150 commit status > /tmp/out 2>&1 &
+# 32 chunks, 1 s apart: the disk goes away while the flash is writing, however
+# slow the guest is (a debug kernel under load takes minutes to get here).
+"$TOOLS/bsctl" attach /dev/$disk head=64K flash $img chunk=256K pause=1000 commit status > /tmp/out 2>&1 &
 writer=$!
-for i in $(seq 200); do grep -q '^STATE .*state=WRITING' /tmp/events && break; sleep 0.1; done
+end=$((SECONDS + 300))
+until grep -q '^STATE .*state=WRITING' /tmp/events; do
+	[ $SECONDS -lt $end ] || die "no WRITING event within 300 s"
+	sleep 0.2
+done
 sleep 1
+kill -0 $writer 2>/dev/null || die "the flash ended before the disk could be deleted"
 echo 1 > /sys/block/$disk/device/delete
 wait $writer && die "the flash succeeded although the disk was deleted"
 cat /tmp/out
