@@ -11,7 +11,7 @@ disk=$(scsi_debug_disk)
 img=/tmp/img
 head -c $((8 * 1024 * 1024)) /dev/urandom > $img
 
-"$TOOLS/nlwatch" listen --finals 1 --timeout 120 > /tmp/events &
+"$TOOLS/nlwatch" listen --finals 1 --timeout 600 > /tmp/events &
 watcher=$!
 for i in $(seq 100); do grep -q listening /tmp/events 2>/dev/null && break; sleep 0.1; done
 # 32 chunks, 1 s apart: the disk goes away while the flash is writing, however
