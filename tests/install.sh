@@ -104,8 +104,8 @@ cmds=$("$b" help | sed -n 's/^  \([a-z]\+\) .*/\1/p')
 for c in $cmds; do
 	grep -q "^\.SS \"\?$c\b" "$man8" || fail "man page has no section for the command '$c'"
 done
-codes=$(sed -n 's/^\s*BS_EXIT_[A-Z]* = \([0-9]\+\),.*/\1/p' userspace/bootseal.h)
-[ -n "$codes" ] || fail "could not read enum bs_exit from userspace/bootseal.h"
+codes=$(sed -n 's/^\s*BS_EXIT_[A-Z]* = \([0-9]\+\),.*/\1/p' userspace/helper.h)
+[ -n "$codes" ] || fail "could not read enum bs_exit from userspace/helper.h"
 exitsec=$(awk '/^\.SH "?EXIT STATUS/{on=1; next} /^\.SH/{on=0} on' "$man8")
 for n in $codes; do
 	if [ "$n" = 128 ]; then

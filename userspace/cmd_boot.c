@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "opts.h"
 #include "usbboot.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "bootlint.h"
-#include "bootseal.h"
+#include "helper.h"
 #include "json.h"
 #include "opts.h"
 #include "ptable.h"

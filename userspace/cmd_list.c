@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "device.h"
 #include "busy.h"
 #include "json.h"

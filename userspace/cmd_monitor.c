@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "json.h"
 #include "nl.h"
 #include "opts.h"

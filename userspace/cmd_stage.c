@@ -21,7 +21,7 @@
 
 #include <linux/fs.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "busy.h"
 #include "device.h"
 #include "flash.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "json.h"
 #include "nl.h"
 #include "opts.h"

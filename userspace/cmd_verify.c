@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "bmap.h"
-#include "bootseal.h"
+#include "helper.h"
 #include "http.h"
 #include "json.h"
 #include "opts.h"

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bootseal.h"
+#include "helper.h"
 
 const char *bs_prog = "bootseal";
 

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "busy.h"
 #include "checksum.h"
 #include "client.h"

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "device.h"
 #include "flash.h"
 #include "progress.h"

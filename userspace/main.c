@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bootseal.h"
+#include "helper.h"
 
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);

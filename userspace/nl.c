@@ -19,7 +19,7 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "nl.h"
 
 #ifndef SOL_NETLINK

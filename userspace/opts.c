@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "flash.h"
 #include "opts.h"
 

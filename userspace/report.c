@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "flash_job.h"
 #include "json.h"
 #include "scsi.h"

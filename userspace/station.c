@@ -16,7 +16,7 @@
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "json.h"
 #include "station.h"
 

@@ -30,7 +30,7 @@
 #include <libusb.h>
 #include <linux/openat2.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "device.h"
 #include "json.h"
 #include "progress.h"

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "flash.h"
 #include "mapguard.h"
 #include "source.h"

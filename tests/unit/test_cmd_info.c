@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "unit.h"
 
 

@@ -22,7 +22,7 @@
 #include <zlib.h>
 
 #include "bmap.h"
-#include "bootseal.h"
+#include "helper.h"
 #include "checksum.h"
 #include "device.h"
 #include "flash.h"

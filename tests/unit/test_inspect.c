@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "ptable.h"
 #include "unit.h"
 

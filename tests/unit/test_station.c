@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bootseal.h"
+#include "helper.h"
 #include "station.h"
 #include "unit.h"
 
