@@ -195,7 +195,7 @@ static void completion_set(struct set *set, const char *cmd)
 
 	memset(set, 0, sizeof(*set));
 	snprintf(out, sizeof(out),
-		 "bash -c '. %s/userspace/bootseal.bash-completion; COMP_WORDS=(bootseal %s -); "
+		 "bash -c '. %s/userspace/completion/bootseal; COMP_WORDS=(bootseal %s -); "
 		 "COMP_CWORD=2; _bootseal; printf \"%%s\\n\" \"${COMPREPLY[@]}\"'",
 		 src, cmd);
 	p = popen(out, "r");
@@ -217,7 +217,7 @@ static void test_option_sets(void)
 		{"inspect", cmd_inspect}, {"list", cmd_list}, {"status", cmd_status},
 		{"monitor", cmd_monitor}, {"stage", cmd_stage}, {"run", cmd_run},
 	};
-	char *man = slurp("userspace/bootseal.8");
+	char *man = slurp("userspace/man/bootseal.8");
 	struct set h, m, c;
 	size_t i;
 
@@ -237,7 +237,7 @@ static void test_option_sets(void)
 /* The synopsis names every option of status (and monitor). */
 static void test_synopsis(void)
 {
-	char *man = slurp("userspace/bootseal.8"), *syn, *end;
+	char *man = slurp("userspace/man/bootseal.8"), *syn, *end;
 
 	unescape(man);
 	syn = strstr(man, ".SH SYNOPSIS");
@@ -256,7 +256,7 @@ static void test_synopsis(void)
 
 static void test_exit_and_ids(void)
 {
-	char *man = slurp("userspace/bootseal.8"), *readme = slurp("README.md"), *sec;
+	char *man = slurp("userspace/man/bootseal.8"), *readme = slurp("README.md"), *sec;
 	const char *code;
 
 	CHECK_EQ_INT(run(cmd_flash, "flash", "--help"), BS_EXIT_OK);
@@ -290,7 +290,7 @@ static void offered(const char *bs, char *buf, size_t len)
 
 	buf[0] = '\0';
 	snprintf(cmd, sizeof(cmd),
-		 "bash -c '. %s/userspace/bootseal.bash-completion; "
+		 "bash -c '. %s/userspace/completion/bootseal; "
 		 "COMP_WORDS=(%s flash x.img /dev/); COMP_CWORD=3; _bootseal; "
 		 "printf \"%%s\\n\" \"${COMPREPLY[@]}\"'",
 		 src, bs);
@@ -334,7 +334,7 @@ static void test_no_system_disk(void)
 static void test_staged_docs(void)
 {
 	static const char *const cmds[] = { "stage", "partitions", "seal", "unstage", "run" };
-	char *man = slurp("userspace/bootseal.8"), *readme = slurp("README.md"), head[32];
+	char *man = slurp("userspace/man/bootseal.8"), *readme = slurp("README.md"), head[32];
 	struct set c;
 	size_t i;
 
