@@ -255,14 +255,14 @@ install: blobs
 	@$(MAKE) --no-print-directory B=$(INST_B) DATADIR=$(DATADIR) $(INST_B)/bootseal
 	@ln -sf ../$(HELPER) userspace/bootseal
 	install -D -m 0755 $(INST_B)/bootseal $(DESTDIR)$(SBINDIR)/bootseal
-	install -D -m 0644 userspace/bootseal.8 $(DESTDIR)$(MANDIR)/man8/bootseal.8
-	install -D -m 0644 userspace/bootseal.bash-completion $(DESTDIR)$(BASHCOMPDIR)/bootseal
-	install -D -m 0644 userspace/99-bootseal.rules $(DESTDIR)$(UDEVRULESDIR)/99-bootseal.rules
-	install -D -m 0644 userspace/bootseal.modules-load $(DESTDIR)$(MODLOADDIR)/bootseal.conf
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' 'userspace/bootseal-station@.service' \
+	install -D -m 0644 userspace/man/bootseal.8 $(DESTDIR)$(MANDIR)/man8/bootseal.8
+	install -D -m 0644 userspace/completion/bootseal $(DESTDIR)$(BASHCOMPDIR)/bootseal
+	install -D -m 0644 userspace/udev/99-bootseal.rules $(DESTDIR)$(UDEVRULESDIR)/99-bootseal.rules
+	install -D -m 0644 userspace/modules-load.d/bootseal.conf $(DESTDIR)$(MODLOADDIR)/bootseal.conf
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' 'userspace/systemd/bootseal-station@.service' \
 		> '$(INST_B)/bootseal-station@.service'
 	install -D -m 0644 '$(INST_B)/bootseal-station@.service' '$(DESTDIR)$(UNITDIR)/bootseal-station@.service'
-	install -D -m 0644 userspace/bootseal-station.conf.example \
+	install -D -m 0644 userspace/systemd/bootseal-station.conf.example \
 		$(DESTDIR)$(DATADIR)/bootseal-station.conf.example
 	@set -e; for f in $(BLOB_FILES); do \
 		install -D -m 0644 blobs/$$f $(DESTDIR)$(DATADIR)/blobs/$$f; done

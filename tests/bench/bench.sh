@@ -84,6 +84,14 @@ brd_up() { # SIZE_MB -> /dev/ram0
 }
 brd_down() { settle; rmmod brd || log "rmmod brd failed"; }
 
+# raw_on_brd: raw.img staged, and a RAM disk of its size (/dev/ram0) that
+# already holds it (for the read-back cases).
+raw_on_brd() {
+	stage raw.img
+	brd_up "$BENCH_SIZE_MB"
+	dd if="$W/raw.img" of=/dev/ram0 bs=4M oflag=direct status=none
+}
+
 nullb_mod() {
 	grep -q '^null_blk ' /proc/modules || modprobe null_blk nr_devices=0 || die "modprobe null_blk"
 	if [ ! -d "$CFS" ]; then
@@ -368,9 +376,7 @@ fi
 # ---- 6: verify read-back ------------------------------------------------------------
 if want 6; then
 	log "case 6: read-back: bootseal verify vs dd iflag=direct"
-	stage raw.img
-	brd_up "$BENCH_SIZE_MB"
-	dd if="$W/raw.img" of=/dev/ram0 bs=4M oflag=direct status=none
+	raw_on_brd
 	series 6 brd "" "$SZ" "rdd bsv" "$W/raw.img" /dev/ram0 "$SZ"
 	brd_down
 fi
@@ -427,9 +433,7 @@ fi
 # ---- 9: what the building blocks cost here (to explain the ratios) ------------------
 if want 9; then
 	log "case 9: cost of reading, mapping, comparing and copying $BENCH_SIZE_MB MiB"
-	stage raw.img
-	brd_up "$BENCH_SIZE_MB"
-	dd if="$W/raw.img" of=/dev/ram0 bs=4M oflag=direct status=none
+	raw_on_brd
 	"$TOOLS/bscost" /dev/ram0 "$W/raw.img" "$BENCH_SIZE_MB" > "$R/costs.txt" ||
 		log "  bscost failed"
 	cat "$R/costs.txt"

@@ -275,8 +275,9 @@ def main():
         value, verdict, tgt = None, None, "—"
         pok = p is not None and p["status"] == "ok"
         bok = b["status"] == "ok"
-        if kind == "ratio":
-            tgt = f"≤ {limit:g} × peer" if limit else "— (for reference)"
+        if kind in ("ratio", "multi"):
+            base = "peer" if kind == "ratio" else "1 target"
+            tgt = f"≤ {limit:g} × {base}" if limit else "— (for reference)"
             if pok and bok:
                 value = b["median_s"] / p["median_s"]
         elif kind == "share":
@@ -285,10 +286,6 @@ def main():
                 value = b["bytes"] / b["median_s"] / throttle
             if pok:
                 row["peer_share"] = p["bytes"] / p["median_s"] / throttle
-        elif kind == "multi":
-            tgt = f"≤ {limit:g} × 1 target" if limit else "— (for reference)"
-            if pok and bok:
-                value = b["median_s"] / p["median_s"]
         elif kind == "rate":
             tgt = f"≥ {limit:g} × peer's rate"
             if pok and bok:

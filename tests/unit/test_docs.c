@@ -196,7 +196,7 @@ static void completion_set(struct set *set, const char *cmd)
 
 	memset(set, 0, sizeof(*set));
 	snprintf(out, sizeof(out),
-		 "bash -c '. %s/userspace/bootseal.bash-completion; COMP_WORDS=(bootseal %s -); "
+		 "bash -c '. %s/userspace/completion/bootseal; COMP_WORDS=(bootseal %s -); "
 		 "COMP_CWORD=2; _bootseal; printf \"%%s\\n\" \"${COMPREPLY[@]}\"'",
 		 src, cmd);
 	p = popen(out, "r");
@@ -244,7 +244,7 @@ static void test_option_sets(void)
 		{&bs_run_optset, cmd_run},	     {&bs_partitions_optset, cmd_partitions},
 		{&bs_seal_optset, cmd_seal},	     {&bs_unstage_optset, cmd_unstage},
 	};
-	char *man = slurp("userspace/bootseal.8");
+	char *man = slurp("userspace/man/bootseal.8");
 	struct set t, h, m, c;
 	size_t i, total = 0;
 
@@ -270,7 +270,7 @@ static void test_option_sets(void)
 /* The synopsis names every option of status (and monitor). */
 static void test_synopsis(void)
 {
-	char *man = slurp("userspace/bootseal.8"), *syn, *end;
+	char *man = slurp("userspace/man/bootseal.8"), *syn, *end;
 
 	unescape(man);
 	syn = strstr(man, ".SH SYNOPSIS");
@@ -289,7 +289,7 @@ static void test_synopsis(void)
 
 static void test_exit_and_ids(void)
 {
-	char *man = slurp("userspace/bootseal.8"), *readme = slurp("README.md"), *sec;
+	char *man = slurp("userspace/man/bootseal.8"), *readme = slurp("README.md"), *sec;
 	const char *code;
 
 	CHECK_EQ_INT(run(cmd_flash, "flash", "--help"), BS_EXIT_OK);
@@ -323,7 +323,7 @@ static void offered(const char *bs, char *buf, size_t len)
 
 	buf[0] = '\0';
 	snprintf(cmd, sizeof(cmd),
-		 "bash -c '. %s/userspace/bootseal.bash-completion; "
+		 "bash -c '. %s/userspace/completion/bootseal; "
 		 "COMP_WORDS=(%s flash x.img /dev/); COMP_CWORD=3; _bootseal; "
 		 "printf \"%%s\\n\" \"${COMPREPLY[@]}\"'",
 		 src, bs);
@@ -367,7 +367,7 @@ static void test_no_system_disk(void)
 static void test_staged_docs(void)
 {
 	static const char *const cmds[] = { "stage", "partitions", "seal", "unstage", "run" };
-	char *man = slurp("userspace/bootseal.8"), *readme = slurp("README.md"), head[32];
+	char *man = slurp("userspace/man/bootseal.8"), *readme = slurp("README.md"), head[32];
 	struct set c;
 	size_t i;
 

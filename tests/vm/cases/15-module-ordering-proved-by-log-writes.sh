@@ -9,21 +9,10 @@
 load_bootseal
 modprobe dm-log-writes
 modprobe brd rd_nr=1 rd_size=65536 max_part=0
-modprobe null_blk nr_devices=0
-mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
 nb=/sys/kernel/config/nullb/lwdata
 trap 'rc=$?; set +e; dmsetup remove lw 2>/dev/null; echo 0 > $nb/power 2>/dev/null; rmdir $nb 2>/dev/null; rmmod bootseal brd 2>/dev/null; exit $rc' EXIT
-mkdir $nb
-echo 16 > $nb/size
-echo 512 > $nb/blocksize
-echo 1 > $nb/memory_backed
-echo 8 > $nb/cache_size
-echo 1 > $nb/power
-settle
-dev=/dev/lwdata; [ -b $dev ] || dev=/dev/nullb$(cat $nb/index)
-[ -b "$dev" ] || die "no null_blk device"
-[ "$(cat /sys/block/$(basename $dev)/queue/write_cache)" = "write back" ] ||
-	die "null_blk has no volatile write cache: flushes would not be logged"
+nullb_on size=16 blocksize=512 memory_backed=1 cache_size=8
+nullb_logs_flushes
 devsize=$(blockdev --getsize64 $dev)
 
 mklog() {

@@ -5,18 +5,9 @@
 # no reference behind: the module unloads afterwards.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 load_bootseal
-modprobe null_blk nr_devices=0
-mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
 nb=/sys/kernel/config/nullb/abortdisk
 trap 'rc=$?; set +e; for j in $(jobs -p); do kill $j; done; wait; echo 0 > $nb/power 2>/dev/null; rmdir $nb 2>/dev/null; rmmod bootseal 2>/dev/null; exit $rc' EXIT
-mkdir $nb
-echo 16 > $nb/size
-echo 1 > $nb/memory_backed
-echo 8 > $nb/mbps
-echo 1 > $nb/power
-settle
-dev=/dev/abortdisk; [ -b $dev ] || dev=/dev/nullb$(cat $nb/index)
-[ -b $dev ] || die "no null_blk device"
+nullb_on size=16 memory_backed=1 mbps=8
 
 img=/tmp/img
 head -c $((8 * 1024 * 1024)) /dev/urandom > $img
@@ -35,25 +26,24 @@ head_is_zero || die "head not zero after close"
 cmp -i 1048576 -n 2097152 $img $dev || die "data written before the close is missing"
 sfdisk -d $dev 2>/dev/null | grep -q start= && die "a partition table is visible"
 
+# killed_writer WHAT ARGS...: a writer (bsctl with ARGS) SIGKILLed after 6 MiB
+# of bios in flight dies of it and leaves the head zero.
+killed_writer() {
+	local what=$1 rc; shift
+	old_table || die "set-up"
+	set +e
+	"$TOOLS/bsctl" attach $dev head=1M flash $img chunk=1M kill-after=6M "$@" > /tmp/kill
+	rc=$?
+	set -e
+	cat /tmp/kill
+	[ $rc = 137 ] || die "$what was not killed (rc $rc)"
+	head_is_zero || die "head not zero after SIGKILL of a $what"
+}
 note "SIGKILL with bios in flight"
-old_table || die "set-up"
-set +e
-"$TOOLS/bsctl" attach $dev head=1M flash $img chunk=1M kill-after=6M > /tmp/kill
-rc=$?
-set -e
-cat /tmp/kill
-[ $rc = 137 ] || die "writer was not killed (rc $rc)"
-head_is_zero || die "head not zero after SIGKILL"
+killed_writer writer
 
 note "SIGKILL with zero-copy bios in flight (pinned pages of the dead process)"
-old_table || die "set-up"
-set +e
-"$TOOLS/bsctl" attach $dev head=1M flash $img chunk=1M kill-after=6M pin=1 > /tmp/kill
-rc=$?
-set -e
-cat /tmp/kill
-[ $rc = 137 ] || die "pinning writer was not killed (rc $rc)"
-head_is_zero || die "head not zero after SIGKILL of a pinning writer"
+killed_writer "pinning writer" pin=1
 
 note "ABORT ioctl"
 old_table || die "set-up"

@@ -40,6 +40,32 @@ no_table() {	# DEV: no partition table visible, LBA 0/1 and the last MiB zero
 		die "the last MiB of $dev is not zero (backup GPT)"
 }
 
+# watch_final: nlwatch in the background (watcher), listening for the
+# session's final event, into /tmp/events.
+watch_final() {
+	"$TOOLS/nlwatch" listen --finals 1 --timeout 300 > /tmp/events &
+	watcher=$!
+	for i in $(seq 100); do grep -q listening /tmp/events 2>/dev/null && break; sleep 0.1; done
+}
+
+# seal_failure_reported STATE ERRNO SECTOR CLEANUP BITS CLEANUP_ERRNO
+# CLEANUP_SECTOR: the final event came; STATUS (in /tmp/out) and the last
+# netlink STATE event both report the failed seal (STATE, ERRNO at SECTOR)
+# and the erase after it (CLEANUP is STATUS's list, BITS the event's mask,
+# CLEANUP_ERRNO at CLEANUP_SECTOR).
+seal_failure_reported() {
+	cat /tmp/out
+	wait $watcher || die "no final event"
+	cat /tmp/events
+	grep -q "^status: session_id=.* state=$1 error=$2 error_sector=$3 " /tmp/out ||
+		die "STATUS does not report state $1, errno $2 at sector $3"
+	grep -q "^status: cleanup=$4 error=$6 sector=$7\$" /tmp/out ||
+		die "STATUS does not report the erase: cleanup=$4 error=$6 sector=$7"
+	grep '^STATE ' /tmp/events | tail -1 |
+		grep -q "state=$1 .* errno=$2 sector=$3 cleanup=$5 cleanup_errno=$6 cleanup_sector=$7\$" ||
+		die "the netlink $1 event does not carry errno $2 at sector $3 and the erase"
+}
+
 note "1. writes to sectors [1000, 1008) are acknowledged and dropped"
 dmsetup create lossy <<TABLE
 0 1000 linear /dev/ram0 0
@@ -47,22 +73,11 @@ dmsetup create lossy <<TABLE
 1008 $((sectors - 1008)) linear /dev/ram0 1008
 TABLE
 settle
-"$TOOLS/nlwatch" listen --finals 1 --timeout 300 > /tmp/events &
-watcher=$!
-for i in $(seq 100); do grep -q listening /tmp/events 2>/dev/null && break; sleep 0.1; done
+watch_final
 "$B" attach /dev/mapper/lossy head=1M flash $img chunk=1M commit expect=EIO \
 	status state=FAILED > /tmp/out || { cat /tmp/out; die "a lost head write was not FAILED"; }
-cat /tmp/out
-wait $watcher || die "no final event"
-cat /tmp/events
+seal_failure_reported FAILED 5 1000 ran,head,tail 7 0 -1
 no_table /dev/mapper/lossy
-grep -q '^status: session_id=.* state=FAILED error=5 error_sector=1000 ' /tmp/out ||
-	die "STATUS does not name the mismatching sector 1000"
-grep -q '^status: cleanup=ran,head,tail error=0 sector=-1$' /tmp/out ||
-	die "STATUS does not report head and tail erased"
-grep '^STATE ' /tmp/events | tail -1 |
-	grep -q 'state=FAILED .* errno=5 sector=1000 cleanup=7 cleanup_errno=0 cleanup_sector=-1$' ||
-	die "netlink FAILED event does not carry the erase"
 grep -q 'state=SEALED' /tmp/events && die "SEALED after a lost head write"
 dmesg | grep -q 'bootseal: dm-[0-9]*: seal failed (errno 5, sector 1000); head and tail rewritten with zeros' ||
 	{ dmesg | tail; die "no kernel log line for the erased seal"; }
@@ -90,22 +105,11 @@ dmsetup reload bad <<TABLE
 1 $((sectors - 1)) linear /dev/ram0 1
 TABLE
 dmsetup resume bad
-"$TOOLS/nlwatch" listen --finals 1 --timeout 300 > /tmp/events &
-watcher=$!
-for i in $(seq 100); do grep -q listening /tmp/events 2>/dev/null && break; sleep 0.1; done
+watch_final
 "$B" --fd 3 commit expect=EIO status state=UNCLEAN >> /tmp/out ||
 	{ cat /tmp/out; die "an erase that failed did not end UNCLEAN"; }
 exec 3>&-
-cat /tmp/out
-wait $watcher || die "no final event"
-cat /tmp/events
-grep -q '^status: session_id=.* state=UNCLEAN error=5 error_sector=0 ' /tmp/out ||
-	die "STATUS does not report the failed head write at sector 0"
-grep -q '^status: cleanup=ran,tail error=5 sector=0$' /tmp/out ||
-	die "STATUS does not report the failed erase of sector 0"
-grep '^STATE ' /tmp/events | tail -1 |
-	grep -q 'state=UNCLEAN .* errno=5 sector=0 cleanup=5 cleanup_errno=5 cleanup_sector=0$' ||
-	die "netlink UNCLEAN event does not carry the erase's errno and sector"
+seal_failure_reported UNCLEAN 5 0 ran,tail 5 5 0
 dmesg | grep -q 'bootseal: dm-[0-9]*: seal failed (errno 5, sector 0) and erasing its partition table failed too (errno 5, sector 0; head NOT erased, tail erased)' ||
 	{ dmesg | tail; die "no kernel log line for the failed erase"; }
 [ "$(dd if=/dev/ram0 bs=1M skip=15 count=1 iflag=direct status=none | tr -d '\0' | wc -c)" = 0 ] ||

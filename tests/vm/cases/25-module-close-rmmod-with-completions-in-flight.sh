@@ -6,11 +6,8 @@
 # copied and zero-copy writes. No WARN or oops; the module reloads every
 # time.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
-modprobe brd rd_nr=1 rd_size=16384 max_part=0
-modprobe dm-delay 2>/dev/null || true
 trap 'rc=$?; set +e; dmsetup remove slow 2>/dev/null; rmmod bootseal brd 2>/dev/null; exit $rc' EXIT
-echo "0 32768 delay /dev/ram0 0 0 /dev/ram0 0 30" | dmsetup create slow
-settle
+ram0_dm slow "0 32768 delay /dev/ram0 0 0 /dev/ram0 0 30"
 img=/tmp/img
 mkimg $img $((8 * 1024 * 1024))
 for round in $(seq 20); do

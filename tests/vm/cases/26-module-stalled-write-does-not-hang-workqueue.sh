@@ -9,11 +9,8 @@
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 old_timeout=$(cat /proc/sys/kernel/hung_task_timeout_secs)
 load_bootseal
-modprobe brd rd_nr=1 rd_size=16384 max_part=0
-modprobe dm-delay 2>/dev/null || true
 trap 'rc=$?; set +e; exec 3>&-; sysctl -qw kernel.hung_task_timeout_secs=$old_timeout; for j in $(jobs -p); do kill $j; done; wait; dmsetup remove stall 2>/dev/null; rmmod bootseal brd 2>/dev/null; exit $rc' EXIT
-echo "0 32768 linear /dev/ram0 0" | dmsetup create stall
-settle
+ram0_dm stall "0 32768 linear /dev/ram0 0"
 img=/tmp/img
 mkimg $img $((4 * 1024 * 1024))
 B="$TOOLS/bsctl"

@@ -13,8 +13,6 @@ load_bootseal
 modprobe dm-log-writes
 modprobe dm-flakey 2>/dev/null || true
 modprobe brd rd_nr=3 rd_size=65536 max_part=4
-modprobe null_blk nr_devices=0
-mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
 nb=/sys/kernel/config/nullb/stlw
 cleanup() {
 	for d in st0 st1 st2 lin lw bad lossy; do dmsetup remove $d 2>/dev/null || true; done
@@ -198,15 +196,7 @@ note "the order, proved by dm-log-writes"
 img2=/tmp/img2
 head -c $((32 * 1024 * 1024)) /dev/urandom > $img2
 printf 'label: gpt\nstart=2048, size=40000, type=L\n' | sfdisk -q $img2
-mkdir $nb
-echo 32 > $nb/size
-echo 512 > $nb/blocksize
-echo 1 > $nb/memory_backed
-echo 8 > $nb/cache_size
-echo 1 > $nb/power
-settle
-dev=/dev/stlw; [ -b $dev ] || dev=/dev/nullb$(cat $nb/index)
-[ -b "$dev" ] || die "no null_blk device"
+nullb_on size=32 blocksize=512 memory_backed=1 cache_size=8
 blkdiscard -f /dev/ram1 2>/dev/null || dd if=/dev/zero of=/dev/ram1 bs=1M count=64 status=none
 dmsetup create lw --table "0 $(blockdev --getsz $dev) log-writes $dev /dev/ram1"
 lwsectors=$(blockdev --getsz /dev/mapper/lw)

@@ -4,11 +4,7 @@
 # partitions the kernel now sees, and those match `sfdisk --dump` of the
 # image. --json prints one object per line ending with a summary.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
-cleanup() { { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
-trap cleanup EXIT
-load_bootseal
-modprobe brd rd_nr=1 rd_size=32768 max_part=8
-dev=/dev/ram0
+brd_disks 1 32
 img=/tmp/img
 mkimg $img $((12 * 1024 * 1024 + 1234))
 printf 'label: dos\nstart=2048, size=8192, type=c\nstart=10240, size=8000, type=83\n' | sfdisk -q $img

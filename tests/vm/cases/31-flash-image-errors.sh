@@ -10,11 +10,7 @@
 # image file cut short while it is written (truncate's open breaks the read
 # lease the image is read under) stops the flash: exit 3, device unsealed.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
-cleanup() { { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
-trap cleanup EXIT
-load_bootseal
-modprobe brd rd_nr=1 rd_size=16384 max_part=8
-dev=/dev/ram0
+brd_disks 1 16
 img=/tmp/img
 mkimg $img $((8 * 1024 * 1024 + 1234))
 printf 'label: dos\nstart=2048, size=8192, type=83\n' | sfdisk -q $img

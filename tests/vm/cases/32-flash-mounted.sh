@@ -3,11 +3,8 @@
 # partition and where it is mounted, and nothing is written; with
 # --unmount it is unmounted first and the flash succeeds.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
-cleanup() { umount /tmp/mnt 2>/dev/null || true; { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
-trap cleanup EXIT
-load_bootseal
-modprobe brd rd_nr=1 rd_size=16384 max_part=8
-dev=/dev/ram0
+case_cleanup() { umount /tmp/mnt 2>/dev/null || true; }
+brd_disks 1 16
 img=/tmp/img
 mkimg $img $((8 * 1024 * 1024))
 printf 'label: dos\nstart=2048, size=8192, type=c\n' | sfdisk -q $img

@@ -5,10 +5,8 @@
 # verified, and the exit status is the write failure's (5). The --json
 # summary has one entry per target with its own result.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
-cleanup() { dmsetup remove bsbad 2>/dev/null || true; { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
-trap cleanup EXIT
-load_bootseal
-modprobe brd rd_nr=3 rd_size=16384 max_part=8
+case_cleanup() { dmsetup remove bsbad 2>/dev/null || true; }
+brd_disks 3 16
 modprobe dm-mod 2>/dev/null || true
 img=/tmp/img
 mkimg $img $((9 * 1024 * 1024 + 1234))

@@ -5,17 +5,9 @@
 # mapped ranges. A GPT image gets a head covering its entry array and
 # the kernel sees its partitions.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
-cleanup() { { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
-trap cleanup EXIT
-load_bootseal
-modprobe brd rd_nr=1 rd_size=32768 max_part=8
-dev=/dev/ram0
+brd_disks 1 32
 img=/tmp/sparse.img
-truncate -s 24M $img
-printf 'label: gpt\nstart=2048, size=4096\nstart=8192, size=8192\n' | sfdisk -q $img
-mkimg /tmp/data $((4 * 1024 * 1024))
-dd if=/tmp/data of=$img bs=1M count=1 seek=2 conv=notrunc status=none
-dd if=/tmp/data of=$img bs=1M skip=1 count=3 seek=5 conv=notrunc status=none
+sparse_gpt_image $img
 bmaptool create -o /tmp/sparse.img.bmap $img
 # fill the device with a pattern: unmapped ranges must keep it
 { yes bootseal || true; } | head -c 32M > /tmp/pattern

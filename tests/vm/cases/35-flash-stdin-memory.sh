@@ -4,10 +4,7 @@
 # keep the helper's peak RSS within 64 MiB; usb: targets that do not exist
 # are refused with exit 4.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
-cleanup() { { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
-trap cleanup EXIT
-load_bootseal
-modprobe brd rd_nr=8 rd_size=12288 max_part=8
+brd_disks 8 12
 img=/tmp/img
 mkimg $img $((10 * 1024 * 1024 + 4321))
 printf 'label: dos\nstart=2048, size=8192, type=83\n' | sfdisk -q $img

@@ -11,24 +11,14 @@
 # stalled server stops at SIGTERM; other schemes are refused.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 srv_pid=
-cleanup() {
-	[ -z "$srv_pid" ] || kill "$srv_pid" 2>/dev/null || true
-	{ rmmod bootseal; rmmod brd; } 2>/dev/null || true
-}
-trap cleanup EXIT
+case_cleanup() { [ -z "$srv_pid" ] || kill "$srv_pid" 2>/dev/null || true; }
 command -v python3 >/dev/null || skip "python3 is not installed"
 ip link set lo up
-load_bootseal
-modprobe brd rd_nr=1 rd_size=32768 max_part=8
-dev=/dev/ram0
+brd_disks 1 32
 www=/tmp/www
 mkdir -p $www
 img=/tmp/sparse.img
-truncate -s 24M $img
-printf 'label: gpt\nstart=2048, size=4096\nstart=8192, size=8192\n' | sfdisk -q $img
-mkimg /tmp/data $((4 * 1024 * 1024))
-dd if=/tmp/data of=$img bs=1M count=1 seek=2 conv=notrunc status=none
-dd if=/tmp/data of=$img bs=1M skip=1 count=3 seek=5 conv=notrunc status=none
+sparse_gpt_image $img
 bmaptool create -o $www/img.bmap $img
 xz -T2 -1 -c $img > $www/img.xz
 (cd $www && sha256sum img.xz > img.xz.sha256)

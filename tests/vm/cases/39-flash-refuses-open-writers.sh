@@ -6,11 +6,8 @@
 # node, the command and its pid, and writes nothing; a reader does not
 # count; once the writer is gone the flash goes through.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
-cleanup() { for j in $(jobs -p); do kill $j; done; wait; { rmmod bootseal; rmmod brd; } 2>/dev/null || true; }
-trap cleanup EXIT
-load_bootseal
-modprobe brd rd_nr=1 rd_size=16384 max_part=8
-dev=/dev/ram0
+case_cleanup() { for j in $(jobs -p); do kill $j; done; wait; }
+brd_disks 1 16
 img=/tmp/img
 mkimg $img $((8 * 1024 * 1024))
 printf 'label: dos\nstart=2048, size=8192, type=c\n' | sfdisk -q $img

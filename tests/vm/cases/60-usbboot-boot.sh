@@ -12,10 +12,7 @@
 # to gives up with "fakecm: FAIL ..." and exit status 1.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 . "$BOOTSEAL_SRC/tests/vm/usbboot-lib.sh"
-trap usb_teardown EXIT
-
-usb_setup 1
-usb_firmware
+usb_case 1
 
 backing=/tmp/cm3-emmc.img
 truncate -s 16M "$backing"

@@ -11,16 +11,10 @@
 # board's chip, serial and metadata records.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 . "$BOOTSEAL_SRC/tests/vm/usbboot-lib.sh"
-trap '{ [ -z "$bpid" ] || kill "$bpid" 2>/dev/null || true; }; usb_teardown' EXIT
-bpid=
-
-usb_setup 2
-usb_firmware
+usb_case 2
 truncate -s 16M /tmp/cm4-a.img /tmp/cm4-b.img
 
-"$BOOTSEAL" boot --firmware "$FW" --count 2 --json --verbose --timeout 60 \
-	>/tmp/boot.out 2>/tmp/boot.err &
-bpid=$!
+bs_start /tmp/boot.out /tmp/boot.err boot --firmware "$FW" --count 2 --json --verbose --timeout 60
 
 note "CM4 on port 1: one interface, second stage index 1, default delays"
 fake_start /tmp/fake-a.log --firmware "$FW/cm4" --backing /tmp/cm4-a.img --pid 2711
@@ -30,10 +24,7 @@ fake_start /tmp/fake-b.log --firmware "$FW/cm4" --backing /tmp/cm4-b.img --pid 2
 	--interfaces 2 --stage2-index 4 --serial 0badc0de --msd-delay-ms 1000
 fake_wait_log /tmp/fake-b.log "stage C:" 90
 
-rc=0
-for i in $(seq 600); do kill -0 "$bpid" 2>/dev/null || break; sleep 0.1; done
-wait "$bpid" || rc=$?
-bpid=
+bs_wait
 cat /tmp/boot.err; echo "--- stdout"; cat /tmp/boot.out; cat /tmp/fake-a.log /tmp/fake-b.log
 [ $rc -eq 0 ] || die "bootseal boot exited $rc"
 grep -q 'FAIL' /tmp/fake-a.log /tmp/fake-b.log && die "a fake reported a failed check"
@@ -56,11 +47,11 @@ grep -q 'starting the mass-storage device in 2000 ms' /tmp/fake-a.log ||
 grep -q 'stage B: second stage 0a5c:2711 iSerialNumber 4, session 1' /tmp/fake-b.log ||
 	die "board b: second stage not at index 4"
 
-err() { grep -qF -- "$1" /tmp/boot.err || die "missing log line: $1"; }
-err "usb 1-1: BCM2711 ROM (0a5c:2711, serial 5e4d3c2b): sending bootcode.bin (106008 bytes)"
-err "usb 2-1: BCM2711 ROM (0a5c:2711, serial 0badc0de): sending bootcode.bin (106008 bytes)"
-err "usb 1-1: metadata MAC_ADDR=d8:3a:dd:5e:4d:3c (acknowledged)"
-err "usb 1-1: vl805.sig: not in the firmware set, answered size 0"
+log_has /tmp/boot.err \
+	"usb 1-1: BCM2711 ROM (0a5c:2711, serial 5e4d3c2b): sending bootcode.bin (106008 bytes)" \
+	"usb 2-1: BCM2711 ROM (0a5c:2711, serial 0badc0de): sending bootcode.bin (106008 bytes)" \
+	"usb 1-1: metadata MAC_ADDR=d8:3a:dd:5e:4d:3c (acknowledged)" \
+	"usb 1-1: vl805.sig: not in the firmware set, answered size 0"
 
 jq -e . /tmp/boot.out >/dev/null || die "--json output is not JSON lines"
 for pair in 1-1:5e4d3c2b 2-1:0badc0de; do

@@ -7,27 +7,9 @@
 # port, one summary line each, SIGINT ending the line with status 0.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 . "$BOOTSEAL_SRC/tests/vm/usbboot-lib.sh"
-bpid=
-cleanup() {
-	{ [ -z "$bpid" ] || kill "$bpid" 2>/dev/null || true; }
-	usb_teardown
-	unload_bootseal 2>/dev/null || true
-}
-trap cleanup EXIT
+usb_case 3 --module
 
-load_bootseal
-usb_setup 3
-usb_firmware
-
-img=/tmp/img
-truncate -s $((2 * 1024 * 1024 + 777)) $img
-for off in 0 1; do
-	head -c 262144 /dev/urandom | dd of=$img bs=1M seek=$off conv=notrunc status=none
-done
-head -c 777 /dev/urandom | dd of=$img bs=1 seek=$((2 * 1024 * 1024)) conv=notrunc status=none
-printf 'label: dos\nstart=2048, size=1024, type=c\nstart=3072, size=1000, type=83\n' | sfdisk -q $img
-size=$(stat -c %s $img)
-xz -T2 -0 -k -f $img
+usb_image 2 "0 1" 1024 1000
 
 note "one CM4: flash --usbboot --json"
 truncate -s 4M /tmp/cm-1.img
@@ -47,8 +29,7 @@ cmp -n "$size" $img /tmp/cm-1.img || die "the CM4's eMMC differs from the image"
 fake_stop "$fake" || { cat /tmp/fake-1.log; die "fake failed its checks"; }
 
 note "production line: flash --usbboot --loop, two CM4s one after another"
-"$BOOTSEAL" flash --usbboot --loop --firmware "$FW" $img.xz > /tmp/loop.out 2>/tmp/loop.err &
-bpid=$!
+bs_start /tmp/loop.out /tmp/loop.err flash --usbboot --loop --firmware "$FW" $img.xz
 for n in 2 3; do
 	truncate -s 4M "/tmp/cm-$n.img"
 	extra=()
@@ -56,27 +37,12 @@ for n in 2 3; do
 	fake_start "/tmp/fake-$n.log" --firmware "$FW/cm4" --backing "/tmp/cm-$n.img" --pid 2711 \
 		--delay-ms 300 --msd-delay-ms 500 "${extra[@]}"
 	fake_wait_log "/tmp/fake-$n.log" "stage C:" 90
-	for i in $(seq 900); do
-		[ "$(grep -c 'flashed, sealed and verified\|FAILED' /tmp/loop.out)" -ge $((n - 1)) ] && break
-		sleep 0.1
-	done
-	[ "$(grep -c 'flashed, sealed and verified' /tmp/loop.out)" -ge $((n - 1)) ] ||
-		{ cat /tmp/loop.err /tmp/loop.out; die "CM4 $n not flashed"; }
-	cmp -n "$size" $img "/tmp/cm-$n.img" || die "CM4 $n: eMMC differs from the image"
+	wait_flashed $((n - 1)) "/tmp/cm-$n.img"
 done
-kill -INT "$bpid"
-rc=0
-wait "$bpid" || rc=$?
-bpid=
+bs_interrupt
 cat /tmp/loop.err /tmp/loop.out
 [ $rc -eq 0 ] || die "flash --usbboot --loop exited $rc after SIGINT"
 # Fake 1 stopped and released UDC 1: the loop's boards land on ports 1 and 2.
-for p in 1-1 2-1; do
-	[ "$(grep -Ec "^usb $p -> /dev/sd[a-z]+: flashed, sealed and verified$" /tmp/loop.out)" -eq 1 ] ||
-		die "port $p: not exactly one summary line"
-done
+flashed_once 1-1 2-1
 grep -q 'serial 0000c0de' /tmp/loop.err || die "the second board's serial was not logged"
-grep -q 'FAIL' /tmp/fake*.log && die "a fake reported a failed check"
-usb_teardown
-unload_bootseal
-check_dmesg
+usb_end

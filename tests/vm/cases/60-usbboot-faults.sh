@@ -10,66 +10,17 @@
 # devices appear one after another; the last two stay attached as disks.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 . "$BOOTSEAL_SRC/tests/vm/usbboot-lib.sh"
-trap '{ [ -z "$bpid" ] || kill "$bpid" 2>/dev/null || true; }; usb_teardown' EXIT
-bpid=
-
-usb_setup 2
-usb_firmware
-truncate -s 8M /tmp/cm-a.img /tmp/cm-b.img
-
-"$BOOTSEAL" boot --firmware "$FW" --count 7 --timeout 8 >/tmp/boot.out 2>/tmp/boot.err &
-bpid=$!
-
-# A fault that ends the fake by itself: run it to the end.
-fault() {
-	local name=$1; shift
-	note "fault $name"
-	fake_start "/tmp/fake-$name.log" --firmware "$FW/raspberrypi" --backing /tmp/cm-a.img \
-		--sessions 1 --fault "$name" "$@"
-	wait "$FAKE_PID" || { cat "/tmp/fake-$name.log"; die "fake ($name) failed its own checks"; }
-	grep -q "FAULT $name" "/tmp/fake-$name.log" || { cat "/tmp/fake-$name.log"; die "fault $name not delivered"; }
-	sleep 1
-}
-fault rom-status
-fault disconnect-upload
-fault hold-reply --hold 12
-fault bad-command
+usb_case 2
+bs_start /tmp/boot.out /tmp/boot.err boot --firmware "$FW" --count 7 --timeout 8
+usb_faults --firmware "$FW/raspberrypi" --sessions 1
 note "fault bcm2712"
 fake_start /tmp/fake-bcm2712.log --firmware "$FW/raspberrypi" --backing /tmp/cm-a.img --pid 2712
 wait "$FAKE_PID" || { cat /tmp/fake-bcm2712.log; die "fake (bcm2712) failed its own checks"; }
 grep -q "FAULT bcm2712" /tmp/fake-bcm2712.log || die "bcm2712 device not left alone"
 sleep 1
+usb_faults_good --firmware "$FW/raspberrypi" --sessions 1 --msd-delay-ms 1500
 
-note "good device with a missing-file request (port 1)"
-fake_start /tmp/fake-missing.log --firmware "$FW/raspberrypi" --backing /tmp/cm-a.img \
-	--sessions 1 --fault missing-file --msd-delay-ms 1500
-fake_wait_log /tmp/fake-missing.log "stage C:" 60
-note "good device with traversal names (port 2)"
-fake_start /tmp/fake-dotdot.log --firmware "$FW/raspberrypi" --backing /tmp/cm-b.img \
-	--sessions 1 --fault dotdot --msd-delay-ms 1500
-fake_wait_log /tmp/fake-dotdot.log "stage C:" 60
-
-rc=0
-for i in $(seq 600); do kill -0 "$bpid" 2>/dev/null || break; sleep 0.1; done
-wait "$bpid" || rc=$?
-bpid=
-cat /tmp/boot.err; echo "--- stdout"; cat /tmp/boot.out; cat /tmp/fake-*.log
-[ $rc -eq 7 ] || die "bootseal boot exited $rc, expected 7 (some devices failed)"
-
-err() { grep -qF -- "$1" /tmp/boot.err || die "missing error: $1"; }
-err "usb 1-1: Unable to boot (ROM stage): the ROM refused bootcode.bin with status 0x00000005"
-err "usb 1-1: Unable to send bootcode.bin (ROM stage, "
-err "usb 1-1: Unable to read file request"
-err "no request within the step timeout"
-err "usb 1-1: Unable to serve request"
-err "unknown command 7"
-err "usb 1-1: Unable to boot BCM2712 (0a5c:2712): the firmware set in $FW has no files for BCM2712"
-err "usb 1-1: bootseal-missing.bin: not in the firmware set, answered size 0"
-err "usb 2-1: refused file name '../../../etc/passwd' ('..' in name (path traversal)), answered size 0"
-err "usb 2-1: refused file name '/etc/passwd' (absolute path), answered size 0"
-
-grep -Eq '^usb 1-1 -> /dev/sd[a-z]+ \(8\.4 MB\)$' /tmp/boot.out || die "port 1-1 not reported ready"
-grep -Eq '^usb 2-1 -> /dev/sd[a-z]+ \(8\.4 MB\)$' /tmp/boot.out || die "port 2-1 not reported ready"
-[ "$(wc -l < /tmp/boot.out)" -eq 2 ] || die "expected exactly two ready lines"
-grep -q 'FAIL' /tmp/fake-*.log && die "a fake reported a failed check"
-check_dmesg
+usb_faults_check
+log_has /tmp/boot.err \
+	"usb 1-1: Unable to boot BCM2712 (0a5c:2712): the firmware set in $FW has no files for BCM2712"
+usb_end

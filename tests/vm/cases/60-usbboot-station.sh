@@ -18,7 +18,7 @@
 # lines instead. Also: the option checks of flash --usbboot.
 . "$BOOTSEAL_SRC/tests/vm/lib.sh"
 . "$BOOTSEAL_SRC/tests/vm/usbboot-lib.sh"
-bpid= jpid= cgmounted=
+jpid= cgmounted=
 stop_journald() {
 	[ -n "$jpid" ] || return 0
 	kill "$jpid" 2>/dev/null || true
@@ -27,19 +27,6 @@ stop_journald() {
 	rm -rf /run/systemd/journal /run/log/journal
 	[ -z "$cgmounted" ] || umount /sys/fs/cgroup
 	cgmounted=
-}
-cleanup() {
-	{ [ -z "$bpid" ] || kill "$bpid" 2>/dev/null || true; }
-	stop_journald
-	usb_teardown
-	unload_bootseal 2>/dev/null || true
-}
-trap cleanup EXIT
-interrupt_line() { # SIGINT to the line, its exit status in rc
-	kill -INT "$bpid"
-	rc=0
-	wait "$bpid" || rc=$?
-	bpid=
 }
 
 # Refusals first: no device is needed for them.
@@ -58,19 +45,10 @@ rc=0
 "$BOOTSEAL" flash --usbboot --slot 1-1=a --slot 2-1=a /tmp/x.img >/dev/null 2>/tmp/ref.err || rc=$?
 [ $rc -eq 2 ] && grep -q "slot name 'a' is already port 1-1's" /tmp/ref.err || die "duplicate slot name accepted"
 
-load_bootseal
-usb_setup 3
-usb_firmware
+usb_case 3 --module
+trap 'stop_journald; usb_cleanup' EXIT
 
-img=/tmp/img
-truncate -s $((2 * 1024 * 1024 + 777)) $img
-for off in 0 1; do
-	head -c 262144 /dev/urandom | dd of=$img bs=1M seek=$off conv=notrunc status=none
-done
-head -c 777 /dev/urandom | dd of=$img bs=1 seek=$((2 * 1024 * 1024)) conv=notrunc status=none
-printf 'label: dos\nstart=2048, size=1024, type=c\nstart=3072, size=1000, type=83\n' | sfdisk -q $img
-size=$(stat -c %s $img)
-xz -T2 -0 -k -f $img
+usb_image 2 "0 1" 1024 1000
 sha=$(sha256sum $img.xz | cut -d' ' -f1)
 printf '# the jig\n1-1 left\n' > /tmp/slots
 rm -f /tmp/rec.jsonl /tmp/metrics.prom
@@ -95,34 +73,35 @@ kill -0 "$jpid" 2>/dev/null && [ -S /run/systemd/journal/socket ] ||
 jctl() { journalctl -D /run/log/journal --no-pager -o json SYSLOG_IDENTIFIER=bootseal "$@"; }
 
 note "station: flash --usbboot --loop --record --metrics --slot --log-format journal"
-"$BOOTSEAL" flash --usbboot --loop --firmware "$FW" --timeout 30 --record /tmp/rec.jsonl \
-	--metrics /tmp/metrics.prom --slot-file /tmp/slots --slot 2-1=right --log-format journal \
-	$img.xz usb:1-1 usb:2-1 usb:3-1 > /tmp/loop.out 2>/tmp/loop.err &
-bpid=$!
+bs_start /tmp/loop.out /tmp/loop.err flash --usbboot --loop --firmware "$FW" --timeout 30 \
+	--record /tmp/rec.jsonl --metrics /tmp/metrics.prom --slot-file /tmp/slots --slot 2-1=right \
+	--log-format journal $img.xz usb:1-1 usb:2-1 usb:3-1
 for i in $(seq 100); do [ -f /tmp/metrics.prom ] && break; sleep 0.1; done
 grep -qx 'bootseal_boards_total{result="ok"} 0' /tmp/metrics.prom || die "no zeroed metrics at start"
 
+# board N SIZE ARGS...: fake N with ARGS and an eMMC of SIZE up to mass
+# storage, then (90 s at most) until the line has written N records.
+board() {
+	local n=$1 i
+	truncate -s "$2" "/tmp/cm-$n.img"
+	shift 2
+	fake_start "/tmp/fake-$n.log" "$@" --backing "/tmp/cm-$n.img" --delay-ms 300 --msd-delay-ms 500
+	fake_wait_log "/tmp/fake-$n.log" "stage C:" 90
+	for i in $(seq 900); do [ "$(wc -l < /tmp/rec.jsonl 2>/dev/null || echo 0)" -ge "$n" ] && break; sleep 0.1; done
+}
 note "board 1: a CM4 on port 1 (slot left), flashed"
-truncate -s 4M /tmp/cm-1.img
-fake_start /tmp/fake-1.log --firmware "$FW/cm4" --backing /tmp/cm-1.img --pid 2711 \
-	--delay-ms 300 --msd-delay-ms 500
-fake_wait_log /tmp/fake-1.log "stage C:" 90
-for i in $(seq 900); do [ "$(wc -l < /tmp/rec.jsonl 2>/dev/null || echo 0)" -ge 1 ] && break; sleep 0.1; done
+board 1 4M --firmware "$FW/cm4" --pid 2711
 [ "$(wc -l < /tmp/rec.jsonl)" -eq 1 ] || { cat /tmp/loop.err; die "board 1: no record"; }
 
 note "board 2: a CM3 on port 2 (slot right) whose eMMC is too small"
-truncate -s 1M /tmp/cm-2.img
-fake_start /tmp/fake-2.log --firmware "$FW/raspberrypi" --backing /tmp/cm-2.img --sessions 1 \
-	--delay-ms 300 --msd-delay-ms 500
-fake_wait_log /tmp/fake-2.log "stage C:" 90
-for i in $(seq 900); do [ "$(wc -l < /tmp/rec.jsonl)" -ge 2 ] && break; sleep 0.1; done
+board 2 1M --firmware "$FW/raspberrypi" --sessions 1
 
 note "board 3: a CM3 on port 3 (no slot) whose ROM refuses the upload"
 fake_start /tmp/fake-3.log --firmware "$FW/raspberrypi" --backing /tmp/cm-2.img --fault rom-status
 wait "$FAKE_PID" || { cat /tmp/fake-3.log; die "fake 3 failed its own checks"; }
 for i in $(seq 900); do [ "$(wc -l < /tmp/rec.jsonl)" -ge 3 ] && break; sleep 0.1; done
 
-interrupt_line
+bs_interrupt
 cat /tmp/loop.err; echo "--- stdout"; cat /tmp/loop.out; echo "--- records"; cat /tmp/rec.jsonl
 echo "--- metrics"; cat /tmp/metrics.prom
 [ $rc -eq 4 ] || die "the line exited $rc after SIGINT, expected 4 (the failed board's status)"
@@ -275,6 +254,4 @@ m bootseal_flash_seconds_count 1
 m bootseal_flash_seconds_sum "$(printf '%.3f' "$(field "$r1" .seconds.total)")"
 grep -q '^# TYPE bootseal_flash_seconds histogram$' /tmp/metrics.prom || die "metrics: no histogram TYPE"
 [ -z "$(ls /tmp/metrics.prom.tmp.* 2>/dev/null)" ] || die "metrics: temporary file left behind"
-usb_teardown
-unload_bootseal
-check_dmesg
+usb_end

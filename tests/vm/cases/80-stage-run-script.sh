@@ -13,22 +13,11 @@
 load_bootseal
 modprobe dm-log-writes
 modprobe brd rd_nr=1 rd_size=196608 max_part=0
-modprobe null_blk nr_devices=0
 modprobe loop 2>/dev/null || true
-mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
 nb=/sys/kernel/config/nullb/stagecard
 trap 'rc=$?; set +e; umount /tmp/card-mnt /tmp/chk 2>/dev/null; for d in $(dmsetup ls | awk "/^bootseal-/ {print \$1}" | sort -r); do dmsetup remove $d; done; dmsetup remove lw 2>/dev/null; losetup -D; { echo 0 > $nb/power; rmdir $nb; } 2>/dev/null; rmmod bootseal brd 2>/dev/null; exit $rc' EXIT
-mkdir $nb
-echo 64 > $nb/size
-echo 512 > $nb/blocksize
-echo 1 > $nb/memory_backed
-echo 16 > $nb/cache_size
-echo 1 > $nb/power
-settle
-dev=/dev/stagecard; [ -b $dev ] || dev=/dev/nullb$(cat $nb/index)
-[ -b "$dev" ] || die "no null_blk device"
-[ "$(cat /sys/block/$(basename $dev)/queue/write_cache)" = "write back" ] ||
-	die "null_blk has no volatile write cache: flushes would not be logged"
+nullb_on size=64 blocksize=512 memory_backed=1 cache_size=16
+nullb_logs_flushes
 devsize=$(blockdev --getsize64 $dev)
 
 # the files the card gets

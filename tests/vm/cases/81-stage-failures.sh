@@ -58,14 +58,20 @@ grep -q "exited with status 1" /tmp/out || die "the script's status is not repor
 unflashed $disk
 [ ! -e /sys/block/ram0/ram0p1 ] || die "the kernel still shows the old partition after the re-read"
 
+# run_hanging: `bootseal run` in the background (runner) on an old card, with
+# a script that stops halfway (its pid in /tmp/card.pid, its FAT mounted).
+run_hanging() {
+	old_card $disk
+	rm -f /tmp/card.pid /tmp/card.sleep
+	"$BOOTSEAL" run --yes --allow-fixed $disk -- "$BOOTSEAL_SRC/tests/vm/make-card.sh" dos hang \
+		> /tmp/out 2>&1 &
+	runner=$!
+	for i in $(seq 600); do [ -s /tmp/card.pid ] && break; sleep 0.1; done
+	[ -s /tmp/card.pid ] || { cat /tmp/out; die "the script did not get halfway"; }
+}
+
 note "the script is killed with SIGKILL halfway, its FAT mounted"
-old_card $disk
-rm -f /tmp/card.pid /tmp/card.sleep
-"$BOOTSEAL" run --yes --allow-fixed $disk -- "$BOOTSEAL_SRC/tests/vm/make-card.sh" dos hang \
-	> /tmp/out 2>&1 &
-runner=$!
-for i in $(seq 600); do [ -s /tmp/card.pid ] && break; sleep 0.1; done
-[ -s /tmp/card.pid ] || { cat /tmp/out; die "the script did not get halfway"; }
+run_hanging
 grep -q card-mnt /proc/mounts || die "the FAT is not mounted halfway"
 kill -KILL "$(cat /tmp/card.pid)"
 rc=0; wait $runner || rc=$?
@@ -77,13 +83,7 @@ grep -q "UNFLASHED" /tmp/out || die "SIGKILL: the disk is not reported unflashed
 unflashed $disk
 
 note "bootseal run gets SIGTERM: passed on to the script, then unflashed"
-old_card $disk
-rm -f /tmp/card.pid /tmp/card.sleep
-"$BOOTSEAL" run --yes --allow-fixed $disk -- "$BOOTSEAL_SRC/tests/vm/make-card.sh" dos hang \
-	> /tmp/out 2>&1 &
-runner=$!
-for i in $(seq 600); do [ -s /tmp/card.pid ] && break; sleep 0.1; done
-[ -s /tmp/card.pid ] || { cat /tmp/out; die "the script did not get halfway"; }
+run_hanging
 kill -TERM $runner
 rc=0; wait $runner || rc=$?
 kill "$(cat /tmp/card.sleep)" 2>/dev/null || true

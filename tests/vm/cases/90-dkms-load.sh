@@ -18,7 +18,7 @@ want=$(cat "$dir/version")
 rules_applied=0
 if pgrep -x systemd-udevd > /dev/null; then
 	mkdir -p /run/udev/rules.d
-	cp "$BOOTSEAL_SRC/userspace/99-bootseal.rules" /run/udev/rules.d/
+	cp "$BOOTSEAL_SRC/userspace/udev/99-bootseal.rules" /run/udev/rules.d/
 	udevadm control --reload
 	rules_applied=1
 fi
