@@ -202,6 +202,7 @@ fresh-clone:
 
 check: deps
 	$(MAKE) all modules-all tools
+	$(MAKE) style
 	$(MAKE) blobs
 	$(MAKE) dkms-check
 	$(MAKE) unit
@@ -210,10 +211,13 @@ check: deps
 	$(MAKE) fresh-clone
 	$(MAKE) vmtest
 
+# Every C file outside module/ (module/ follows the kernel's checkpatch.pl).
+STYLE_SRC = userspace/*.[ch] tests/tools/*.c tests/unit/*.[ch] tests/fuzz/*.[ch]
+
 style:
-	@if command -v clang-format >/dev/null; then clang-format --dry-run -Werror userspace/*.c userspace/*.h; fi
-	@if command -v cppcheck >/dev/null; then cppcheck -q --error-exitcode=1 --enable=warning,portability \
-		--inline-suppr -D_GNU_SOURCE -I. -Iuserspace userspace/; fi
+	clang-format --dry-run -Werror $(STYLE_SRC)
+	cppcheck -q --error-exitcode=1 --enable=warning,portability \
+		--inline-suppr -D_GNU_SOURCE -I. -Iuserspace userspace/
 	$(MAKE) checkpatch
 	$(MAKE) sparse
 

@@ -19,10 +19,10 @@ static const char *const family_names[BS_PI_NFAMILIES] = {
 
 /* Device tree prefixes per family (the SoC names the firmware picks). */
 static const char *const dtb_prefixes[BS_PI_NFAMILIES][4] = {
-	[BS_PI_1] = { "bcm2708-", "bcm2835-" },
-	[BS_PI_23] = { "bcm2709-", "bcm2710-", "bcm2836-", "bcm2837-" },
-	[BS_PI_4] = { "bcm2711-" },
-	[BS_PI_5] = { "bcm2712-" },
+	[BS_PI_1] = {"bcm2708-", "bcm2835-"},
+	[BS_PI_23] = {"bcm2709-", "bcm2710-", "bcm2836-", "bcm2837-"},
+	[BS_PI_4] = {"bcm2711-"},
+	[BS_PI_5] = {"bcm2712-"},
 };
 
 static void finding(struct bs_bootlint *l, enum bs_severity sev, const char *fmt, ...)
@@ -57,8 +57,7 @@ static bool is_boot_file(const char *n)
 {
 	return !strcasecmp(n, "bootcode.bin") || !strcasecmp(n, "config.txt") ||
 	       !strcasecmp(n, "cmdline.txt") || !strcasecmp(n, "recovery.elf") ||
-	       !strcasecmp(n, "recovery.cmdline") ||
-	       (prefix(n, "start") && suffix(n, ".elf")) ||
+	       !strcasecmp(n, "recovery.cmdline") || (prefix(n, "start") && suffix(n, ".elf")) ||
 	       (prefix(n, "fixup") && suffix(n, ".dat")) ||
 	       (prefix(n, "kernel") && suffix(n, ".img")) ||
 	       (prefix(n, "recovery") && suffix(n, ".img")) || suffix(n, ".dtb");
@@ -118,23 +117,29 @@ static void need(struct bs_lint_family *f, bool ok, const char *what)
 static void families(struct bs_bootlint *l, const struct bs_fat *fs, bool gpt)
 {
 	static const char *const kernels[BS_PI_NFAMILIES][2] = {
-		[BS_PI_1] = { "kernel.img", NULL },
-		[BS_PI_23] = { "kernel7.img", "kernel8.img" },
-		[BS_PI_4] = { "kernel7l.img", "kernel8.img" },
-		[BS_PI_5] = { "kernel_2712.img", "kernel8.img" },
+		[BS_PI_1] = {"kernel.img", NULL},
+		[BS_PI_23] = {"kernel7.img", "kernel8.img"},
+		[BS_PI_4] = {"kernel7l.img", "kernel8.img"},
+		[BS_PI_5] = {"kernel_2712.img", "kernel8.img"},
 	};
 	static const char *const kernel_text[BS_PI_NFAMILIES] = {
-		"kernel.img", "kernel7.img or kernel8.img", "kernel7l.img or kernel8.img",
+		"kernel.img",
+		"kernel7.img or kernel8.img",
+		"kernel7l.img or kernel8.img",
 		"kernel_2712.img or kernel8.img",
 	};
 	static const char *const dtb_text[BS_PI_NFAMILIES] = {
-		"bcm2708-*.dtb", "bcm2709/bcm2710-*.dtb", "bcm2711-*.dtb", "bcm2712-*.dtb",
+		"bcm2708-*.dtb",
+		"bcm2709/bcm2710-*.dtb",
+		"bcm2711-*.dtb",
+		"bcm2712-*.dtb",
 	};
 	int f;
 
 	for (f = 0; f < BS_PI_NFAMILIES; f++) {
 		struct bs_lint_family *fam = &l->fam[f];
-		bool kernel = has_data(fs, kernels[f][0]) || (kernels[f][1] && has_data(fs, kernels[f][1]));
+		bool kernel = has_data(fs, kernels[f][0]) ||
+			      (kernels[f][1] && has_data(fs, kernels[f][1]));
 
 		fam->name = family_names[f];
 		fam->ready = true;
@@ -291,15 +296,17 @@ int bs_bootlint_part(struct bs_reader *r, const struct bs_ptable *pt, size_t idx
 		type_finding = l->nfindings;
 		if (pt->label == BS_PT_GPT)
 			finding(l, BS_SEV_ERROR,
-				"partition %u has type %s, not EFI System or Microsoft basic data (FAT)",
+				"partition %u has type %s, not EFI System or Microsoft basic data "
+				"(FAT)",
 				p->num, l->type_name);
 		else
 			finding(l, BS_SEV_ERROR,
-				"partition %u has type 0x%02x (%s): the Raspberry Pi firmware reads only FAT partitions (0x0b, 0x0c, 0x0e, 0x06)",
+				"partition %u has type 0x%02x (%s): the Raspberry Pi firmware "
+				"reads only FAT partitions (0x0b, 0x0c, 0x0e, 0x06)",
 				p->num, p->type, l->type_name);
 	}
-	rc = bs_fat_read_root(r, p->start * pt->sector_size, p->size * pt->sector_size, &fs,
-			      why, sizeof(why));
+	rc = bs_fat_read_root(r, p->start * pt->sector_size, p->size * pt->sector_size, &fs, why,
+			      sizeof(why));
 	if (rc < 0) {
 		snprintf(err, errlen, "Unable to read partition %u: %s", p->num, why);
 		return -1;
@@ -321,18 +328,21 @@ int bs_bootlint_part(struct bs_reader *r, const struct bs_ptable *pt, size_t idx
 	for (i = 0; i < fs->nfindings; i++)
 		finding(l, fs->findings[i].sev, "FAT: %s", fs->findings[i].msg);
 	if (fs->truncated)
-		finding(l, BS_SEV_WARN, "root directory has more than %u entries; the rest is ignored",
+		finding(l, BS_SEV_WARN,
+			"root directory has more than %u entries; the rest is ignored",
 			BS_FAT_MAX_ENTRIES);
 	scan_files(l, fs);
 	if (!l->pi_files) {
 		if (type_finding < l->nfindings)
 			l->findings[type_finding].sev = BS_SEV_INFO;
-		finding(l, BS_SEV_INFO, "no Raspberry Pi boot files in the root directory of partition %u",
-			p->num);
+		finding(l, BS_SEV_INFO,
+			"no Raspberry Pi boot files in the root directory of partition %u", p->num);
 	} else {
 		families(l, fs, pt->label == BS_PT_GPT);
 		if (!l->recovery && !l->has_cmdline)
-			finding(l, BS_SEV_WARN, "no cmdline.txt: the kernel gets no command line (root=) from the firmware");
+			finding(l, BS_SEV_WARN,
+				"no cmdline.txt: the kernel gets no command line (root=) from the "
+				"firmware");
 		if (!l->recovery && !l->has_config)
 			finding(l, BS_SEV_INFO, "no config.txt: the firmware uses its defaults");
 		if (pt->label == BS_PT_DOS || pt->label == BS_PT_GPT)

@@ -18,36 +18,36 @@
 #include "reader.h"
 
 enum bs_pi_family {
-	BS_PI_1,			/* Pi 1, Zero, CM1 (BCM2835) */
-	BS_PI_23,			/* Pi 2, Pi 3, Zero 2, CM3 (BCM2836/7) */
-	BS_PI_4,			/* Pi 4, Pi 400, CM4 (BCM2711) */
-	BS_PI_5,			/* Pi 5, Pi 500, CM5 (BCM2712) */
+	BS_PI_1,  /* Pi 1, Zero, CM1 (BCM2835) */
+	BS_PI_23, /* Pi 2, Pi 3, Zero 2, CM3 (BCM2836/7) */
+	BS_PI_4,  /* Pi 4, Pi 400, CM4 (BCM2711) */
+	BS_PI_5,  /* Pi 5, Pi 500, CM5 (BCM2712) */
 	BS_PI_NFAMILIES,
 };
 
-#define BS_LINT_MAX_FILES 96
+#define BS_LINT_MAX_FILES    96
 #define BS_LINT_MAX_FINDINGS 16
 
 struct bs_lint_family {
-	const char *name;		/* "Pi 2 / Pi 3 / Zero 2 / CM3" */
+	const char *name; /* "Pi 2 / Pi 3 / Zero 2 / CM3" */
 	bool ready;
-	char missing[160];		/* "bootcode.bin, kernel7.img or kernel8.img" */
+	char missing[160]; /* "bootcode.bin, kernel7.img or kernel8.img" */
 };
 
 struct bs_bootlint {
-	unsigned int part;		/* partition number linted */
-	uint8_t mbr_type;		/* 0 for GPT */
+	unsigned int part; /* partition number linted */
+	uint8_t mbr_type;  /* 0 for GPT */
 	char type_name[48];
-	bool type_fat;			/* partition type says FAT */
-	bool fat_ok;			/* FAT file system parsed */
-	char fat_error[256];		/* why not, when !fat_ok */
+	bool type_fat;	     /* partition type says FAT */
+	bool fat_ok;	     /* FAT file system parsed */
+	char fat_error[256]; /* why not, when !fat_ok */
 	unsigned int fat_bits;
 	char fat_label[12];
 	size_t root_entries;
-	bool pi_files;			/* any Raspberry Pi boot file present */
-	bool recovery;			/* recovery.elf / recovery.cmdline */
+	bool pi_files; /* any Raspberry Pi boot file present */
+	bool recovery; /* recovery.elf / recovery.cmdline */
 	bool has_config, has_cmdline, has_bootcode;
-	size_t nfiles;			/* boot files found, in directory order */
+	size_t nfiles; /* boot files found, in directory order */
 	char files[BS_LINT_MAX_FILES][64];
 	size_t ndtbs;
 	struct bs_lint_family fam[BS_PI_NFAMILIES];

@@ -18,9 +18,9 @@ static void on_signal(int sig)
 	boot_stop = 1;
 }
 
-#define T struct bs_usbboot_opts
+#define T	struct bs_usbboot_opts
 #define STR_(x) #x
-#define STR(x) STR_(x)
+#define STR(x)	STR_(x)
 
 static const struct bs_opt boot_opts[] = {
 	BS_OPT_FIRMWARE(T, firmware_dir,
@@ -74,8 +74,8 @@ int cmd_boot(int argc, char **argv)
 				      "1-1.3",
 				      o.port);
 	if (o.loop && o.count)
-		return bs_usage_error("boot",
-				      "Unable to run 'boot': --loop and --count exclude each other");
+		return bs_usage_error(
+			"boot", "Unable to run 'boot': --loop and --count exclude each other");
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

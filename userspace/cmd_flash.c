@@ -43,8 +43,10 @@ static const struct bs_opt flash_opts[] = {
 	       "Boot Compute Modules over USB and flash each"),
 	BS_OPT_LOOP(T, loop, "With --usbboot: keep serving new devices"),
 	BS_OPT_FIRMWARE(T, firmware, "With --usbboot: firmware directory"),
-	BS_OPT_PORT(T, port, "With --usbboot: only the board at this USB port path (like usb:PATH)"),
-	BS_OPT_TIMEOUT(T, timeout, "With --usbboot: longest wait for any one boot step (default 60)"),
+	BS_OPT_PORT(T, port,
+		    "With --usbboot: only the board at this USB port path (like usb:PATH)"),
+	BS_OPT_TIMEOUT(T, timeout,
+		       "With --usbboot: longest wait for any one boot step (default 60)"),
 	BS_OPT(T, "record", 0, BS_OPT_STR, record, "FILE",
 	       "With --usbboot: append one JSON line per board"),
 	BS_OPT(T, "metrics", 0, BS_OPT_STR, metrics, "FILE",
@@ -112,7 +114,7 @@ int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, s
 		return -1;
 	}
 	if (!o->usbboot) {
-		static const char *const only[] = {"port",	"timeout",   "record", "metrics",
+		static const char *const only[] = {"port",	"timeout",    "record", "metrics",
 						   "slot-file", "log-format", "slot"};
 		size_t k;
 
@@ -144,10 +146,11 @@ int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, s
 			const char *t = pos[k];
 
 			if (strncmp(t, "usb:", 4) || !bs_port_path_ok(t + 4)) {
-				bs_error("Unable to use target '%s' with --usbboot: the targets are "
-					 "the boards' USB ports, usb:BUS-PORT[.PORT...] (e.g. "
-					 "usb:1-1.3)",
-					 t);
+				bs_error(
+					"Unable to use target '%s' with --usbboot: the targets are "
+					"the boards' USB ports, usb:BUS-PORT[.PORT...] (e.g. "
+					"usb:1-1.3)",
+					t);
 				return -1;
 			}
 			if (o->ports.n == BS_OPT_LIST_MAX) {
@@ -167,8 +170,9 @@ int bs_flash_parse(int argc, char **argv, struct bs_flash_opts *o, char **pos, s
 		return -1;
 	}
 	if (o->head_len == 0 && bs_opts_given(&bs_flash_optset, &a, "head")) {
-		bs_error("Unable to run 'flash': bad value '0' for --head: the head is at least one "
-			 "block");
+		bs_error(
+			"Unable to run 'flash': bad value '0' for --head: the head is at least one "
+			"block");
 		return -1;
 	}
 	if (o->usbboot ? *npos != 1 : *npos < 2) {

@@ -26,7 +26,8 @@ struct inspect_opts {
 };
 
 static const struct bs_opt inspect_opts[] = {
-	BS_OPT_JSON(struct inspect_opts, json, "One JSON object (partition table keys as sfdisk's)"),
+	BS_OPT_JSON(struct inspect_opts, json,
+		    "One JSON object (partition table keys as sfdisk's)"),
 };
 
 const struct bs_optset bs_inspect_optset = BS_OPTSET("inspect", inspect_opts);
@@ -40,7 +41,8 @@ static void usage(FILE *f)
 		"standard input) or of a block device: the MBR with its extended/logical chain\n"
 		"(logical partitions numbered 5, 6, ... as Linux does) or the GPT with its CRC,\n"
 		"protective-MBR and backup-header checks; then lint the Raspberry Pi boot\n"
-		"partition (FAT type and file system, boot files, what each board family misses).\n",
+		"partition (FAT type and file system, boot files, what each board family "
+		"misses).\n",
 		bs_prog);
 	bs_opts_help(f, &bs_inspect_optset);
 	fprintf(f, "\nExit status: 0 a valid partition table and no errors found; 3 the image is\n"
@@ -92,7 +94,9 @@ static void print_checks(const struct bs_ptable *pt)
 		return;
 	printf("GPT checks: header CRC %s, entry array CRC %s, backup header %s%s%s\n",
 	       pt->gpt.header_crc_ok ? "ok" : "BAD", pt->gpt.array_crc_ok ? "ok" : "BAD",
-	       !pt->gpt.backup_checked ? "not checked" : pt->gpt.backup_ok ? "ok" : "BAD",
+	       !pt->gpt.backup_checked ? "not checked"
+	       : pt->gpt.backup_ok     ? "ok"
+				       : "BAD",
 	       pt->gpt.used_backup ? ", primary unusable (backup used)" : "",
 	       pt->gpt.hybrid ? ", hybrid MBR" : "");
 }
@@ -119,7 +123,8 @@ static void print_lint(const struct bs_bootlint *l)
 			printf(" (+ %zu device tree%s)", l->ndtbs, l->ndtbs == 1 ? "" : "s");
 		putchar('\n');
 		for (f = 0; f < BS_PI_NFAMILIES; f++)
-			printf("  %-28s %s%s\n", l->fam[f].name, l->fam[f].ready ? "ready" : "missing ",
+			printf("  %-28s %s%s\n", l->fam[f].name,
+			       l->fam[f].ready ? "ready" : "missing ",
 			       l->fam[f].ready ? "" : l->fam[f].missing);
 	}
 	for (i = 0; i < l->nfindings; i++)
@@ -292,7 +297,7 @@ static int print_json(const struct inspection *in, const char *path, bool ok)
 	if (bs_reader_size(in->r) >= 0)
 		bs_json_int(&j, "bytes", bs_reader_size(in->r));
 	else
-		bs_json_null(&j, "bytes");	/* standard input, not read to its end */
+		bs_json_null(&j, "bytes"); /* standard input, not read to its end */
 	bs_json_bool(&j, "ok", ok);
 	json_ptable(&j, in->pt, path);
 	bs_json_array_begin(&j, "bootlint");
@@ -304,10 +309,10 @@ static int print_json(const struct inspection *in, const char *path, bool ok)
 
 int cmd_inspect(int argc, char **argv)
 {
-	struct inspect_opts o = { 0 };
+	struct inspect_opts o = {0};
 	struct inspection *in;
 	char *pos[1], *path, err[512];
-	struct bs_args a = { .pos = pos, .maxpos = 1 };
+	struct bs_args a = {.pos = pos, .maxpos = 1};
 	bool stdin_image, ok;
 	int ret;
 
@@ -315,7 +320,8 @@ int cmd_inspect(int argc, char **argv)
 	if (ret != BS_OPTS_GO)
 		return ret;
 	if (a.npos != 1)
-		return bs_usage_error("inspect", "Unable to run 'inspect': give one IMAGE or DEVICE");
+		return bs_usage_error("inspect",
+				      "Unable to run 'inspect': give one IMAGE or DEVICE");
 	path = pos[0];
 	stdin_image = !strcmp(path, "-");
 	in = calloc(1, sizeof(*in));

@@ -136,11 +136,11 @@ static int print_table(struct bs_drive *drives, size_t n, char (*why)[512], cons
 
 int cmd_list(int argc, char **argv)
 {
-	const struct bs_safety safety = { 0 };
+	const struct bs_safety safety = {0};
 	struct bs_drive *drives = NULL;
 	char err[512], (*why)[512] = NULL;
-	struct list_opts o = { 0 };
-	struct bs_args a = { 0 };
+	struct list_opts o = {0};
+	struct bs_args a = {0};
 	bool *ok = NULL;
 	struct bs_event *sessions = NULL;
 	size_t nsessions = 0;

@@ -18,7 +18,7 @@
 
 struct mon {
 	bool json;
-	uint64_t session;	/* 0: all */
+	uint64_t session; /* 0: all */
 	bool out_err;
 };
 
@@ -67,8 +67,8 @@ static void on_event(const struct bs_event *ev, void *arg)
 static int run(struct bs_nl *nl, int sfd, struct mon *m)
 {
 	struct pollfd pfd[2] = {
-		{ .fd = bs_nl_fd(nl), .events = POLLIN },
-		{ .fd = sfd, .events = POLLIN },
+		{.fd = bs_nl_fd(nl), .events = POLLIN},
+		{.fd = sfd, .events = POLLIN},
 	};
 	unsigned long lost = 0;
 
@@ -85,7 +85,7 @@ static int run(struct bs_nl *nl, int sfd, struct mon *m)
 			/* Consume it: it must not fire when the mask is restored. */
 			if (read(pfd[1].fd, &si, sizeof(si)) < 0 && errno != EAGAIN)
 				bs_warn("Unable to read the signal: %s", strerror(errno));
-			return BS_EXIT_OK;	/* SIGINT or SIGTERM */
+			return BS_EXIT_OK; /* SIGINT or SIGTERM */
 		}
 		if (!pfd[0].revents)
 			continue;
@@ -99,7 +99,8 @@ static int run(struct bs_nl *nl, int sfd, struct mon *m)
 		}
 		if (bs_nl_lost(nl) != lost) {
 			bs_warn("events were lost (receive buffer overflow); "
-				"'%s status' shows the current state", bs_prog);
+				"'%s status' shows the current state",
+				bs_prog);
 			lost = bs_nl_lost(nl);
 		}
 	}
@@ -107,8 +108,8 @@ static int run(struct bs_nl *nl, int sfd, struct mon *m)
 
 int cmd_monitor(int argc, char **argv)
 {
-	struct mon m = { 0 };
-	struct bs_args a = { 0 };
+	struct mon m = {0};
+	struct bs_args a = {0};
 	struct bs_nl *nl;
 	sigset_t mask, old;
 	char err[512];

@@ -34,11 +34,11 @@
 #include "stage.h"
 
 struct stage_opts {
-	uint64_t head_len;	/* --head SIZE; 0 = default */
-	bool allow_fixed;	/* --allow-fixed */
-	bool unmount;		/* --unmount */
-	bool yes;		/* --yes */
-	bool json;		/* --json (stage) */
+	uint64_t head_len; /* --head SIZE; 0 = default */
+	bool allow_fixed;  /* --allow-fixed */
+	bool unmount;	   /* --unmount */
+	bool yes;	   /* --yes */
+	bool json;	   /* --json (stage) */
 };
 
 #define T struct stage_opts
@@ -66,10 +66,10 @@ const struct bs_optset bs_unstage_optset = {"unstage", NULL, 0};
 /* A staged device as found by its name. */
 struct staged {
 	char name[BS_DM_NAME_LEN];
-	char path[BS_DM_NAME_LEN + 16];		/* /dev/mapper/NAME */
-	char disk[64];				/* /dev/sdb */
-	unsigned int major, minor;		/* of the staged device */
-	unsigned int dmajor, dminor;		/* of the disk */
+	char path[BS_DM_NAME_LEN + 16]; /* /dev/mapper/NAME */
+	char disk[64];			/* /dev/sdb */
+	unsigned int major, minor;	/* of the staged device */
+	unsigned int dmajor, dminor;	/* of the disk */
 	uint64_t head_sectors;
 	struct bs_stage_status st;
 	bool have_status;
@@ -115,8 +115,8 @@ static int find_staged(const char *verb, const char *arg, struct staged *s)
 		return BS_EXIT_DEVICE;
 	}
 	if (!d.exists) {
-		bs_error("Unable to %s %s: no such staged device (bootseal status lists them)", verb,
-			 s->name);
+		bs_error("Unable to %s %s: no such staged device (bootseal status lists them)",
+			 verb, s->name);
 		return BS_EXIT_DEVICE;
 	}
 	if (d.ntargets != 1 || strcmp(d.target, BS_STAGE_TARGET)) {
@@ -125,8 +125,9 @@ static int find_staged(const char *verb, const char *arg, struct staged *s)
 		return BS_EXIT_DEVICE;
 	}
 	if (bs_stage_parse_table(d.table, &s->dmajor, &s->dminor, &s->head_sectors)) {
-		bs_error("Unable to %s %s: unexpected table line \"%s\" (helper and module differ?)",
-			 verb, s->name, d.table);
+		bs_error(
+			"Unable to %s %s: unexpected table line \"%s\" (helper and module differ?)",
+			verb, s->name, d.table);
 		return BS_EXIT_FAILURE;
 	}
 	s->major = d.major;
@@ -246,8 +247,8 @@ static int remove_parts(const struct staged *s, const char *verb, bool unmount)
 		/* run's own mappings, after a failed command: nothing there is wanted */
 		while (unmount && mnt[0]) {
 			if (umount2(mnt, 0)) {
-				bs_error("Unable to unmount /dev/mapper/%s from %s: %s", pm[i].name, mnt,
-					 strerror(errno));
+				bs_error("Unable to unmount /dev/mapper/%s from %s: %s", pm[i].name,
+					 mnt, strerror(errno));
 				break;
 			}
 			fprintf(stderr, "%s: unmounted /dev/mapper/%s from %s\n", bs_prog,
@@ -264,11 +265,12 @@ static int remove_parts(const struct staged *s, const char *verb, bool unmount)
 			continue;
 		if (mnt[0])
 			bs_error("Unable to %s %s: partition /dev/mapper/%s is mounted on %s "
-				 "(unmount it first)", verb, s->name, pm[i].name, mnt);
+				 "(unmount it first)",
+				 verb, s->name, pm[i].name, mnt);
 		else
 			bs_error("Unable to %s %s: partition /dev/mapper/%s is in use (open by a "
-				 "program; 'fuser -vm /dev/mapper/%s' names it)", verb, s->name,
-				 pm[i].name, pm[i].name);
+				 "program; 'fuser -vm /dev/mapper/%s' names it)",
+				 verb, s->name, pm[i].name, pm[i].name);
 		free(pm);
 		return -1;
 	}
@@ -335,8 +337,9 @@ static int remove_staged(const struct staged *s, const char *verb)
 	if (!r || r == -ENXIO || r == -ENODEV)
 		return 0;
 	if (r == -EBUSY)
-		bs_error("Unable to %s %s: %s is in use (open by a program; 'fuser -v %s' names it)",
-			 verb, s->name, s->path, s->path);
+		bs_error(
+			"Unable to %s %s: %s is in use (open by a program; 'fuser -v %s' names it)",
+			verb, s->name, s->path, s->path);
 	else
 		bs_error("Unable to %s %s: cannot remove it: %s", verb, s->name, err);
 	return -1;
@@ -349,8 +352,9 @@ static bool confirm_stage(const struct bs_drive *d)
 	char sz[32], line[128];
 
 	if (!isatty(STDIN_FILENO)) {
-		bs_error("Unable to stage %s: refusing to erase it without confirmation; pass --yes",
-			 d->path);
+		bs_error(
+			"Unable to stage %s: refusing to erase it without confirmation; pass --yes",
+			d->path);
 		return false;
 	}
 	bs_human_size(d->size, sz, sizeof(sz));
@@ -368,7 +372,8 @@ static bool confirm_stage(const struct bs_drive *d)
 	if (bs_confirm_answer(line))
 		return true;
 	bs_error("Unable to stage %s: not confirmed (answer y or yes to go on); nothing was "
-		 "changed", d->path);
+		 "changed",
+		 d->path);
 	return false;
 }
 
@@ -416,7 +421,8 @@ static int do_stage(const struct stage_opts *o, const char *device, struct stage
 	snprintf(s->disk, sizeof(s->disk), "%s", d.path);
 	if (!bs_dm_get(s->name, &dd, err, sizeof(err)) && dd.exists) {
 		bs_error("Unable to stage %s: it is staged already as %s ('bootseal seal %s' or "
-			 "'bootseal unstage %s')", d.path, s->path, s->name, s->name);
+			 "'bootseal unstage %s')",
+			 d.path, s->path, s->name, s->name);
 		return BS_EXIT_DEVICE;
 	}
 	if (bs_drive_check(&d, &safety, err, sizeof(err))) {
@@ -430,12 +436,14 @@ static int do_stage(const struct stage_opts *o, const char *device, struct stage
 	}
 	if (head % lbs) {
 		bs_error("Unable to use --head %" PRIu64 " for %s: not a multiple of its logical "
-			 "block size %u", head, d.path, lbs);
+			 "block size %u",
+			 head, d.path, lbs);
 		return BS_EXIT_USAGE;
 	}
 	if (head > d.size) {
 		bs_error("Unable to use --head %" PRIu64 " for %s: larger than the disk (%" PRIu64
-			 " bytes)", head, d.path, d.size);
+			 " bytes)",
+			 head, d.path, d.size);
 		return BS_EXIT_USAGE;
 	}
 	r = bs_dm_has_target(BS_STAGE_TARGET, err, sizeof(err));
@@ -446,16 +454,21 @@ static int do_stage(const struct stage_opts *o, const char *device, struct stage
 	if (!r) {
 		if (access("/sys/module/bootseal", F_OK))
 			bs_error("Unable to stage %s: the bootseal module is not loaded (modprobe "
-				 "bootseal)", d.path);
+				 "bootseal)",
+				 d.path);
 		else
-			bs_error("Unable to stage %s: the loaded bootseal module has no device-mapper "
-				 "target (it is older than this helper; load a matching one)", d.path);
+			bs_error("Unable to stage %s: the loaded bootseal module has no "
+				 "device-mapper "
+				 "target (it is older than this helper; load a matching one)",
+				 d.path);
 		return BS_EXIT_FAILURE;
 	}
 	maxh = bs_module_max_head();
 	if (maxh && head > maxh) {
-		bs_error("Unable to use --head %" PRIu64 ": above the module's max_head_len (%" PRIu64
-			 " bytes, /sys/module/bootseal/parameters/max_head_len)", head, maxh);
+		bs_error("Unable to use --head %" PRIu64
+			 ": above the module's max_head_len (%" PRIu64
+			 " bytes, /sys/module/bootseal/parameters/max_head_len)",
+			 head, maxh);
 		return BS_EXIT_USAGE;
 	}
 	if (stat(d.path, &st) || !S_ISBLK(st.st_mode)) {
@@ -523,8 +536,9 @@ int cmd_stage(int argc, char **argv)
 	if (a.npos != 1)
 		return bs_usage_error("stage", "Unable to run 'stage': give one DEVICE");
 	if (o.head_len == 0 && bs_opts_given(&bs_stage_optset, &a, "head"))
-		return bs_usage_error("stage", "Unable to run 'stage': bad value '0' for --head: the head "
-					     "is at least one block");
+		return bs_usage_error("stage",
+				      "Unable to run 'stage': bad value '0' for --head: the head "
+				      "is at least one block");
 	r = do_stage(&o, pos[0], &s);
 	if (r)
 		return r;
@@ -601,7 +615,8 @@ static int do_partitions(const struct staged *s, bool print)
 			bs_error("Unable to map partition %u of %s as %s: %s", plan[i].num, s->path,
 				 pname, err);
 			for (; made > 0; made--) {
-				bs_stage_part_name(s->name, plan[made - 1].num, pname, sizeof(pname));
+				bs_stage_part_name(s->name, plan[made - 1].num, pname,
+						   sizeof(pname));
 				bs_dm_remove(pname, err, sizeof(err));
 			}
 			goto out;
@@ -640,8 +655,10 @@ static int parse_name(const struct bs_optset *set, int argc, char **argv, char *
 		return BS_EXIT_USAGE;
 	}
 	if (a.npos != 1)
-		return bs_usage_error(argv[0], "Unable to run '%s': give the staged device's NAME "
-					       "(bootseal-sdb or /dev/mapper/bootseal-sdb)", argv[0]);
+		return bs_usage_error(argv[0],
+				      "Unable to run '%s': give the staged device's NAME "
+				      "(bootseal-sdb or /dev/mapper/bootseal-sdb)",
+				      argv[0]);
 	*name = pos[0];
 	return 0;
 }
@@ -653,13 +670,14 @@ int cmd_partitions(int argc, char **argv)
 	int r = parse_name(&bs_partitions_optset, argc, argv, &name);
 
 	if (r == BS_OPTS_HELP) {
-		name_usage(stdout, &bs_partitions_optset,
-			   "Read the partition table (MBR or GPT) written to the staged device NAME\n"
-			   "and map each partition as /dev/mapper/NAMEp1, NAMEp2, ... on top of it,\n"
-			   "replacing earlier mappings; prints one path per line. A table with\n"
-			   "partitions past the end of the device or overlapping each other is\n"
-			   "refused and nothing is mapped. Run it after writing the table, e.g. in a\n"
-			   "script under 'bootseal run': bootseal partitions \"$BOOTSEAL_DEV\".\n");
+		name_usage(
+			stdout, &bs_partitions_optset,
+			"Read the partition table (MBR or GPT) written to the staged device NAME\n"
+			"and map each partition as /dev/mapper/NAMEp1, NAMEp2, ... on top of it,\n"
+			"replacing earlier mappings; prints one path per line. A table with\n"
+			"partitions past the end of the device or overlapping each other is\n"
+			"refused and nothing is mapped. Run it after writing the table, e.g. in a\n"
+			"script under 'bootseal run': bootseal partitions \"$BOOTSEAL_DEV\".\n");
 		return BS_EXIT_OK;
 	}
 	if (r)
@@ -689,7 +707,8 @@ static int do_seal(struct staged *s)
 		return BS_EXIT_DEVICE;
 	if (sync_staged(s, err, sizeof(err))) {
 		bs_error("Unable to seal %s: %s; it stays staged ('bootseal seal %s' again, or "
-			 "'bootseal unstage %s')", s->name, err, s->name, s->name);
+			 "'bootseal unstage %s')",
+			 s->name, err, s->name, s->name);
 		return BS_EXIT_FAILURE;
 	}
 	/*
@@ -697,7 +716,7 @@ static int do_seal(struct staged *s)
 	 * udev's probing after the mappings went away holds it for a moment.
 	 */
 	for (tries = 0;; tries++) {
-		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		struct timespec ts = {0, 200 * 1000 * 1000};
 
 		r = bs_dm_message(s->name, "seal", err, sizeof(err));
 		if (r != -EBUSY || tries >= 50)
@@ -709,7 +728,8 @@ static int do_seal(struct staged *s)
 	    (!strcmp(s->st.state, "staged") || !strcmp(s->st.state, "writing"))) {
 		bs_error("Unable to seal %s: %s is in use (open by a program, or suspended; 'fuser "
 			 "-v %s' names a program); it stays staged: 'bootseal seal %s' again, or "
-			 "'bootseal unstage %s'", s->name, s->path, s->path, s->name, s->name);
+			 "'bootseal unstage %s'",
+			 s->name, s->path, s->path, s->name, s->name);
 		return BS_EXIT_DEVICE;
 	}
 	if (r) {
@@ -720,8 +740,8 @@ static int do_seal(struct staged *s)
 		else
 			snprintf(why, sizeof(why), "status unknown");
 		if (e == EBADFD)
-			bs_error("Unable to seal %s (%s): it cannot be sealed any more: %s", s->disk,
-				 s->name, why);
+			bs_error("Unable to seal %s (%s): it cannot be sealed any more: %s",
+				 s->disk, s->name, why);
 		else
 			bs_error("Unable to seal %s (%s): %s: %s", s->disk, s->name,
 				 e == EINTR ? "interrupted" : strerror(e), why);
@@ -735,7 +755,8 @@ static int do_seal(struct staged *s)
 		bs_warn("%s reports state %s after the seal", s->name, s->st.state);
 	if (remove_staged(s, "remove"))
 		bs_warn("%s is sealed, but %s is still there; remove it with 'bootseal unstage %s' "
-			"(the disk stays as sealed)", s->disk, s->name, s->name);
+			"(the disk stays as sealed)",
+			s->disk, s->name, s->name);
 	else
 		reread_disk(s);
 	bs_human_size(s->have_status ? s->st.bytes_completed : 0, sz, sizeof(sz));
@@ -750,15 +771,18 @@ int cmd_seal(int argc, char **argv)
 	int r = parse_name(&bs_seal_optset, argc, argv, &name);
 
 	if (r == BS_OPTS_HELP) {
-		name_usage(stdout, &bs_seal_optset,
-			   "Finish the staged device NAME: remove its partition mappings (they must\n"
-			   "not be mounted), write back what is cached, flush the disk, then write\n"
-			   "the held-back tail and head and read them back. Then the staged device is\n"
-			   "removed and the disk's partition table re-read. If the seal fails, the\n"
-			   "disk is left without a partition table (the error says so) and 1 is\n"
-			   "returned.\n");
-		fprintf(stdout, "\nExit status: 0 sealed, 1 seal failed or other failure, 2 usage,\n"
-				"4 not a staged device, or a partition mapping is in use.\n");
+		name_usage(
+			stdout, &bs_seal_optset,
+			"Finish the staged device NAME: remove its partition mappings (they must\n"
+			"not be mounted), write back what is cached, flush the disk, then write\n"
+			"the held-back tail and head and read them back. Then the staged device "
+			"is\n"
+			"removed and the disk's partition table re-read. If the seal fails, the\n"
+			"disk is left without a partition table (the error says so) and 1 is\n"
+			"returned.\n");
+		fprintf(stdout,
+			"\nExit status: 0 sealed, 1 seal failed or other failure, 2 usage,\n"
+			"4 not a staged device, or a partition mapping is in use.\n");
 		return BS_EXIT_OK;
 	}
 	if (r)
@@ -798,7 +822,7 @@ int cmd_unstage(int argc, char **argv)
 
 static atomic_int run_sig;
 static volatile pid_t run_child;
-static const int run_signals[] = { SIGINT, SIGTERM, SIGHUP };
+static const int run_signals[] = {SIGINT, SIGTERM, SIGHUP};
 
 static void on_run_signal(int sig)
 {
@@ -871,14 +895,18 @@ int cmd_run(int argc, char **argv)
 	if (r != BS_OPTS_GO)
 		return r;
 	if (a.npos != 1)
-		return bs_usage_error("run", "Unable to run 'run': give one DEVICE, then -- and the "
-					     "command");
+		return bs_usage_error("run",
+				      "Unable to run 'run': give one DEVICE, then -- and the "
+				      "command");
 	if (sep >= argc - 1)
-		return bs_usage_error("run", "Unable to run 'run': give the command after --, e.g. "
-					     "'%s run %s -- ./make-card.sh'", bs_prog, pos[0]);
+		return bs_usage_error("run",
+				      "Unable to run 'run': give the command after --, e.g. "
+				      "'%s run %s -- ./make-card.sh'",
+				      bs_prog, pos[0]);
 	if (o.head_len == 0 && bs_opts_given(&bs_run_optset, &a, "head"))
-		return bs_usage_error("run", "Unable to run 'run': bad value '0' for --head: the head "
-					     "is at least one block");
+		return bs_usage_error("run",
+				      "Unable to run 'run': bad value '0' for --head: the head "
+				      "is at least one block");
 	cmd = argv + sep + 1;
 
 	/* From here on SIGINT, SIGTERM and SIGHUP never leave the disk staged. */
@@ -934,8 +962,10 @@ int cmd_run(int argc, char **argv)
 		r = find_staged("seal", name, &s);
 		ret = r ? r : do_seal(&s);
 		if (ret == BS_EXIT_DEVICE)
-			bs_error("%s stays staged as %s: unmount the partition, then 'bootseal seal %s' "
-				 "or 'bootseal unstage %s'", s.disk, s.path, s.name, s.name);
+			bs_error("%s stays staged as %s: unmount the partition, then 'bootseal "
+				 "seal %s' "
+				 "or 'bootseal unstage %s'",
+				 s.disk, s.path, s.name, s.name);
 		goto restore;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status))
@@ -960,7 +990,8 @@ unstage:
 		bs_error("%s left UNFLASHED: head and tail are zero, no partition table", s.disk);
 	} else if (!r) {
 		bs_error("%s stays staged as %s (UNFLASHED): free the partition, then 'bootseal "
-			 "unstage %s'", s.disk, s.path, s.name);
+			 "unstage %s'",
+			 s.disk, s.path, s.name);
 	}
 restore:
 	for (i = 0; i < sizeof(run_signals) / sizeof(run_signals[0]); i++)

@@ -87,9 +87,9 @@ static int print_session(const struct bs_event *ev, bool json)
 
 int cmd_status(int argc, char **argv)
 {
-	struct status_opts o = { 0 };
-	struct bs_args a = { 0 };
-	struct sessions s = { 0 };
+	struct status_opts o = {0};
+	struct bs_args a = {0};
+	struct sessions s = {0};
 	struct bs_nl *nl;
 	char err[512];
 	int ret;

@@ -71,9 +71,9 @@ int cmd_verify(int argc, char **argv)
 	if (r != BS_OPTS_GO)
 		return r;
 	if (a.npos != 2 || (o.bmap && o.no_bmap))
-		return bs_usage_error("verify", "Unable to run 'verify': give an IMAGE and a DEVICE%s",
-				      o.bmap && o.no_bmap ? " (and not both --bmap and --no-bmap)"
-							  : "");
+		return bs_usage_error(
+			"verify", "Unable to run 'verify': give an IMAGE and a DEVICE%s",
+			o.bmap && o.no_bmap ? " (and not both --bmap and --no-bmap)" : "");
 	if (!o.no_bmap && (o.bmap ? bs_url_is_http(o.bmap) : bs_url_is_http(pos[0]))) {
 		/* beside a URL, or --bmap URL: fetched into memory; 4xx = none */
 		int got = o.bmap ? bs_bmap_fetch(o.bmap, &bmap, err, sizeof(err))

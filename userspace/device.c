@@ -41,7 +41,7 @@ static uint64_t tenths(uint64_t bytes, uint64_t div)
 
 void bs_human_size(uint64_t bytes, char *buf, size_t len)
 {
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
+	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
 	uint64_t div = 1000, t;
 	unsigned int u = 1;
 
@@ -246,8 +246,8 @@ int bs_usb_port_parse(const char *spec, char *port, size_t portlen, char *err, s
 	strcpy(port, s);
 	return 0;
 bad:
-	snprintf(err, errlen, "invalid USB port \"%s\" (expected usb:BUS-PORT[.PORT...], e.g. usb:1-1.3)",
-		 spec);
+	snprintf(err, errlen,
+		 "invalid USB port \"%s\" (expected usb:BUS-PORT[.PORT...], e.g. usb:1-1.3)", spec);
 	return -1;
 }
 
@@ -335,9 +335,9 @@ static void sysstate_free(struct sysstate *ss)
 }
 
 enum text_kind {
-	RAW,		/* sysfs attribute */
-	UDEV_ENC,	/* udev ID_*_ENC: "\\xNN" stands for a byte */
-	UDEV_PLAIN,	/* udev ID_*: "_" stands for a space */
+	RAW,	    /* sysfs attribute */
+	UDEV_ENC,   /* udev ID_*_ENC: "\\xNN" stands for a byte */
+	UDEV_PLAIN, /* udev ID_*: "_" stands for a space */
 };
 
 /* Printable ASCII only, whitespace runs collapsed, trimmed. */
@@ -352,8 +352,9 @@ static void clean_copy(char *dst, size_t len, const char *src, enum text_kind ki
 		unsigned char c = (unsigned char)*src;
 		unsigned int x;
 
-		if (kind == UDEV_ENC && c == '\\' && src[1] == 'x' && isxdigit((unsigned char)src[2]) &&
-		    isxdigit((unsigned char)src[3]) && sscanf(src + 2, "%2x", &x) == 1) {
+		if (kind == UDEV_ENC && c == '\\' && src[1] == 'x' &&
+		    isxdigit((unsigned char)src[2]) && isxdigit((unsigned char)src[3]) &&
+		    sscanf(src + 2, "%2x", &x) == 1) {
 			c = (unsigned char)x;
 			src += 3;
 		} else if (kind == UDEV_PLAIN && c == '_') {
@@ -418,7 +419,7 @@ static void fill_model(struct udev_device *dev, struct bs_drive *d)
 		vendor[0] = '\0';
 		if (model[0])
 			clean_copy(vendor, sizeof(vendor), attr(dev, "device/vendor"), RAW);
-		else	/* MMC/SD cards */
+		else /* MMC/SD cards */
 			clean_copy(model, sizeof(model), attr(dev, "device/name"), RAW);
 	}
 	/* "ATA" is the SAT layer, not a vendor. */
@@ -432,10 +433,12 @@ static void fill_model(struct udev_device *dev, struct bs_drive *d)
 
 static void fill_transport(struct udev_device *dev, struct bs_drive *d)
 {
-	static const struct { const char *prefix, *transport; } by_name[] = {
-		{ "nvme", "nvme" }, { "mmcblk", "mmc" }, { "vd", "virtio" }, { "loop", "loop" },
-		{ "ram", "ram" }, { "zram", "zram" }, { "nullb", "null_blk" }, { "nbd", "nbd" },
-		{ "dm-", "dm" }, { "md", "md" }, { "sr", "optical" }, { "xvd", "xen" },
+	static const struct {
+		const char *prefix, *transport;
+	} by_name[] = {
+		{"nvme", "nvme"}, {"mmcblk", "mmc"}, {"vd", "virtio"},	    {"loop", "loop"},
+		{"ram", "ram"},	  {"zram", "zram"},  {"nullb", "null_blk"}, {"nbd", "nbd"},
+		{"dm-", "dm"},	  {"md", "md"},	     {"sr", "optical"},	    {"xvd", "xen"},
 	};
 	const char *syspath = udev_device_get_syspath(dev);
 	const char *bus;
@@ -589,7 +592,7 @@ static void fill_drive(struct udev_device *dev, const struct sysstate *ss, struc
 
 static bool listed(const char *name, bool all)
 {
-	static const char *const hidden[] = { "loop", "ram", "zram", "sr", "fd", "dm-", "md" };
+	static const char *const hidden[] = {"loop", "ram", "zram", "sr", "fd", "dm-", "md"};
 	size_t i;
 
 	if (all)
@@ -624,8 +627,8 @@ int bs_drive_probe(const char *path, struct bs_drive *d, char *err, size_t errle
 	}
 	dev = udev_device_new_from_devnum(udev, 'b', st.st_rdev);
 	if (!dev) {
-		snprintf(err, errlen, "no sysfs entry for block device %u:%u",
-			 major(st.st_rdev), minor(st.st_rdev));
+		snprintf(err, errlen, "no sysfs entry for block device %u:%u", major(st.st_rdev),
+			 minor(st.st_rdev));
 		goto out_udev;
 	}
 	devtype = udev_device_get_devtype(dev);
@@ -676,7 +679,8 @@ static int for_each_disk(struct udev *udev, int (*fn)(struct udev_device *, void
 		udev_enumerate_unref(en);
 		return -1;
 	}
-	udev_list_entry_foreach(le, udev_enumerate_get_list_entry(en)) {
+	udev_list_entry_foreach(le, udev_enumerate_get_list_entry(en))
+	{
 		struct udev_device *dev;
 		const char *devtype;
 
@@ -716,7 +720,7 @@ static int list_one(struct udev_device *dev, void *arg)
 
 int bs_drive_list(struct bs_drive **out, size_t *n, bool all, char *err, size_t errlen)
 {
-	struct list_ctx c = { .all = all };
+	struct list_ctx c = {.all = all};
 	struct sysstate ss;
 	struct udev *udev;
 	int r;
@@ -826,7 +830,8 @@ static bool open_for_writing(const struct bs_drive *d, char *why, size_t whylen)
 			if (e->d_name[0] == '.')
 				continue;
 			snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name, e->d_name);
-			if (stat(path, &st) || !S_ISBLK(st.st_mode) || !on_disk(st.st_rdev, ds.st_rdev))
+			if (stat(path, &st) || !S_ISBLK(st.st_mode) ||
+			    !on_disk(st.st_rdev, ds.st_rdev))
 				continue;
 			mode = fd_accmode(p->d_name, e->d_name);
 			if (mode != O_WRONLY && mode != O_RDWR)
@@ -840,9 +845,10 @@ static bool open_for_writing(const struct bs_drive *d, char *why, size_t whylen)
 				fclose(f);
 			}
 			node[n > 0 ? n : 0] = 0;
-			snprintf(why, whylen, "%s is open for writing by %s (pid %s): stop it first, "
-				 "or it may write over the image", n > 0 ? node : d->path, comm,
-				 p->d_name);
+			snprintf(why, whylen,
+				 "%s is open for writing by %s (pid %s): stop it first, "
+				 "or it may write over the image",
+				 n > 0 ? node : d->path, comm, p->d_name);
 			found = true;
 			break;
 		}
@@ -877,12 +883,13 @@ int bs_drive_check(struct bs_drive *d, const struct bs_safety *s, char *why, siz
 		bs_human_size(d->size, dsz, sizeof(dsz));
 		bs_human_size(s->image_size, isz, sizeof(isz));
 		if (!strcmp(dsz, isz))
-			snprintf(why, whylen, "%s is too small: device is %llu bytes, image is %llu bytes",
+			snprintf(why, whylen,
+				 "%s is too small: device is %llu bytes, image is %llu bytes",
 				 d->path, (unsigned long long)d->size,
 				 (unsigned long long)s->image_size);
 		else
-			snprintf(why, whylen, "%s is too small: device is %s, image is %s",
-				 d->path, dsz, isz);
+			snprintf(why, whylen, "%s is too small: device is %s, image is %s", d->path,
+				 dsz, isz);
 		return -1;
 	}
 	if (!d->removable && !s->allow_fixed) {
@@ -903,8 +910,10 @@ int bs_drive_check(struct bs_drive *d, const struct bs_safety *s, char *why, siz
 			fclose(f);
 		}
 		if (!strncmp(dm, "bootseal-", 9))
-			snprintf(why, whylen, "%s is staged as /dev/mapper/%s ('bootseal seal %s' or "
-				 "'bootseal unstage %s' ends that)", d->path, dm, dm, dm);
+			snprintf(why, whylen,
+				 "%s is staged as /dev/mapper/%s ('bootseal seal %s' or "
+				 "'bootseal unstage %s' ends that)",
+				 d->path, dm, dm, dm);
 		else
 			snprintf(why, whylen, "%s is in use by %s (device-mapper, RAID or similar)",
 				 d->path, d->holder);
@@ -913,8 +922,8 @@ int bs_drive_check(struct bs_drive *d, const struct bs_safety *s, char *why, siz
 	if (!d->nr_mounts)
 		return open_for_writing(d, why, whylen) ? -1 : 0;
 	if (!s->unmount) {
-		snprintf(why, whylen, "%s is mounted on %s (use --unmount)",
-			 d->mounts[0].source, d->mounts[0].target);
+		snprintf(why, whylen, "%s is mounted on %s (use --unmount)", d->mounts[0].source,
+			 d->mounts[0].target);
 		return -1;
 	}
 	/* Most recent mount first, so nested mount points go before their parents. */
@@ -977,7 +986,7 @@ int bs_drive_from_usb_port(const char *port, char *path, size_t pathlen, char *e
 int bs_drive_at_usb_port(const char *port, char *path, size_t pathlen, uint64_t *size, char *err,
 			 size_t errlen)
 {
-	struct port_ctx c = { .path = path, .pathlen = pathlen };
+	struct port_ctx c = {.path = path, .pathlen = pathlen};
 	char p[32];
 	struct udev *udev;
 	int r;
@@ -999,8 +1008,8 @@ int bs_drive_at_usb_port(const char *port, char *path, size_t pathlen, uint64_t 
 		return -1;
 	}
 	if (c.found > 1) {
-		snprintf(err, errlen, "%d block devices behind USB port %s (%s): name one",
-			 c.found, p, c.others);
+		snprintf(err, errlen, "%d block devices behind USB port %s (%s): name one", c.found,
+			 p, c.others);
 		return -1;
 	}
 	*size = c.size;
@@ -1009,7 +1018,7 @@ int bs_drive_at_usb_port(const char *port, char *path, size_t pathlen, uint64_t 
 
 int bs_drive_reread(const char *path, char *err, size_t errlen)
 {
-	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	struct timespec ts = {0, 200 * 1000 * 1000};
 	int fd, tries, r = -1;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -1025,8 +1034,9 @@ int bs_drive_reread(const char *path, char *err, size_t errlen)
 		nanosleep(&ts, NULL);
 	}
 	if (r)
-		snprintf(err, errlen, "%s", errno == EBUSY ? "device is busy (a partition is in use)" :
-			 strerror(errno));
+		snprintf(err, errlen, "%s",
+			 errno == EBUSY ? "device is busy (a partition is in use)"
+					: strerror(errno));
 	close(fd);
 	return r ? -1 : 0;
 }

@@ -14,32 +14,32 @@
 #include <sys/types.h>
 
 struct bs_mount {
-	char source[64];		/* /dev/sdb1 */
-	char target[256];		/* /media/boot */
+	char source[64];  /* /dev/sdb1 */
+	char target[256]; /* /media/boot */
 };
 
 struct bs_drive {
-	char path[64];			/* /dev/sdb */
-	char name[32];			/* sdb */
-	uint64_t size;			/* bytes */
+	char path[64]; /* /dev/sdb */
+	char name[32]; /* sdb */
+	uint64_t size; /* bytes */
 	uint32_t logical_block_size;
-	char model[64];			/* vendor + model, may be empty */
-	char transport[16];		/* usb, sata, mmc, nvme, virtio, ... */
-	char usb_port[32];		/* "1-1.3" for USB drives, else "" */
-	bool removable;			/* removable medium, or on USB / an SD slot */
+	char model[64];	    /* vendor + model, may be empty */
+	char transport[16]; /* usb, sata, mmc, nvme, virtio, ... */
+	char usb_port[32];  /* "1-1.3" for USB drives, else "" */
+	bool removable;	    /* removable medium, or on USB / an SD slot */
 	bool read_only;
-	bool holds_root;		/* a partition (or the disk) is mounted on / */
-	bool holds_swap;		/* active swap on it */
-	bool holders;			/* claimed by dm/md (holders/ not empty) */
-	char holder[32];		/* first holder's name, e.g. "dm-0" */
+	bool holds_root; /* a partition (or the disk) is mounted on / */
+	bool holds_swap; /* active swap on it */
+	bool holders;	 /* claimed by dm/md (holders/ not empty) */
+	char holder[32]; /* first holder's name, e.g. "dm-0" */
 	size_t nr_mounts;
 	struct bs_mount mounts[16];
 };
 
 struct bs_safety {
-	bool allow_fixed;		/* --allow-fixed */
-	bool unmount;			/* --unmount */
-	uint64_t image_size;		/* 0 = unknown */
+	bool allow_fixed;    /* --allow-fixed */
+	bool unmount;	     /* --unmount */
+	uint64_t image_size; /* 0 = unknown */
 };
 
 /* Fill @d for the whole-disk device @path. 0, or -1 with @err. */
@@ -78,15 +78,15 @@ void bs_human_size(uint64_t bytes, char *buf, size_t len);
 
 /* One line of /proc/self/mountinfo (octal escapes such as \040 decoded). */
 struct bs_mountinfo_entry {
-	unsigned int major, minor;	/* st_dev of the filesystem (0:N for btrfs, tmpfs...) */
-	char target[256];		/* mount point */
-	char source[256];		/* mount source, e.g. /dev/sdb1 */
+	unsigned int major, minor; /* st_dev of the filesystem (0:N for btrfs, tmpfs...) */
+	char target[256];	   /* mount point */
+	char source[256];	   /* mount source, e.g. /dev/sdb1 */
 	char fstype[32];
 };
 
 /* One active swap area from /proc/swaps. */
 struct bs_swap_entry {
-	char path[256];			/* block device or swap file */
+	char path[256]; /* block device or swap file */
 };
 
 /* Parse the text of /proc/self/mountinfo; malformed lines are skipped. 0, or -1 (no memory). */

@@ -30,13 +30,13 @@ void bs_event_format(const struct bs_event *ev, char *buf, size_t len)
 		snprintf(pct, sizeof(pct), " %d%%", (int)p);
 	if (ev->kind == BOOTSEAL_KIND_STAGED)
 		n = snprintf(buf, len, "staged %llu %s /dev/mapper/%s %s %s",
-			     (unsigned long long)ev->session_id, ev->dev_name[0] ? ev->dev_name : "-",
-			     ev->staged_name, bs_state_name(ev->state), done);
-	else
-		n = snprintf(buf, len, "session %llu %s %s%s %s",
 			     (unsigned long long)ev->session_id,
-			     ev->dev_name[0] ? ev->dev_name : "-", bs_state_name(ev->state), pct,
-			     done);
+			     ev->dev_name[0] ? ev->dev_name : "-", ev->staged_name,
+			     bs_state_name(ev->state), done);
+	else
+		n = snprintf(
+			buf, len, "session %llu %s %s%s %s", (unsigned long long)ev->session_id,
+			ev->dev_name[0] ? ev->dev_name : "-", bs_state_name(ev->state), pct, done);
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (ev->bytes_expected) {

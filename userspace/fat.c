@@ -9,39 +9,39 @@
 #include "fat.h"
 #include "le.h"
 
-#define WINDOW (64u << 10)		/* cached slice of the FAT */
-#define LFN_MAX 20			/* 20 * 13 = 260 UTF-16 units */
+#define WINDOW	(64u << 10) /* cached slice of the FAT */
+#define LFN_MAX 20	    /* 20 * 13 = 260 UTF-16 units */
 
 struct ctx {
 	struct bs_reader *r;
 	struct bs_fat *fs;
-	uint64_t offset;		/* of the file system in the reader */
-	uint64_t fat_off;		/* byte offset of FAT #1 in the reader */
+	uint64_t offset;  /* of the file system in the reader */
+	uint64_t fat_off; /* byte offset of FAT #1 in the reader */
 	uint64_t fat_bytes;
-	uint64_t data_off;		/* byte offset of cluster 2 */
+	uint64_t data_off; /* byte offset of cluster 2 */
 	uint32_t cluster_bytes;
 	unsigned char *win;
-	uint64_t win_off;		/* offset of win[0] within the FAT */
+	uint64_t win_off; /* offset of win[0] within the FAT */
 	size_t win_len;
 	/* long file name being assembled */
 	uint16_t lfn[LFN_MAX * 13 + 1];
-	int lfn_next;			/* sequence number expected next, 0 = none */
+	int lfn_next; /* sequence number expected next, 0 = none */
 	int lfn_count;
 	uint8_t lfn_sum;
-	bool ended;			/* 0x00 entry seen */
-	uint64_t budget;		/* cluster steps left for all walks */
+	bool ended;	 /* 0x00 entry seen */
+	uint64_t budget; /* cluster steps left for all walks */
 	char err[256];
 };
 
 enum chain_end {
-	CHAIN_EOC,			/* proper end-of-chain mark */
+	CHAIN_EOC, /* proper end-of-chain mark */
 	CHAIN_LOOP,
-	CHAIN_BAD,			/* bad-cluster mark */
-	CHAIN_FREE,			/* runs into a free cluster */
-	CHAIN_RANGE,			/* points outside the data area */
-	CHAIN_LONG,			/* cap reached */
+	CHAIN_BAD,   /* bad-cluster mark */
+	CHAIN_FREE,  /* runs into a free cluster */
+	CHAIN_RANGE, /* points outside the data area */
+	CHAIN_LONG,  /* cap reached */
 	CHAIN_IOERR,
-	CHAIN_BUDGET,			/* CHAIN_STEPS used up */
+	CHAIN_BUDGET, /* CHAIN_STEPS used up */
 };
 
 /* Cluster steps for all chain walks of one file system together. */
@@ -224,7 +224,7 @@ static void short_name(const unsigned char *e, char *out)
 
 static void lfn_entry(struct ctx *c, const unsigned char *e)
 {
-	static const int offs[13] = { 1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30 };
+	static const int offs[13] = {1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30};
 	int seq = e[0] & 0x1f, i;
 
 	if (e[0] & 0x40) {
@@ -331,8 +331,8 @@ static int read_root_cluster(struct ctx *c, uint32_t n)
 		return -1;
 	}
 	if ((size_t)got < c->cluster_bytes)
-		finding(c->fs, BS_SEV_ERROR, "root directory cluster %" PRIu32 " lies beyond the end of the data",
-			n);
+		finding(c->fs, BS_SEV_ERROR,
+			"root directory cluster %" PRIu32 " lies beyond the end of the data", n);
 	dir_bytes(c, buf, (size_t)got);
 	free(buf);
 	return 0;
@@ -345,7 +345,8 @@ static int read_root(struct ctx *c)
 	if (fs->bits != 32) {
 		size_t len = (size_t)fs->root_entries * 32;
 		unsigned char *buf = malloc(len ? len : 1);
-		uint64_t off = c->fat_off + (uint64_t)fs->nfats * fs->fat_sectors * fs->bytes_per_sector;
+		uint64_t off =
+			c->fat_off + (uint64_t)fs->nfats * fs->fat_sectors * fs->bytes_per_sector;
 		ssize_t got;
 
 		if (!buf) {
@@ -359,7 +360,8 @@ static int read_root(struct ctx *c)
 			return -1;
 		}
 		if ((size_t)got < len)
-			finding(fs, BS_SEV_ERROR, "the root directory lies beyond the end of the data");
+			finding(fs, BS_SEV_ERROR,
+				"the root directory lies beyond the end of the data");
 		dir_bytes(c, buf, (size_t)got);
 		free(buf);
 		return 0;
@@ -374,10 +376,12 @@ static int read_root(struct ctx *c)
 			return -1;
 		}
 		if (end == CHAIN_LONG && !c->ended)
-			finding(fs, BS_SEV_ERROR, "the root directory is longer than %u bytes; the rest is ignored",
+			finding(fs, BS_SEV_ERROR,
+				"the root directory is longer than %u bytes; the rest is ignored",
 				BS_FAT_MAX_DIR);
 		else if (end != CHAIN_EOC && end != CHAIN_LONG)
-			finding(fs, BS_SEV_ERROR, "the root directory's cluster chain (from cluster %" PRIu32 ") %s",
+			finding(fs, BS_SEV_ERROR,
+				"the root directory's cluster chain (from cluster %" PRIu32 ") %s",
 				fs->root_cluster, chain_why(end));
 	}
 	return 0;
@@ -390,7 +394,8 @@ static int check_chains(struct ctx *c)
 
 	for (i = 0; i < c->fs->nentries; i++) {
 		struct bs_fat_dirent *d = &c->fs->entries[i];
-		uint64_t need = ((uint64_t)d->size + c->cluster_bytes - 1) / c->cluster_bytes, count;
+		uint64_t need = ((uint64_t)d->size + c->cluster_bytes - 1) / c->cluster_bytes,
+			 count;
 		enum chain_end end;
 
 		if (d->attr & BS_FAT_ATTR_DIR) {
@@ -404,7 +409,8 @@ static int check_chains(struct ctx *c)
 		end = walk(c, d->cluster, need, &count, NULL);
 		if (end == CHAIN_BUDGET) {
 			finding(c->fs, BS_SEV_INFO,
-				"cluster chains from %s on were not checked (step limit reached)", d->name);
+				"cluster chains from %s on were not checked (step limit reached)",
+				d->name);
 			return 0;
 		}
 		if (end == CHAIN_IOERR) {
@@ -416,11 +422,13 @@ static int check_chains(struct ctx *c)
 			continue;
 		if (end == CHAIN_EOC)
 			finding(c->fs, BS_SEV_ERROR,
-				"%s: cluster chain has %" PRIu64 " clusters, its size (%" PRIu32 " bytes) needs %" PRIu64,
+				"%s: cluster chain has %" PRIu64 " clusters, its size (%" PRIu32
+				" bytes) needs %" PRIu64,
 				d->name, count, d->size, need);
 		else
-			finding(c->fs, BS_SEV_ERROR, "%s: cluster chain (from cluster %" PRIu32 ") %s",
-				d->name, d->cluster, chain_why(end));
+			finding(c->fs, BS_SEV_ERROR,
+				"%s: cluster chain (from cluster %" PRIu32 ") %s", d->name,
+				d->cluster, chain_why(end));
 	}
 	return 0;
 }
@@ -445,11 +453,14 @@ static int parse_bpb(struct ctx *c, const unsigned char *b, uint64_t size)
 	fs->total_sectors = tot16 ? tot16 : bs_le32(b + 32);
 	fs->fat_sectors = fat16 ? fat16 : bs_le32(b + 36);
 	if (b[0] != 0xeb && b[0] != 0xe9) {
-		snprintf(c->err, sizeof(c->err), "no x86 jump instruction at the start of the boot sector");
+		snprintf(c->err, sizeof(c->err),
+			 "no x86 jump instruction at the start of the boot sector");
 		return 1;
 	}
-	if (fs->bytes_per_sector < 512 || fs->bytes_per_sector > 4096 || !pow2(fs->bytes_per_sector)) {
-		snprintf(c->err, sizeof(c->err), "invalid bytes per sector %" PRIu32, fs->bytes_per_sector);
+	if (fs->bytes_per_sector < 512 || fs->bytes_per_sector > 4096 ||
+	    !pow2(fs->bytes_per_sector)) {
+		snprintf(c->err, sizeof(c->err), "invalid bytes per sector %" PRIu32,
+			 fs->bytes_per_sector);
 		return 1;
 	}
 	if (!pow2(fs->sectors_per_cluster) || !fs->reserved_sectors || !fs->nfats ||
@@ -461,17 +472,21 @@ static int parse_bpb(struct ctx *c, const unsigned char *b, uint64_t size)
 	root_secs = (fs->root_entries * 32 + fs->bytes_per_sector - 1) / fs->bytes_per_sector;
 	meta = fs->reserved_sectors + (uint64_t)fs->nfats * fs->fat_sectors + root_secs;
 	if (meta >= fs->total_sectors) {
-		snprintf(c->err, sizeof(c->err), "the FATs and root directory (%" PRIu64 " sectors) fill the whole file system (%" PRIu64 ")",
+		snprintf(c->err, sizeof(c->err),
+			 "the FATs and root directory (%" PRIu64
+			 " sectors) fill the whole file system (%" PRIu64 ")",
 			 meta, fs->total_sectors);
 		return 1;
 	}
 	data = fs->total_sectors - meta;
-	fs->clusters = (uint32_t)(data / fs->sectors_per_cluster > 0x0ffffff5 ? 0x0ffffff5 :
-				  data / fs->sectors_per_cluster);
+	fs->clusters = (uint32_t)(data / fs->sectors_per_cluster > 0x0ffffff5
+					  ? 0x0ffffff5
+					  : data / fs->sectors_per_cluster);
 	fs->bits = fs->clusters < 4085 ? 12 : fs->clusters < 65525 ? 16 : 32;
 	if (fs->bits == 32) {
 		if (fat16 || fs->root_entries) {
-			snprintf(c->err, sizeof(c->err), "FAT32-sized but with a FAT12/16 root directory");
+			snprintf(c->err, sizeof(c->err),
+				 "FAT32-sized but with a FAT12/16 root directory");
 			return 1;
 		}
 		fs->root_cluster = bs_le32(b + 44);
@@ -483,19 +498,21 @@ static int parse_bpb(struct ctx *c, const unsigned char *b, uint64_t size)
 	c->fat_bytes = (uint64_t)fs->fat_sectors * fs->bytes_per_sector;
 	c->data_off = c->offset + meta * fs->bytes_per_sector;
 	if (c->fat_bytes * 8 < ((uint64_t)fs->clusters + 2) * fs->bits)
-		finding(fs, BS_SEV_ERROR, "the FAT (%" PRIu64 " bytes) is too small for %" PRIu32 " clusters",
+		finding(fs, BS_SEV_ERROR,
+			"the FAT (%" PRIu64 " bytes) is too small for %" PRIu32 " clusters",
 			c->fat_bytes, fs->clusters);
 	if (b[510] != 0x55 || b[511] != 0xaa)
 		finding(fs, BS_SEV_WARN, "the boot sector has no 0x55AA signature");
 	if (size && fs->total_sectors * fs->bytes_per_sector > size)
 		finding(fs, BS_SEV_ERROR,
-			"the file system (%" PRIu64 " bytes) is larger than its partition (%" PRIu64 " bytes)",
+			"the file system (%" PRIu64 " bytes) is larger than its partition (%" PRIu64
+			" bytes)",
 			fs->total_sectors * fs->bytes_per_sector, size);
 	return 0;
 }
 
-int bs_fat_read_root(struct bs_reader *r, uint64_t offset, uint64_t size,
-		     struct bs_fat **out, char *err, size_t errlen)
+int bs_fat_read_root(struct bs_reader *r, uint64_t offset, uint64_t size, struct bs_fat **out,
+		     char *err, size_t errlen)
 {
 	unsigned char boot[512];
 	struct ctx *c = calloc(1, sizeof(*c));

@@ -197,7 +197,8 @@ static int sync_cache(struct flash_target *f)
 	}
 	if (f->synced == BS_SCSI_UNSUPPORTED)
 		bs_warn("%s: %s to SYNCHRONIZE CACHE; only the kernel's flush and FUA "
-			"make it durable", f->pt->path, why);
+			"make it durable",
+			f->pt->path, why);
 	return 0;
 }
 
@@ -212,7 +213,7 @@ static int sync_cache(struct flash_target *f)
  */
 static int sync_before_seal(struct flash_target *f, uint64_t data)
 {
-	const struct timespec tick = { 0, 2 * 1000 * 1000 };
+	const struct timespec tick = {0, 2 * 1000 * 1000};
 	struct bootseal_status st;
 	char why[160];
 	int fd, r;
@@ -239,7 +240,8 @@ static int sync_before_seal(struct flash_target *f, uint64_t data)
 	writer_stop(f, true, true);
 	bs_progress_fail(f->pt, BS_EXIT_WRITE,
 			 "Unable to synchronize the write cache of %s before sealing: %s; the "
-			 "device is left unsealed", f->pt->path, why);
+			 "device is left unsealed",
+			 f->pt->path, why);
 	return -1;
 }
 
@@ -645,7 +647,8 @@ static int check_sha(struct flash_job *j)
 		if (bs_sha256_file(j->image, actual, &flash_sig, err, sizeof(err))) {
 			if (atomic_load(&flash_sig)) {
 				bs_error("interrupted while checking the SHA-256 of %s; no device "
-					 "was touched", j->image);
+					 "was touched",
+					 j->image);
 				return BS_EXIT_SIGNAL + atomic_load(&flash_sig);
 			}
 			bs_error("Unable to read %s for its SHA-256: %s", j->image, err);
@@ -692,7 +695,8 @@ static int check_sha(struct flash_job *j)
 	return 0;
 }
 
-/* The first BS_PUMP_CHUNK bytes of @src (fewer for a shorter image) into @buf: their count, or -1. */
+/* The first BS_PUMP_CHUNK bytes of @src (fewer for a shorter image) into @buf: their count, or -1.
+ */
 static ssize_t read_peek(struct bs_source *src, unsigned char *buf)
 {
 	ssize_t r = 0;

@@ -38,14 +38,14 @@ struct bs_flash_opts {
 	bool loop;	      /* --loop: with --usbboot, keep serving new devices */
 	const char *firmware; /* --firmware DIR for --usbboot, NULL = default */
 	/* --usbboot only: the production line (station.h) */
-	const char *port;	   /* --port PATH */
-	unsigned int timeout;	   /* --timeout SEC: seconds per usbboot step, 0 = default */
-	struct bs_opt_list ports;  /* usb:PORT targets and --port, validated */
-	const char *record;	   /* --record FILE: one JSON line per board */
-	const char *metrics;	   /* --metrics FILE: Prometheus textfile */
-	struct bs_opt_list slot;   /* --slot PORT=NAME, repeatable */
-	const char *slot_file;	   /* --slot-file FILE */
-	const char *log_format;	   /* --log-format text|journal */
+	const char *port;		/* --port PATH */
+	unsigned int timeout;		/* --timeout SEC: seconds per usbboot step, 0 = default */
+	struct bs_opt_list ports;	/* usb:PORT targets and --port, validated */
+	const char *record;		/* --record FILE: one JSON line per board */
+	const char *metrics;		/* --metrics FILE: Prometheus textfile */
+	struct bs_opt_list slot;	/* --slot PORT=NAME, repeatable */
+	const char *slot_file;		/* --slot-file FILE */
+	const char *log_format;		/* --log-format text|journal */
 	struct bs_flash_report *report; /* internal: filled for the first target */
 };
 

@@ -62,7 +62,6 @@ static inline bool flash_read_once(const struct flash_job *j)
 	return !strcmp(j->image, "-") || bs_url_is_http(j->image);
 }
 
-
 /*
  * The end of a flash: the summary table (or the JSON summary) of every
  * target, then for each target that is done the partitions the kernel sees

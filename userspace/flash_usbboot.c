@@ -122,8 +122,9 @@ static void station_stopped(struct flash_ctx *c, int rc)
 		return;
 	for (i = 0; i < 8; i++)
 		boards += c->metrics.boards[i];
-	snprintf(msg, sizeof(msg), "station stopped: %llu boards (%llu ok, %llu failed), exit status %d",
-		 boards, ok, boards - ok, rc);
+	snprintf(msg, sizeof(msg),
+		 "station stopped: %llu boards (%llu ok, %llu failed), exit status %d", boards, ok,
+		 boards - ok, rc);
 	bs_journal_begin(&e, 6, msg);
 	bs_journal_str(&e, "BOOTSEAL_EVENT", "stop");
 	bs_journal_str(&e, "BOOTSEAL_IMAGE", c->image);
@@ -149,7 +150,8 @@ static void board_done(struct flash_ctx *c, struct bs_board_result *r)
 	if (c->fo.record) {
 		rec = bs_board_record(r);
 		if (!rec)
-			station_error(c, "Unable to write the record of usb %s to %s: out of memory",
+			station_error(c,
+				      "Unable to write the record of usb %s to %s: out of memory",
 				      r->board->port, c->fo.record);
 		else if (bs_record_append(c->fo.record, rec, err, sizeof(err)))
 			station_error(c, "Unable to write the record of usb %s: %s", r->board->port,
@@ -207,8 +209,9 @@ static int flash_ready(void *ctx, const struct bs_usbboot_board *b)
 		r.error = rep.error[0] ? rep.error : NULL;
 	}
 	if (rc != BS_EXIT_OK && !r.error)
-		r.error = bs_last_error[0] ? bs_last_error
-					   : "the flash stopped before writing (see the messages above)";
+		r.error = bs_last_error[0]
+				  ? bs_last_error
+				  : "the flash stopped before writing (see the messages above)";
 	board_done(c, &r);
 	return rc;
 }
@@ -266,7 +269,8 @@ static int hash_image(const char *image, char out[65])
 	free(buf);
 	close(fd);
 	if (n < 0 || bs_hash_final(h, md)) {
-		bs_error("Unable to hash %s: %s", image, n < 0 ? strerror(errno) : "libcrypto failed");
+		bs_error("Unable to hash %s: %s", image,
+			 n < 0 ? strerror(errno) : "libcrypto failed");
 		bs_hash_free(h);
 		return -1;
 	}

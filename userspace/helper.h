@@ -26,7 +26,7 @@ enum bs_exit {
 
 struct bs_command {
 	const char *name;
-	int (*run)(int argc, char **argv);	/* argv[0] is the command name */
+	int (*run)(int argc, char **argv); /* argv[0] is the command name */
 	const char *summary;
 };
 

@@ -51,13 +51,34 @@ static void escape(const char *str, put_fn put, void *ctx)
 		size_t n;
 
 		switch (*s) {
-		case '"':  put(ctx, "\\\"", 2); s++; continue;
-		case '\\': put(ctx, "\\\\", 2); s++; continue;
-		case '\b': put(ctx, "\\b", 2); s++; continue;
-		case '\f': put(ctx, "\\f", 2); s++; continue;
-		case '\n': put(ctx, "\\n", 2); s++; continue;
-		case '\r': put(ctx, "\\r", 2); s++; continue;
-		case '\t': put(ctx, "\\t", 2); s++; continue;
+		case '"':
+			put(ctx, "\\\"", 2);
+			s++;
+			continue;
+		case '\\':
+			put(ctx, "\\\\", 2);
+			s++;
+			continue;
+		case '\b':
+			put(ctx, "\\b", 2);
+			s++;
+			continue;
+		case '\f':
+			put(ctx, "\\f", 2);
+			s++;
+			continue;
+		case '\n':
+			put(ctx, "\\n", 2);
+			s++;
+			continue;
+		case '\r':
+			put(ctx, "\\r", 2);
+			s++;
+			continue;
+		case '\t':
+			put(ctx, "\\t", 2);
+			s++;
+			continue;
 		default:
 			break;
 		}
@@ -294,7 +315,7 @@ static void fixed_put(void *ctx, const char *p, size_t n)
 
 size_t bs_json_quote(const char *s, char *out, size_t outlen)
 {
-	struct fixed f = { out, outlen, 0 };
+	struct fixed f = {out, outlen, 0};
 
 	escape(s ? s : "", fixed_put, &f);
 	if (outlen)

@@ -33,14 +33,14 @@ struct bs_json {
 	size_t cap;
 	int depth;			/* open objects/arrays */
 	bool first[BS_JSON_MAX_DEPTH];	/* next member is the first at this depth */
-	char closer[BS_JSON_MAX_DEPTH];	/* '}' or ']' */
+	char closer[BS_JSON_MAX_DEPTH]; /* '}' or ']' */
 	bool failed;			/* out of memory or misuse */
 };
 
 /* Start a top-level object ("{"). */
 void bs_json_begin(struct bs_json *j);
 
-void bs_json_str(struct bs_json *j, const char *key, const char *val);	/* NULL val: null */
+void bs_json_str(struct bs_json *j, const char *key, const char *val); /* NULL val: null */
 void bs_json_int(struct bs_json *j, const char *key, int64_t val);
 void bs_json_uint(struct bs_json *j, const char *key, uint64_t val);
 /* @decimals digits after the point (0-9); NaN and infinities are null. */

@@ -11,20 +11,20 @@ static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
 static const struct bs_command commands[] = {
-	{ "flash",   cmd_flash,   "Write an image to one or more targets, seal and verify" },
-	{ "boot",    cmd_boot,    "Boot Compute Modules over USB into mass-storage devices" },
-	{ "verify",  cmd_verify,  "Compare a device with an image" },
-	{ "inspect", cmd_inspect, "Show the partition table and boot files of an image or device" },
-	{ "stage",   cmd_stage,   "Stage a disk for an imaging script or another writer" },
-	{ "partitions", cmd_partitions, "Map the partitions of a staged disk" },
-	{ "seal",    cmd_seal,    "Seal a staged disk: bootable only once all of it is written" },
-	{ "unstage", cmd_unstage, "Give up a staged disk: it is left without a partition table" },
-	{ "run",     cmd_run,     "Stage a disk, run a command, seal only if it succeeds" },
-	{ "list",    cmd_list,    "List candidate target drives, and why a drive is refused" },
-	{ "status",  cmd_status,  "Show live flashing sessions" },
-	{ "monitor", cmd_monitor, "Follow every flashing event" },
-	{ "help",    cmd_help,    "Show this help, or a command's help" },
-	{ "version", cmd_version, "Show the helper's and the module's versions" },
+	{"flash", cmd_flash, "Write an image to one or more targets, seal and verify"},
+	{"boot", cmd_boot, "Boot Compute Modules over USB into mass-storage devices"},
+	{"verify", cmd_verify, "Compare a device with an image"},
+	{"inspect", cmd_inspect, "Show the partition table and boot files of an image or device"},
+	{"stage", cmd_stage, "Stage a disk for an imaging script or another writer"},
+	{"partitions", cmd_partitions, "Map the partitions of a staged disk"},
+	{"seal", cmd_seal, "Seal a staged disk: bootable only once all of it is written"},
+	{"unstage", cmd_unstage, "Give up a staged disk: it is left without a partition table"},
+	{"run", cmd_run, "Stage a disk, run a command, seal only if it succeeds"},
+	{"list", cmd_list, "List candidate target drives, and why a drive is refused"},
+	{"status", cmd_status, "Show live flashing sessions"},
+	{"monitor", cmd_monitor, "Follow every flashing event"},
+	{"help", cmd_help, "Show this help, or a command's help"},
+	{"version", cmd_version, "Show the helper's and the module's versions"},
 };
 
 static void usage(FILE *f)
@@ -50,7 +50,7 @@ static const struct bs_command *find(const char *name)
 static int cmd_help(int argc, char **argv)
 {
 	const struct bs_command *c;
-	char *hargv[] = { NULL, "--help", NULL };
+	char *hargv[] = {NULL, "--help", NULL};
 
 	if (argc < 2) {
 		usage(stdout);

@@ -27,8 +27,8 @@
 #endif
 
 struct bs_nl {
-	struct nl_sock *cmd;		/* requests and their replies */
-	struct nl_sock *ev;		/* multicast "progress" events, or NULL */
+	struct nl_sock *cmd; /* requests and their replies */
+	struct nl_sock *ev;  /* multicast "progress" events, or NULL */
 	int family;
 	int group;
 	/* per receive call */
@@ -93,25 +93,25 @@ bool bs_state_final(uint32_t state)
 
 /* Exact lengths: libnl checks minlen from the type and maxlen from here. */
 static const struct nla_policy event_policy[BOOTSEAL_A_MAX + 1] = {
-	[BOOTSEAL_A_PAD]		= { .type = NLA_UNSPEC },
-	[BOOTSEAL_A_SESSION_ID]		= { .type = NLA_U64, .maxlen = 8 },
-	[BOOTSEAL_A_EVENT]		= { .type = NLA_U32, .maxlen = 4 },
-	[BOOTSEAL_A_STATE]		= { .type = NLA_U32, .maxlen = 4 },
-	[BOOTSEAL_A_DEV_NAME]		= { .type = NLA_STRING, .maxlen = BOOTSEAL_DISK_NAME_LEN },
-	[BOOTSEAL_A_DEV]		= { .type = NLA_U32, .maxlen = 4 },
-	[BOOTSEAL_A_DEV_SIZE]		= { .type = NLA_U64, .maxlen = 8 },
-	[BOOTSEAL_A_HEAD_LEN]		= { .type = NLA_U64, .maxlen = 8 },
-	[BOOTSEAL_A_BYTES_EXPECTED]	= { .type = NLA_U64, .maxlen = 8 },
-	[BOOTSEAL_A_BYTES_SUBMITTED]	= { .type = NLA_U64, .maxlen = 8 },
-	[BOOTSEAL_A_BYTES_COMPLETED]	= { .type = NLA_U64, .maxlen = 8 },
-	[BOOTSEAL_A_ERRNO]		= { .type = NLA_U32, .maxlen = 4 },
-	[BOOTSEAL_A_ERROR_SECTOR]	= { .type = NLA_U64, .maxlen = 8 },
-	[BOOTSEAL_A_PID]		= { .type = NLA_U32, .maxlen = 4 },
-	[BOOTSEAL_A_CLEANUP]		= { .type = NLA_U32, .maxlen = 4 },
-	[BOOTSEAL_A_CLEANUP_ERRNO]	= { .type = NLA_U32, .maxlen = 4 },
-	[BOOTSEAL_A_CLEANUP_SECTOR]	= { .type = NLA_U64, .maxlen = 8 },
-	[BOOTSEAL_A_KIND]		= { .type = NLA_U32, .maxlen = 4 },
-	[BOOTSEAL_A_STAGED_NAME]	= { .type = NLA_STRING, .maxlen = BS_STAGED_NAME_LEN },
+	[BOOTSEAL_A_PAD] = {.type = NLA_UNSPEC},
+	[BOOTSEAL_A_SESSION_ID] = {.type = NLA_U64, .maxlen = 8},
+	[BOOTSEAL_A_EVENT] = {.type = NLA_U32, .maxlen = 4},
+	[BOOTSEAL_A_STATE] = {.type = NLA_U32, .maxlen = 4},
+	[BOOTSEAL_A_DEV_NAME] = {.type = NLA_STRING, .maxlen = BOOTSEAL_DISK_NAME_LEN},
+	[BOOTSEAL_A_DEV] = {.type = NLA_U32, .maxlen = 4},
+	[BOOTSEAL_A_DEV_SIZE] = {.type = NLA_U64, .maxlen = 8},
+	[BOOTSEAL_A_HEAD_LEN] = {.type = NLA_U64, .maxlen = 8},
+	[BOOTSEAL_A_BYTES_EXPECTED] = {.type = NLA_U64, .maxlen = 8},
+	[BOOTSEAL_A_BYTES_SUBMITTED] = {.type = NLA_U64, .maxlen = 8},
+	[BOOTSEAL_A_BYTES_COMPLETED] = {.type = NLA_U64, .maxlen = 8},
+	[BOOTSEAL_A_ERRNO] = {.type = NLA_U32, .maxlen = 4},
+	[BOOTSEAL_A_ERROR_SECTOR] = {.type = NLA_U64, .maxlen = 8},
+	[BOOTSEAL_A_PID] = {.type = NLA_U32, .maxlen = 4},
+	[BOOTSEAL_A_CLEANUP] = {.type = NLA_U32, .maxlen = 4},
+	[BOOTSEAL_A_CLEANUP_ERRNO] = {.type = NLA_U32, .maxlen = 4},
+	[BOOTSEAL_A_CLEANUP_SECTOR] = {.type = NLA_U64, .maxlen = 8},
+	[BOOTSEAL_A_KIND] = {.type = NLA_U32, .maxlen = 4},
+	[BOOTSEAL_A_STAGED_NAME] = {.type = NLA_STRING, .maxlen = BS_STAGED_NAME_LEN},
 };
 
 static uint64_t get_u64(struct nlattr **tb, int type, uint64_t dflt)
@@ -234,14 +234,15 @@ static const char *extack_msg(const struct nlmsghdr *nlh, const void *payload, s
 			      size_t skip)
 {
 	static const struct nla_policy ext_policy[NLMSGERR_ATTR_MAX + 1] = {
-		[NLMSGERR_ATTR_MSG] = { .type = NLA_STRING },
+		[NLMSGERR_ATTR_MSG] = {.type = NLA_STRING},
 	};
 	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
 
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || skip >= len)
 		return NULL;
 	if (nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)payload + skip),
-		      (int)(len - skip), ext_policy) < 0 || !tb[NLMSGERR_ATTR_MSG])
+		      (int)(len - skip), ext_policy) < 0 ||
+	    !tb[NLMSGERR_ATTR_MSG])
 		return NULL;
 	return nla_get_string(tb[NLMSGERR_ATTR_MSG]);
 }
@@ -263,7 +264,7 @@ static int error_cb(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
 {
 	struct bs_nl *nl = arg;
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)((const char *)e - NLMSG_HDRLEN);
-	size_t len = nlh->nlmsg_len - NLMSG_HDRLEN;	/* libnl checked >= sizeof(*e) */
+	size_t len = nlh->nlmsg_len - NLMSG_HDRLEN; /* libnl checked >= sizeof(*e) */
 	size_t skip = sizeof(*e);
 
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len >= NLMSG_HDRLEN)
@@ -292,8 +293,9 @@ static int finish_cb(struct nl_msg *msg, void *arg)
 	if (nlmsg_datalen(nlh) >= (int)sizeof(int)) {
 		memcpy(&error, nlmsg_data(nlh), sizeof(error));
 		if (error < 0)
-			set_kernel_err(nl, -error, extack_msg(nlh, nlmsg_data(nlh),
-							      (size_t)nlmsg_datalen(nlh), sizeof(int)));
+			set_kernel_err(nl, -error,
+				       extack_msg(nlh, nlmsg_data(nlh), (size_t)nlmsg_datalen(nlh),
+						  sizeof(int)));
 	}
 	return NL_STOP;
 }

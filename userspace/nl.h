@@ -18,23 +18,23 @@
 
 struct bs_event {
 	uint64_t session_id;
-	uint32_t event;			/* enum bootseal_event */
-	uint32_t state;			/* enum bootseal_state */
+	uint32_t event; /* enum bootseal_event */
+	uint32_t state; /* enum bootseal_state */
 	char dev_name[BOOTSEAL_DISK_NAME_LEN];
-	uint32_t dev;			/* new_encode_dev() layout */
+	uint32_t dev; /* new_encode_dev() layout */
 	uint64_t dev_size;
 	uint64_t head_len;
 	uint64_t bytes_expected;
 	uint64_t bytes_submitted;
 	uint64_t bytes_completed;
-	uint32_t error;			/* positive errno, 0 if none */
-	uint64_t error_sector;		/* BOOTSEAL_SECTOR_NONE if none */
+	uint32_t error;	       /* positive errno, 0 if none */
+	uint64_t error_sector; /* BOOTSEAL_SECTOR_NONE if none */
 	uint32_t pid;
-	uint32_t cleanup;		/* BOOTSEAL_CLEANUP_*, 0 if nothing was erased */
-	uint32_t cleanup_error;		/* positive errno of the erase, 0 if none */
-	uint64_t cleanup_sector;	/* BOOTSEAL_SECTOR_NONE if none */
-	uint32_t kind;			/* enum bootseal_kind: ioctl session or staged disk */
-	char staged_name[BS_STAGED_NAME_LEN];	/* dm device name of a staged disk, else "" */
+	uint32_t cleanup;		      /* BOOTSEAL_CLEANUP_*, 0 if nothing was erased */
+	uint32_t cleanup_error;		      /* positive errno of the erase, 0 if none */
+	uint64_t cleanup_sector;	      /* BOOTSEAL_SECTOR_NONE if none */
+	uint32_t kind;			      /* enum bootseal_kind: ioctl session or staged disk */
+	char staged_name[BS_STAGED_NAME_LEN]; /* dm device name of a staged disk, else "" */
 };
 
 typedef void (*bs_event_cb)(const struct bs_event *ev, void *arg);
@@ -55,8 +55,8 @@ int bs_nl_dump(struct bs_nl *nl, bs_event_cb cb, void *arg);
 const char *bs_nl_error(const struct bs_nl *nl);
 void bs_nl_close(struct bs_nl *nl);
 
-const char *bs_state_name(uint32_t state);	/* "sealed", "writing", ... */
-const char *bs_event_name(uint32_t event);	/* "state", "progress", "dump" */
+const char *bs_state_name(uint32_t state); /* "sealed", "writing", ... */
+const char *bs_event_name(uint32_t event); /* "state", "progress", "dump" */
 
 /*
  * Additions (optional to use).

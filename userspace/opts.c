@@ -96,8 +96,7 @@ static bool parse_range(const char *val, const struct bs_opt *o, unsigned long l
 	return !errno && *val >= '0' && *val <= '9' && !*end && *v >= o->min && *v <= o->max;
 }
 
-static int store(const struct bs_opt *o, bool as_short, void *dst, const char *cmd,
-		 const char *val)
+static int store(const struct bs_opt *o, bool as_short, void *dst, const char *cmd, const char *val)
 {
 	char *field = (char *)dst + o->off;
 	unsigned long long v;
@@ -162,7 +161,8 @@ static void unknown(const struct bs_optset *set, const char *cmd, const char *ar
 		s = bs_suggest(word, names, k);
 	}
 	if (s)
-		bs_error("Unable to run '%s': unknown option '%s'; did you mean --%s?", cmd, arg, s);
+		bs_error("Unable to run '%s': unknown option '%s'; did you mean --%s?", cmd, arg,
+			 s);
 	else
 		bs_error("Unable to run '%s': unknown option '%s'", cmd, arg);
 }

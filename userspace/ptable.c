@@ -10,11 +10,11 @@
 #include "ptable.h"
 #include "le.h"
 
-#define MBR_SIG_OFF 510
-#define MBR_ID_OFF 440
-#define MBR_PART_OFF 446
-#define GPT_SIG "EFI PART"
-#define GPT_HDR_MIN 92
+#define MBR_SIG_OFF   510
+#define MBR_ID_OFF    440
+#define MBR_PART_OFF  446
+#define GPT_SIG	      "EFI PART"
+#define GPT_HDR_MIN   92
 #define GPT_ENTRY_MIN 128
 
 struct name_map {
@@ -24,26 +24,51 @@ struct name_map {
 
 /* The names fdisk prints for the common MBR types. */
 static const struct name_map mbr_names[] = {
-	{ 0x00, "Empty" }, { 0x01, "FAT12" }, { 0x02, "XENIX root" },
-	{ 0x03, "XENIX usr" }, { 0x04, "FAT16 <32M" }, { 0x05, "Extended" },
-	{ 0x06, "FAT16" }, { 0x07, "HPFS/NTFS/exFAT" }, { 0x08, "AIX" },
-	{ 0x0b, "W95 FAT32" }, { 0x0c, "W95 FAT32 (LBA)" },
-	{ 0x0e, "W95 FAT16 (LBA)" }, { 0x0f, "W95 Ext'd (LBA)" },
-	{ 0x11, "Hidden FAT12" }, { 0x12, "Compaq diagnostics" },
-	{ 0x14, "Hidden FAT16 <32M" }, { 0x16, "Hidden FAT16" },
-	{ 0x17, "Hidden HPFS/NTFS" }, { 0x1b, "Hidden W95 FAT32" },
-	{ 0x1c, "Hidden W95 FAT32 (LBA)" }, { 0x1e, "Hidden W95 FAT16 (LBA)" },
-	{ 0x27, "Hidden NTFS WinRE" }, { 0x42, "SFS" },
-	{ 0x82, "Linux swap / Solaris" }, { 0x83, "Linux" },
-	{ 0x85, "Linux extended" }, { 0x86, "NTFS volume set" },
-	{ 0x87, "NTFS volume set" }, { 0x88, "Linux plaintext" },
-	{ 0x8e, "Linux LVM" }, { 0xa0, "IBM Thinkpad hibernation" },
-	{ 0xa5, "FreeBSD" }, { 0xa6, "OpenBSD" }, { 0xa8, "Darwin UFS" },
-	{ 0xa9, "NetBSD" }, { 0xaf, "HFS / HFS+" }, { 0xda, "Non-FS data" },
-	{ 0xde, "Dell Utility" }, { 0xdf, "BootIt" }, { 0xee, "GPT" },
-	{ 0xef, "EFI (FAT-12/16/32)" }, { 0xf2, "DOS secondary" },
-	{ 0xfb, "VMware VMFS" }, { 0xfc, "VMware VMKCORE" },
-	{ 0xfd, "Linux raid autodetect" },
+	{0x00, "Empty"},
+	{0x01, "FAT12"},
+	{0x02, "XENIX root"},
+	{0x03, "XENIX usr"},
+	{0x04, "FAT16 <32M"},
+	{0x05, "Extended"},
+	{0x06, "FAT16"},
+	{0x07, "HPFS/NTFS/exFAT"},
+	{0x08, "AIX"},
+	{0x0b, "W95 FAT32"},
+	{0x0c, "W95 FAT32 (LBA)"},
+	{0x0e, "W95 FAT16 (LBA)"},
+	{0x0f, "W95 Ext'd (LBA)"},
+	{0x11, "Hidden FAT12"},
+	{0x12, "Compaq diagnostics"},
+	{0x14, "Hidden FAT16 <32M"},
+	{0x16, "Hidden FAT16"},
+	{0x17, "Hidden HPFS/NTFS"},
+	{0x1b, "Hidden W95 FAT32"},
+	{0x1c, "Hidden W95 FAT32 (LBA)"},
+	{0x1e, "Hidden W95 FAT16 (LBA)"},
+	{0x27, "Hidden NTFS WinRE"},
+	{0x42, "SFS"},
+	{0x82, "Linux swap / Solaris"},
+	{0x83, "Linux"},
+	{0x85, "Linux extended"},
+	{0x86, "NTFS volume set"},
+	{0x87, "NTFS volume set"},
+	{0x88, "Linux plaintext"},
+	{0x8e, "Linux LVM"},
+	{0xa0, "IBM Thinkpad hibernation"},
+	{0xa5, "FreeBSD"},
+	{0xa6, "OpenBSD"},
+	{0xa8, "Darwin UFS"},
+	{0xa9, "NetBSD"},
+	{0xaf, "HFS / HFS+"},
+	{0xda, "Non-FS data"},
+	{0xde, "Dell Utility"},
+	{0xdf, "BootIt"},
+	{0xee, "GPT"},
+	{0xef, "EFI (FAT-12/16/32)"},
+	{0xf2, "DOS secondary"},
+	{0xfb, "VMware VMFS"},
+	{0xfc, "VMware VMKCORE"},
+	{0xfd, "Linux raid autodetect"},
 };
 
 struct guid_name {
@@ -52,38 +77,38 @@ struct guid_name {
 };
 
 static const struct guid_name gpt_names[] = {
-	{ "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "EFI System" },
-	{ "21686148-6449-6E6F-744E-656564454649", "BIOS boot" },
-	{ "0FC63DAF-8483-4772-8E79-3D69D8477DE4", "Linux filesystem" },
-	{ "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F", "Linux swap" },
-	{ "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7", "Microsoft basic data" },
-	{ "E3C9E316-0B5C-4DB8-817D-F92DF00215AE", "Microsoft reserved" },
-	{ "DE94BBA4-06D1-4D40-A16A-BFD50179D6AC", "Windows recovery environment" },
-	{ "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709", "Linux root (x86-64)" },
-	{ "44479540-F297-41B2-9AF7-D131D5F0458A", "Linux root (x86)" },
-	{ "B921B045-1DF0-41C3-AF44-4C6F280D3FAE", "Linux root (ARM-64)" },
-	{ "69DAD710-2CE4-4E3C-B16C-21A1D49ABED3", "Linux root (ARM)" },
-	{ "E6D6D379-F507-44C2-A23C-238F2A3DF928", "Linux LVM" },
-	{ "A19D880F-05FC-4D3B-A006-743F0F84911E", "Linux RAID" },
-	{ "933AC7E1-2EB4-4F13-B844-0E14E2AEF915", "Linux home" },
-	{ "3B8F8425-20E0-4F3B-907F-1A25A76F98E8", "Linux server data" },
-	{ "BC13C2FF-59E6-4262-A352-B275FD6F7172", "Linux extended boot" },
-	{ "CA7D7CCB-63ED-4C53-861C-1742536059CC", "Linux LUKS" },
-	{ "7FFEC5C9-2D00-49B7-8941-3EA10A5586B7", "Linux dm-crypt" },
-	{ "8DA63339-0007-60C0-C436-083AC8230908", "Linux reserved" },
-	{ "48465300-0000-11AA-AA11-00306543ECAC", "Apple HFS/HFS+" },
-	{ "7C3457EF-0000-11AA-AA11-00306543ECAC", "Apple APFS" },
-	{ "516E7CB4-6ECF-11D6-8FF8-00022D09712B", "FreeBSD data" },
+	{"C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "EFI System"},
+	{"21686148-6449-6E6F-744E-656564454649", "BIOS boot"},
+	{"0FC63DAF-8483-4772-8E79-3D69D8477DE4", "Linux filesystem"},
+	{"0657FD6D-A4AB-43C4-84E5-0933C84B4F4F", "Linux swap"},
+	{"EBD0A0A2-B9E5-4433-87C0-68B6B72699C7", "Microsoft basic data"},
+	{"E3C9E316-0B5C-4DB8-817D-F92DF00215AE", "Microsoft reserved"},
+	{"DE94BBA4-06D1-4D40-A16A-BFD50179D6AC", "Windows recovery environment"},
+	{"4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709", "Linux root (x86-64)"},
+	{"44479540-F297-41B2-9AF7-D131D5F0458A", "Linux root (x86)"},
+	{"B921B045-1DF0-41C3-AF44-4C6F280D3FAE", "Linux root (ARM-64)"},
+	{"69DAD710-2CE4-4E3C-B16C-21A1D49ABED3", "Linux root (ARM)"},
+	{"E6D6D379-F507-44C2-A23C-238F2A3DF928", "Linux LVM"},
+	{"A19D880F-05FC-4D3B-A006-743F0F84911E", "Linux RAID"},
+	{"933AC7E1-2EB4-4F13-B844-0E14E2AEF915", "Linux home"},
+	{"3B8F8425-20E0-4F3B-907F-1A25A76F98E8", "Linux server data"},
+	{"BC13C2FF-59E6-4262-A352-B275FD6F7172", "Linux extended boot"},
+	{"CA7D7CCB-63ED-4C53-861C-1742536059CC", "Linux LUKS"},
+	{"7FFEC5C9-2D00-49B7-8941-3EA10A5586B7", "Linux dm-crypt"},
+	{"8DA63339-0007-60C0-C436-083AC8230908", "Linux reserved"},
+	{"48465300-0000-11AA-AA11-00306543ECAC", "Apple HFS/HFS+"},
+	{"7C3457EF-0000-11AA-AA11-00306543ECAC", "Apple APFS"},
+	{"516E7CB4-6ECF-11D6-8FF8-00022D09712B", "FreeBSD data"},
 };
 
 /* Parsed GPT header plus its entry array. */
 struct gpt_hdr {
-	uint64_t lba;			/* where it was read */
+	uint64_t lba; /* where it was read */
 	struct bs_gpt_header hdr;
-	bool header_ok;			/* signature, size, CRC, location */
-	bool array_ok;			/* array read and its CRC matches */
-	unsigned char *array;		/* nentries * entry_size bytes, or NULL */
-	char why[160];			/* why !header_ok or !array_ok */
+	bool header_ok;	      /* signature, size, CRC, location */
+	bool array_ok;	      /* array read and its CRC matches */
+	unsigned char *array; /* nentries * entry_size bytes, or NULL */
+	char why[160];	      /* why !header_ok or !array_ok */
 };
 
 static void finding(struct bs_ptable *pt, enum bs_severity sev, const char *fmt, ...)
@@ -116,9 +141,9 @@ const char *bs_mbr_type_name(uint8_t type)
 
 void bs_guid_str(const uint8_t g[16], char *buf)
 {
-	sprintf(buf, "%08" PRIX32 "-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X",
-		bs_le32(g), bs_le16(g + 4), bs_le16(g + 6), g[8], g[9], g[10], g[11], g[12],
-		g[13], g[14], g[15]);
+	sprintf(buf, "%08" PRIX32 "-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X", bs_le32(g),
+		bs_le16(g + 4), bs_le16(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14],
+		g[15]);
 }
 
 const char *bs_gpt_type_name(const uint8_t guid[16])
@@ -180,8 +205,7 @@ static bool is_extended(uint8_t type)
 }
 
 /* Read one sector; 1 = read, 0 = beyond the data, -1 = I/O error. */
-static int read_sector(struct bs_reader *r, struct bs_ptable *pt, uint64_t lba,
-		       unsigned char *buf)
+static int read_sector(struct bs_reader *r, struct bs_ptable *pt, uint64_t lba, unsigned char *buf)
 {
 	ssize_t n;
 
@@ -210,12 +234,13 @@ static void check_bounds(struct bs_ptable *pt, const struct bs_part *p)
 	if (p->size == 0)
 		return;
 	if (p->start == 0)
-		finding(pt, BS_SEV_ERROR, "partition %u starts at sector 0, over the partition table",
-			p->num);
-	if (pt->disk_sectors && (p->start >= pt->disk_sectors ||
-				 p->size > pt->disk_sectors - p->start))
 		finding(pt, BS_SEV_ERROR,
-			"partition %u (sectors %" PRIu64 "-%" PRIu64 ") extends past the end of the disk (%" PRIu64 " sectors)",
+			"partition %u starts at sector 0, over the partition table", p->num);
+	if (pt->disk_sectors &&
+	    (p->start >= pt->disk_sectors || p->size > pt->disk_sectors - p->start))
+		finding(pt, BS_SEV_ERROR,
+			"partition %u (sectors %" PRIu64 "-%" PRIu64
+			") extends past the end of the disk (%" PRIu64 " sectors)",
 			p->num, p->start, p->start + p->size - 1, pt->disk_sectors);
 }
 
@@ -235,7 +260,8 @@ static void check_overlaps(struct bs_ptable *pt)
 			if ((a->extended && b->logical) || (b->extended && a->logical))
 				continue;
 			if (a->start < b->start + b->size && b->start < a->start + a->size)
-				finding(pt, BS_SEV_ERROR, "partitions %u and %u overlap", a->num, b->num);
+				finding(pt, BS_SEV_ERROR, "partitions %u and %u overlap", a->num,
+					b->num);
 		}
 	}
 }
@@ -261,12 +287,14 @@ static int read_ebr_chain(struct bs_reader *r, struct bs_ptable *pt, const struc
 			if (visited[i] == this)
 				break;
 		if (i < nvisited) {
-			finding(pt, BS_SEV_ERROR, "EBR chain loops back to sector %" PRIu64 "; chain ends there",
+			finding(pt, BS_SEV_ERROR,
+				"EBR chain loops back to sector %" PRIu64 "; chain ends there",
 				this);
 			break;
 		}
 		if (nvisited > BS_PT_MAX_LOGICAL) {
-			finding(pt, BS_SEV_ERROR, "EBR chain longer than %u links; the rest is ignored",
+			finding(pt, BS_SEV_ERROR,
+				"EBR chain longer than %u links; the rest is ignored",
 				BS_PT_MAX_LOGICAL);
 			break;
 		}
@@ -277,13 +305,15 @@ static int read_ebr_chain(struct bs_reader *r, struct bs_ptable *pt, const struc
 			break;
 		}
 		if (rc == 0) {
-			finding(pt, BS_SEV_ERROR, "EBR at sector %" PRIu64 " lies beyond the end of the data",
-				this);
+			finding(pt, BS_SEV_ERROR,
+				"EBR at sector %" PRIu64 " lies beyond the end of the data", this);
 			break;
 		}
 		if (buf[MBR_SIG_OFF] != 0x55 || buf[MBR_SIG_OFF + 1] != 0xaa) {
 			finding(pt, BS_SEV_ERROR,
-				"EBR at sector %" PRIu64 " has no 0x55AA signature; the chain ends there", this);
+				"EBR at sector %" PRIu64
+				" has no 0x55AA signature; the chain ends there",
+				this);
 			break;
 		}
 		for (i = 0, e = buf + MBR_PART_OFF; i < 4; i++, e += 16) {
@@ -293,16 +323,20 @@ static int read_ebr_chain(struct bs_reader *r, struct bs_ptable *pt, const struc
 			if (!size || is_extended(e[4]))
 				continue;
 			if (nlogical >= BS_PT_MAX_LOGICAL) {
-				finding(pt, BS_SEV_ERROR, "more than %u logical partitions; the rest is ignored",
+				finding(pt, BS_SEV_ERROR,
+					"more than %u logical partitions; the rest is ignored",
 					BS_PT_MAX_LOGICAL);
 				goto out;
 			}
 			if (have_data)
-				finding(pt, BS_SEV_WARN, "EBR at sector %" PRIu64 " holds more than one logical partition",
+				finding(pt, BS_SEV_WARN,
+					"EBR at sector %" PRIu64
+					" holds more than one logical partition",
 					this);
 			p = add_part(pt);
 			if (!p) {
-				finding(pt, BS_SEV_ERROR, "more than %u partitions; the rest is ignored",
+				finding(pt, BS_SEV_ERROR,
+					"more than %u partitions; the rest is ignored",
 					BS_PT_MAX_PARTS);
 				goto out;
 			}
@@ -315,11 +349,14 @@ static int read_ebr_chain(struct bs_reader *r, struct bs_ptable *pt, const struc
 			p->start = this + rel;
 			p->size = size;
 			if (rel == 0)
-				finding(pt, BS_SEV_ERROR, "logical partition %u starts on its own EBR (sector %" PRIu64 ")",
+				finding(pt, BS_SEV_ERROR,
+					"logical partition %u starts on its own EBR (sector "
+					"%" PRIu64 ")",
 					p->num, this);
 			if (p->start < ext->start || p->start + p->size > ext_end)
 				finding(pt, BS_SEV_ERROR,
-					"logical partition %u (sectors %" PRIu64 "-%" PRIu64 ") is not inside extended partition %u",
+					"logical partition %u (sectors %" PRIu64 "-%" PRIu64
+					") is not inside extended partition %u",
 					p->num, p->start, p->start + p->size - 1, ext->num);
 			check_bounds(pt, p);
 		}
@@ -330,7 +367,9 @@ static int read_ebr_chain(struct bs_reader *r, struct bs_ptable *pt, const struc
 			break;
 		this = ext->start + bs_le32(e + 8);
 		if (this >= ext_end) {
-			finding(pt, BS_SEV_ERROR, "EBR link to sector %" PRIu64 " points outside extended partition %u",
+			finding(pt, BS_SEV_ERROR,
+				"EBR link to sector %" PRIu64
+				" points outside extended partition %u",
 				this, ext->num);
 			break;
 		}
@@ -351,7 +390,8 @@ static int parse_mbr(struct bs_reader *r, struct bs_ptable *pt, const unsigned c
 	for (i = 0, e = mbr + MBR_PART_OFF; i < 4; i++, e += 16) {
 		if (e[0] != 0 && e[0] != 0x80) {
 			finding(pt, BS_SEV_ERROR,
-				"sector 0 has the 0x55AA signature but entry %u has boot indicator 0x%02x: not an MBR",
+				"sector 0 has the 0x55AA signature but entry %u has boot indicator "
+				"0x%02x: not an MBR",
 				i + 1, e[0]);
 			return 0;
 		}
@@ -375,13 +415,15 @@ static int parse_mbr(struct bs_reader *r, struct bs_ptable *pt, const unsigned c
 		else
 			nother++;
 		if (p->type == 0)
-			finding(pt, BS_SEV_WARN, "partition %u has type 0 (empty) but a size", p->num);
+			finding(pt, BS_SEV_WARN, "partition %u has type 0 (empty) but a size",
+				p->num);
 		if (p->type != 0xee)
 			check_bounds(pt, p);
 		if (p->extended) {
 			if (ext)
 				finding(pt, BS_SEV_WARN,
-					"more than one extended partition; only the chain of partition %u is followed",
+					"more than one extended partition; only the chain of "
+					"partition %u is followed",
 					ext->num);
 			else
 				ext = p;
@@ -394,7 +436,8 @@ static int parse_mbr(struct bs_reader *r, struct bs_ptable *pt, const unsigned c
 		if (nother) {
 			pt->gpt.hybrid = true;
 			finding(pt, BS_SEV_WARN,
-				"hybrid MBR: the protective 0xEE entry shares the MBR with %u other partition(s)",
+				"hybrid MBR: the protective 0xEE entry shares the MBR with %u "
+				"other partition(s)",
 				nother);
 		}
 		return 0;
@@ -416,14 +459,15 @@ static void check_protective(struct bs_ptable *pt, const unsigned char *mbr)
 		if (e[4] != 0xee)
 			continue;
 		if (start != 1)
-			finding(pt, BS_SEV_WARN, "protective MBR entry starts at sector %" PRIu64 ", not 1",
-				start);
+			finding(pt, BS_SEV_WARN,
+				"protective MBR entry starts at sector %" PRIu64 ", not 1", start);
 		if (!pt->disk_sectors)
 			continue;
 		want = pt->disk_sectors - 1 > 0xffffffffu ? 0xffffffffu : pt->disk_sectors - 1;
 		if (size != want)
 			finding(pt, BS_SEV_INFO,
-				"protective MBR covers %" PRIu64 " sectors, the disk has %" PRIu64 " after sector 0",
+				"protective MBR covers %" PRIu64 " sectors, the disk has %" PRIu64
+				" after sector 0",
 				size, pt->disk_sectors - 1);
 	}
 }
@@ -486,7 +530,8 @@ int bs_gpt_header_check(const unsigned char *buf, size_t len, uint32_t sector_si
 	bytes = (uint64_t)h->nentries * h->entry_size;
 	if (bytes > BS_GPT_MAX_ARRAY) {
 		snprintf(why, whylen,
-			 "the entry array (%" PRIu32 " entries of %" PRIu32 " bytes) is larger than %u MiB",
+			 "the entry array (%" PRIu32 " entries of %" PRIu32
+			 " bytes) is larger than %u MiB",
 			 h->nentries, h->entry_size, BS_GPT_MAX_ARRAY >> 20);
 		return 1;
 	}
@@ -522,7 +567,8 @@ static int load_gpt(struct bs_reader *r, struct bs_ptable *pt, uint64_t lba, str
 		return -1;
 	rc = read_sector(r, pt, lba, buf);
 	if (rc <= 0) {
-		snprintf(h->why, sizeof(h->why), "sector %" PRIu64 " lies beyond the end of the data", lba);
+		snprintf(h->why, sizeof(h->why),
+			 "sector %" PRIu64 " lies beyond the end of the data", lba);
 		free(buf);
 		return rc;
 	}
@@ -543,15 +589,16 @@ static int load_gpt(struct bs_reader *r, struct bs_ptable *pt, uint64_t lba, str
 		return -1;
 	}
 	if ((uint64_t)n != bytes) {
-		snprintf(h->why, sizeof(h->why), "entry array at sector %" PRIu64 " lies beyond the end of the data",
+		snprintf(h->why, sizeof(h->why),
+			 "entry array at sector %" PRIu64 " lies beyond the end of the data",
 			 h->hdr.entries_lba);
 		free(h->array);
 		h->array = NULL;
 		goto out;
 	}
 	if (!bs_gpt_array_ok(&h->hdr, h->array)) {
-		snprintf(h->why, sizeof(h->why), "entry array CRC32 mismatch (header at sector %" PRIu64 ")",
-			 lba);
+		snprintf(h->why, sizeof(h->why),
+			 "entry array CRC32 mismatch (header at sector %" PRIu64 ")", lba);
 		goto out;
 	}
 	h->array_ok = true;
@@ -616,7 +663,8 @@ static void gpt_entries(struct bs_ptable *pt, const struct gpt_hdr *h)
 			continue;
 		p = add_part(pt);
 		if (!p) {
-			finding(pt, BS_SEV_ERROR, "more than %u GPT partitions; the rest is ignored",
+			finding(pt, BS_SEV_ERROR,
+				"more than %u GPT partitions; the rest is ignored",
 				BS_PT_MAX_PARTS);
 			return;
 		}
@@ -628,13 +676,16 @@ static void gpt_entries(struct bs_ptable *pt, const struct gpt_hdr *h)
 		p->size = last >= first ? last - first + 1 : 0;
 		bs_utf16le_to_utf8(e + 56, 36, p->name, sizeof(p->name));
 		if (last < first) {
-			finding(pt, BS_SEV_ERROR, "GPT partition %u ends (%" PRIu64 ") before it starts (%" PRIu64 ")",
+			finding(pt, BS_SEV_ERROR,
+				"GPT partition %u ends (%" PRIu64 ") before it starts (%" PRIu64
+				")",
 				p->num, last, first);
 			continue;
 		}
 		if (first < h->hdr.first_usable || last > h->hdr.last_usable)
 			finding(pt, BS_SEV_ERROR,
-				"GPT partition %u (sectors %" PRIu64 "-%" PRIu64 ") is outside the usable area %" PRIu64 "-%" PRIu64,
+				"GPT partition %u (sectors %" PRIu64 "-%" PRIu64
+				") is outside the usable area %" PRIu64 "-%" PRIu64,
 				p->num, first, last, h->hdr.first_usable, h->hdr.last_usable);
 		check_bounds(pt, p);
 	}
@@ -648,10 +699,12 @@ static void check_backup(struct bs_reader *r, struct bs_ptable *pt, const struct
 
 	if (pri->hdr.alternate_lba != last)
 		finding(pt, BS_SEV_WARN,
-			"the backup GPT header is at sector %" PRIu64 ", not at the last sector %" PRIu64,
+			"the backup GPT header is at sector %" PRIu64
+			", not at the last sector %" PRIu64,
 			pri->hdr.alternate_lba, last);
 	if (pri->hdr.alternate_lba > last) {
-		finding(pt, BS_SEV_ERROR, "the backup GPT header (sector %" PRIu64 ") is past the end of the disk",
+		finding(pt, BS_SEV_ERROR,
+			"the backup GPT header (sector %" PRIu64 ") is past the end of the disk",
 			pri->hdr.alternate_lba);
 		pt->gpt.backup_checked = true;
 		return;
@@ -681,15 +734,16 @@ static int parse_gpt(struct bs_reader *r, struct bs_ptable *pt, const unsigned c
 	int ret = 0;
 
 	memset(&bak, 0, sizeof(bak));
-	pt->nparts = 0;		/* the 0xEE entries were only the MBR's view */
+	pt->nparts = 0; /* the 0xEE entries were only the MBR's view */
 	if (load_gpt(r, pt, 1, &pri) < 0)
 		return -1;
 	if (pri.header_ok && pri.array_ok) {
 		use = &pri;
 	} else {
 		/* as Linux does: an unusable primary sends us to the backup */
-		uint64_t alt = pri.header_ok ? pri.hdr.alternate_lba :
-			       pt->disk_sectors ? pt->disk_sectors - 1 : 0;
+		uint64_t alt = pri.header_ok	  ? pri.hdr.alternate_lba
+			       : pt->disk_sectors ? pt->disk_sectors - 1
+						  : 0;
 
 		if (pri.header_ok)
 			finding(pt, BS_SEV_ERROR, "primary GPT: %s", pri.why);
@@ -706,7 +760,8 @@ static int parse_gpt(struct bs_reader *r, struct bs_ptable *pt, const unsigned c
 		} else if (pri.header_ok) {
 			use = &pri;
 			if (alt > 1)
-				finding(pt, BS_SEV_ERROR, "backup GPT is not usable either: %s", bak.why);
+				finding(pt, BS_SEV_ERROR, "backup GPT is not usable either: %s",
+					bak.why);
 		} else if (alt > 1 && bak.header_ok) {
 			use = &bak;
 			pt->gpt.used_backup = true;
@@ -730,7 +785,8 @@ static int parse_gpt(struct bs_reader *r, struct bs_ptable *pt, const unsigned c
 	pt->gpt.array_crc_ok = use->array_ok;
 	memcpy(pt->disk_guid, use->hdr.disk_guid, 16);
 	if (pt->disk_sectors && use->hdr.last_usable >= pt->disk_sectors)
-		finding(pt, BS_SEV_ERROR, "GPT last usable sector %" PRIu64 " is past the end of the disk",
+		finding(pt, BS_SEV_ERROR,
+			"GPT last usable sector %" PRIu64 " is past the end of the disk",
 			use->hdr.last_usable);
 	if (use->array)
 		gpt_entries(pt, use);
@@ -763,11 +819,12 @@ static int probe(struct bs_reader *r, struct bs_ptable *pt)
 
 		for (i = 0; i < pt->sector_size && zero; i++)
 			zero = !mbr[i];
-		finding(pt, BS_SEV_ERROR, "no partition table: sector 0 %s", zero ?
-			"is all zeros" : "has no 0x55AA boot signature");
+		finding(pt, BS_SEV_ERROR, "no partition table: sector 0 %s",
+			zero ? "is all zeros" : "has no 0x55AA boot signature");
 		if (read_sector(r, pt, 1, mbr) == 1 && !memcmp(mbr, GPT_SIG, 8))
 			finding(pt, BS_SEV_ERROR,
-				"a GPT header is at sector 1 but there is no protective MBR: Linux and fdisk ignore it");
+				"a GPT header is at sector 1 but there is no protective MBR: Linux "
+				"and fdisk ignore it");
 		goto out;
 	}
 	ret = parse_mbr(r, pt, mbr, &protective);
@@ -780,8 +837,7 @@ out:
 	return ret;
 }
 
-struct bs_ptable *bs_ptable_read(struct bs_reader *r, unsigned int flags,
-				 char *err, size_t errlen)
+struct bs_ptable *bs_ptable_read(struct bs_reader *r, unsigned int flags, char *err, size_t errlen)
 {
 	struct bs_ptable *pt = calloc(1, sizeof(*pt));
 	int64_t size = 0;
@@ -803,7 +859,9 @@ struct bs_ptable *bs_ptable_read(struct bs_reader *r, unsigned int flags,
 	pt->disk_sectors = (uint64_t)size / pt->sector_size;
 	pt->disk_bytes = flags & BS_PT_NO_SIZE ? -1 : size;
 	if ((uint64_t)size % pt->sector_size)
-		finding(pt, BS_SEV_INFO, "the size (%" PRId64 " bytes) is not a multiple of the %" PRIu32 "-byte sector",
+		finding(pt, BS_SEV_INFO,
+			"the size (%" PRId64 " bytes) is not a multiple of the %" PRIu32
+			"-byte sector",
 			size, pt->sector_size);
 	if (probe(r, pt)) {
 		snprintf(err, errlen, "Unable to read the partition table of %s: %s",
@@ -859,13 +917,18 @@ static int compare_part(const struct bs_part *d, const struct bs_part *i, char *
 		return differ(msg, len, "partition %u on the device, partition %u in the image",
 			      d->num, i->num);
 	if (d->start != i->start)
-		return differ(msg, len, "partition %u: start %" PRIu64 " on the device, %" PRIu64 " in the image",
+		return differ(msg, len,
+			      "partition %u: start %" PRIu64 " on the device, %" PRIu64
+			      " in the image",
 			      d->num, d->start, i->start);
 	if (d->size != i->size)
-		return differ(msg, len, "partition %u: %" PRIu64 " sectors on the device, %" PRIu64 " in the image",
+		return differ(msg, len,
+			      "partition %u: %" PRIu64 " sectors on the device, %" PRIu64
+			      " in the image",
 			      d->num, d->size, i->size);
 	if (d->type != i->type)
-		return differ(msg, len, "partition %u: type 0x%02x on the device, 0x%02x in the image",
+		return differ(msg, len,
+			      "partition %u: type 0x%02x on the device, 0x%02x in the image",
 			      d->num, d->type, i->type);
 	if (d->boot != i->boot)
 		return differ(msg, len, "partition %u: boot flag %s on the device, %s in the image",
@@ -887,8 +950,8 @@ static int compare_part(const struct bs_part *d, const struct bs_part *i, char *
 	return 0;
 }
 
-int bs_ptable_compare(const struct bs_ptable *dev, const struct bs_ptable *img,
-		      char *msg, size_t msglen)
+int bs_ptable_compare(const struct bs_ptable *dev, const struct bs_ptable *img, char *msg,
+		      size_t msglen)
 {
 	char a[37], b[37];
 	size_t i;
@@ -897,24 +960,27 @@ int bs_ptable_compare(const struct bs_ptable *dev, const struct bs_ptable *img,
 		return differ(msg, msglen, "partition table: %s on the device, %s in the image",
 			      bs_label_name(dev->label), bs_label_name(img->label));
 	if (dev->label == BS_PT_DOS && dev->mbr_id != img->mbr_id)
-		return differ(msg, msglen, "disk identifier: 0x%08" PRIx32 " on the device, 0x%08" PRIx32 " in the image",
+		return differ(msg, msglen,
+			      "disk identifier: 0x%08" PRIx32 " on the device, 0x%08" PRIx32
+			      " in the image",
 			      dev->mbr_id, img->mbr_id);
 	if (dev->label == BS_PT_GPT && memcmp(dev->disk_guid, img->disk_guid, 16)) {
 		bs_guid_str(dev->disk_guid, a);
 		bs_guid_str(img->disk_guid, b);
 		return differ(msg, msglen, "disk GUID: %s on the device, %s in the image", a, b);
 	}
-	if (dev->label == BS_PT_GPT &&
-	    (dev->gpt.header_crc_ok != img->gpt.header_crc_ok ||
-	     dev->gpt.array_crc_ok != img->gpt.array_crc_ok ||
-	     dev->gpt.used_backup != img->gpt.used_backup))
-		return differ(msg, msglen, "GPT: primary header or entry array valid on one side only");
-	if (dev->label == BS_PT_GPT &&
-	    (dev->gpt.first_usable != img->gpt.first_usable ||
-	     dev->gpt.last_usable != img->gpt.last_usable))
-		return differ(msg, msglen, "GPT usable area: %" PRIu64 "-%" PRIu64 " on the device, %" PRIu64 "-%" PRIu64 " in the image",
-			      dev->gpt.first_usable, dev->gpt.last_usable,
-			      img->gpt.first_usable, img->gpt.last_usable);
+	if (dev->label == BS_PT_GPT && (dev->gpt.header_crc_ok != img->gpt.header_crc_ok ||
+					dev->gpt.array_crc_ok != img->gpt.array_crc_ok ||
+					dev->gpt.used_backup != img->gpt.used_backup))
+		return differ(msg, msglen,
+			      "GPT: primary header or entry array valid on one side only");
+	if (dev->label == BS_PT_GPT && (dev->gpt.first_usable != img->gpt.first_usable ||
+					dev->gpt.last_usable != img->gpt.last_usable))
+		return differ(msg, msglen,
+			      "GPT usable area: %" PRIu64 "-%" PRIu64 " on the device, %" PRIu64
+			      "-%" PRIu64 " in the image",
+			      dev->gpt.first_usable, dev->gpt.last_usable, img->gpt.first_usable,
+			      img->gpt.last_usable);
 	for (i = 0; i < dev->nparts && i < img->nparts; i++)
 		if (compare_part(&dev->parts[i], &img->parts[i], msg, msglen))
 			return 1;
@@ -960,8 +1026,8 @@ void bs_ptable_print(const struct bs_ptable *pt, const char *devname, FILE *f)
 	else
 		fprintf(f, "Disk %s: %s, %" PRIu64 " bytes, %" PRIu64 " sectors\n", devname, sz,
 			bytes, pt->disk_sectors);
-	fprintf(f, "Units: sectors of 1 * %" PRIu32 " = %" PRIu32 " bytes\n",
-		pt->sector_size, pt->sector_size);
+	fprintf(f, "Units: sectors of 1 * %" PRIu32 " = %" PRIu32 " bytes\n", pt->sector_size,
+		pt->sector_size);
 	fprintf(f, "Disklabel type: %s\n", bs_label_name(pt->label));
 	if (pt->label == BS_PT_DOS) {
 		fprintf(f, "Disk identifier: 0x%08" PRIx32 "\n", pt->mbr_id);
@@ -969,8 +1035,11 @@ void bs_ptable_print(const struct bs_ptable *pt, const char *devname, FILE *f)
 		bs_guid_str(pt->disk_guid, guid);
 		fprintf(f, "Disk identifier: %s\n", guid);
 		if (pt->gpt.header_crc_ok)
-			fprintf(f, "First usable sector: %" PRIu64 ", last usable sector: %" PRIu64 "\n"
-				"Alternative LBA: %" PRIu64 "\nPartition entries starting LBA: %" PRIu64 "\n"
+			fprintf(f,
+				"First usable sector: %" PRIu64 ", last usable sector: %" PRIu64
+				"\n"
+				"Alternative LBA: %" PRIu64
+				"\nPartition entries starting LBA: %" PRIu64 "\n"
 				"Allocated partition entries: %" PRIu32 "\n",
 				pt->gpt.first_usable, pt->gpt.last_usable, pt->gpt.alternate_lba,
 				pt->gpt.entries_lba, pt->gpt.nentries);
@@ -992,8 +1061,8 @@ void bs_ptable_print(const struct bs_ptable *pt, const char *devname, FILE *f)
 			fprintf(f, "%-*s Boot %*s %*s %*s %*s Id Type\n", wn, "Device", ws, "Start",
 				we, "End", wc, "Sectors", wz, "Size");
 		else
-			fprintf(f, "%-*s %*s %*s %*s %*s Type\n", wn, "Device", ws, "Start",
-				we, "End", wc, "Sectors", wz, "Size");
+			fprintf(f, "%-*s %*s %*s %*s %*s Type\n", wn, "Device", ws, "Start", we,
+				"End", wc, "Sectors", wz, "Size");
 	}
 	for (i = 0; i < pt->nparts; i++) {
 		const struct bs_part *p = &pt->parts[i];
@@ -1006,8 +1075,8 @@ void bs_ptable_print(const struct bs_ptable *pt, const char *devname, FILE *f)
 				wn, node, p->boot ? "*" : "", ws, p->start, we, end, wc, p->size,
 				wz, sz, p->type, bs_mbr_type_name(p->type));
 		else
-			fprintf(f, "%-*s %*" PRIu64 " %*" PRIu64 " %*" PRIu64 " %*s %s\n",
-				wn, node, ws, p->start, we, end, wc, p->size, wz, sz,
+			fprintf(f, "%-*s %*" PRIu64 " %*" PRIu64 " %*" PRIu64 " %*s %s\n", wn, node,
+				ws, p->start, we, end, wc, p->size, wz, sz,
 				bs_gpt_type_name(p->type_guid));
 	}
 	if (pt->nfindings) {
@@ -1015,7 +1084,8 @@ void bs_ptable_print(const struct bs_ptable *pt, const char *devname, FILE *f)
 		fprintf(f, "Partition table findings:\n");
 	}
 	for (i = 0; i < pt->nfindings; i++)
-		fprintf(f, "  %s: %s\n", bs_severity_name(pt->findings[i].sev), pt->findings[i].msg);
+		fprintf(f, "  %s: %s\n", bs_severity_name(pt->findings[i].sev),
+			pt->findings[i].msg);
 	if (pt->dropped_findings)
 		fprintf(f, "  (%zu more findings not shown)\n", pt->dropped_findings);
 }

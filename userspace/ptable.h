@@ -16,14 +16,14 @@
 
 #include "reader.h"
 
-#define BS_PT_MAX_PARTS 256		/* as DISK_MAX_PARTS in Linux */
-#define BS_PT_MAX_LOGICAL 128		/* EBR chain length cap */
+#define BS_PT_MAX_PARTS	   256 /* as DISK_MAX_PARTS in Linux */
+#define BS_PT_MAX_LOGICAL  128 /* EBR chain length cap */
 #define BS_PT_MAX_FINDINGS 64
-#define BS_GPT_MAX_ARRAY (4u << 20)	/* largest GPT entry array read */
+#define BS_GPT_MAX_ARRAY   (4u << 20) /* largest GPT entry array read */
 
 enum bs_pt_label {
-	BS_PT_NONE = 0,			/* no (valid) partition table */
-	BS_PT_DOS,			/* MBR, called "dos" by fdisk/sfdisk */
+	BS_PT_NONE = 0, /* no (valid) partition table */
+	BS_PT_DOS,	/* MBR, called "dos" by fdisk/sfdisk */
 	BS_PT_GPT,
 };
 
@@ -39,19 +39,19 @@ struct bs_finding {
 };
 
 struct bs_part {
-	unsigned int num;		/* 1-4 primary, 5+ logical; GPT entry index + 1 */
-	uint64_t start;			/* sectors */
-	uint64_t size;			/* sectors */
+	unsigned int num; /* 1-4 primary, 5+ logical; GPT entry index + 1 */
+	uint64_t start;	  /* sectors */
+	uint64_t size;	  /* sectors */
 	/* MBR */
-	uint8_t type;			/* MBR type byte */
-	bool boot;			/* boot indicator 0x80 */
-	bool extended;			/* an extended container (0x05, 0x0f, 0x85) */
+	uint8_t type;  /* MBR type byte */
+	bool boot;     /* boot indicator 0x80 */
+	bool extended; /* an extended container (0x05, 0x0f, 0x85) */
 	bool logical;
 	/* GPT */
-	uint8_t type_guid[16];		/* on-disk (mixed-endian) byte order */
+	uint8_t type_guid[16]; /* on-disk (mixed-endian) byte order */
 	uint8_t uuid[16];
 	uint64_t attrs;
-	char name[112];			/* UTF-8 from 36 UTF-16LE units */
+	char name[112]; /* UTF-8 from 36 UTF-16LE units */
 };
 
 struct bs_gpt_info {
@@ -60,18 +60,18 @@ struct bs_gpt_info {
 	uint64_t entries_lba;
 	uint32_t nentries, entry_size;
 	bool header_crc_ok, array_crc_ok;
-	bool used_backup;		/* primary unusable, backup used */
+	bool used_backup; /* primary unusable, backup used */
 	bool backup_checked, backup_ok;
-	bool hybrid;			/* MBR has 0xEE and other entries */
+	bool hybrid; /* MBR has 0xEE and other entries */
 };
 
 struct bs_ptable {
 	enum bs_pt_label label;
 	uint32_t sector_size;
-	uint64_t disk_sectors;		/* 0 = unknown */
-	int64_t disk_bytes;		/* -1 = unknown (read as a stream) */
-	uint32_t mbr_id;		/* MBR disk identifier */
-	uint8_t disk_guid[16];		/* GPT */
+	uint64_t disk_sectors; /* 0 = unknown */
+	int64_t disk_bytes;    /* -1 = unknown (read as a stream) */
+	uint32_t mbr_id;       /* MBR disk identifier */
+	uint8_t disk_guid[16]; /* GPT */
 	struct bs_gpt_info gpt;
 	size_t nparts;
 	struct bs_part parts[BS_PT_MAX_PARTS];
@@ -93,8 +93,7 @@ struct bs_ptable {
  * with findings when there is none), or NULL on a read error or lack of
  * memory with a message in @err. Free with free().
  */
-struct bs_ptable *bs_ptable_read(struct bs_reader *r, unsigned int flags,
-				 char *err, size_t errlen);
+struct bs_ptable *bs_ptable_read(struct bs_reader *r, unsigned int flags, char *err, size_t errlen);
 
 /* The fields of a GPT header. */
 struct bs_gpt_header {
@@ -137,8 +136,8 @@ const char *bs_ptable_why_invalid(const struct bs_ptable *pt);
  * start 8192 on the device, 532480 in the image"). Sizes of the media and
  * backup GPT placement are not compared.
  */
-int bs_ptable_compare(const struct bs_ptable *dev, const struct bs_ptable *img,
-		      char *msg, size_t msglen);
+int bs_ptable_compare(const struct bs_ptable *dev, const struct bs_ptable *img, char *msg,
+		      size_t msglen);
 
 /*
  * Print @pt like `fdisk -l` (header lines, the partition list, findings).
@@ -165,7 +164,7 @@ void bs_guid_str(const uint8_t guid[16], char *buf);
 void bs_size_str(uint64_t bytes, char *buf, size_t len);
 /* UTF-16LE (up to @units, stops at NUL) to NUL-terminated UTF-8. */
 void bs_utf16le_to_utf8(const unsigned char *p, size_t units, char *out, size_t outlen);
-const char *bs_label_name(enum bs_pt_label label);	/* "dos", "gpt", "none" */
-const char *bs_severity_name(enum bs_severity sev);	/* "info", "warning", "error" */
+const char *bs_label_name(enum bs_pt_label label);  /* "dos", "gpt", "none" */
+const char *bs_severity_name(enum bs_severity sev); /* "info", "warning", "error" */
 
 #endif /* BOOTSEAL_PTABLE_H */

@@ -485,8 +485,10 @@ static int pump_regions(struct bs_pump *p, bool *eof)
 				return -1;
 			}
 			if (bs_source_changed(p->cfg.src)) {
-				pump_fail(p, true, "Unable to use image %s: another process opened it "
-					  "for writing while it was read", img_name(p));
+				pump_fail(p, true,
+					  "Unable to use image %s: another process opened it "
+					  "for writing while it was read",
+					  img_name(p));
 				return -1;
 			}
 			slot_unmap(s);
@@ -529,8 +531,10 @@ static int pump_checks(struct bs_pump *p)
 	unsigned int dl = 0;
 
 	if (bs_source_changed(p->cfg.src)) {
-		pump_fail(p, true, "Unable to use image %s: another process opened it for writing "
-			  "while it was read", img_name(p));
+		pump_fail(p, true,
+			  "Unable to use image %s: another process opened it for writing "
+			  "while it was read",
+			  img_name(p));
 		return -1;
 	}
 	if (size == 0) {

@@ -21,18 +21,18 @@ struct bs_reader {
 	char name[256];
 	char err[512];
 	int fd;
-	int64_t size;			/* -1 until known */
+	int64_t size; /* -1 until known */
 	uint32_t sector_size;
-	const unsigned char *mem;	/* K_MEM */
+	const unsigned char *mem; /* K_MEM */
 	/* K_SOURCE */
 	struct bs_source *src;
 	enum bs_format fmt;
-	unsigned char *cache;		/* first cache_len bytes of the image */
+	unsigned char *cache; /* first cache_len bytes of the image */
 	size_t cache_len;
-	uint64_t pos;			/* decoded bytes consumed from src */
+	uint64_t pos; /* decoded bytes consumed from src */
 	bool eof;
-	unsigned char *scratch;		/* skipped bytes go here */
-	unsigned char *blk;		/* last decoded block past the cache */
+	unsigned char *scratch; /* skipped bytes go here */
+	unsigned char *blk;	/* last decoded block past the cache */
 	uint64_t blk_off;
 	size_t blk_len;
 };
@@ -94,8 +94,8 @@ static int source_prime(struct bs_reader *r)
 	return 0;
 }
 
-static struct bs_reader *open_source(struct bs_reader *r, const char *path,
-				     char *err, size_t errlen)
+static struct bs_reader *open_source(struct bs_reader *r, const char *path, char *err,
+				     size_t errlen)
 {
 	r->kind = K_SOURCE;
 	r->src = bs_source_open(path, 0, r->err, sizeof(r->err));
@@ -154,7 +154,8 @@ struct bs_reader *bs_reader_open(const char *path, char *err, size_t errlen)
 		return r;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "Unable to open %s: not a regular file or block device", path);
+		snprintf(err, errlen, "Unable to open %s: not a regular file or block device",
+			 path);
 		goto fail;
 	}
 	r->size = st.st_size;
@@ -222,8 +223,7 @@ static int source_skip_to(struct bs_reader *r, uint64_t off)
  * one, so that reads going back and forth inside one block (a FAT and the
  * directory after it) do not re-open the source.
  */
-static ssize_t source_pread(struct bs_reader *r, unsigned char *buf, size_t len,
-			    uint64_t off)
+static ssize_t source_pread(struct bs_reader *r, unsigned char *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
 

@@ -178,8 +178,8 @@ static void eject(struct flash_job *j, struct flash_target *f, struct bs_json *j
 		       f->drive.path, why);
 	else if (want && r == BS_SCSI_UNSUPPORTED)
 		printf("%s: the device cannot eject its medium%s; it is safe to remove once "
-		       "nothing uses it\n", f->drive.path,
-		       f->synced == 0 ? " (its write cache is synchronized)" : "");
+		       "nothing uses it\n",
+		       f->drive.path, f->synced == 0 ? " (its write cache is synchronized)" : "");
 	else if (want)
 		printf("%s: not ejected (%s); it is safe to remove once nothing uses it\n",
 		       f->drive.path, why);
@@ -325,9 +325,9 @@ int flash_report(struct flash_job *j, uint64_t image_bytes)
 			       t->path[0] ? t->path : j->ft[i].spec, result_name(st),
 			       st == BS_EXIT_OK ? ws : "-", st == BS_EXIT_OK ? wrs : "-",
 			       st == BS_EXIT_OK && t->verify_secs > 0 ? vrs : "-",
-			       st				 ? t->error
+			       st				       ? t->error
 			       : j->o->no_verify || flash_read_once(j) ? "sealed (not verified)"
-								 : "sealed and verified");
+								       : "sealed and verified");
 		}
 	}
 	if (!j->o->json) {

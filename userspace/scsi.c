@@ -14,10 +14,10 @@
 #define EJECT_TIMEOUT_MS 30000
 
 static const char *const sense_keys[16] = {
-	"NO SENSE",	   "RECOVERED ERROR", "NOT READY",	 "MEDIUM ERROR",
-	"HARDWARE ERROR",  "ILLEGAL REQUEST", "UNIT ATTENTION", "DATA PROTECT",
-	"BLANK CHECK",	   "VENDOR SPECIFIC", "COPY ABORTED",	 "ABORTED COMMAND",
-	"EQUAL",	   "VOLUME OVERFLOW", "MISCOMPARE",	 "COMPLETED",
+	"NO SENSE",	  "RECOVERED ERROR", "NOT READY",      "MEDIUM ERROR",
+	"HARDWARE ERROR", "ILLEGAL REQUEST", "UNIT ATTENTION", "DATA PROTECT",
+	"BLANK CHECK",	  "VENDOR SPECIFIC", "COPY ABORTED",   "ABORTED COMMAND",
+	"EQUAL",	  "VOLUME OVERFLOW", "MISCOMPARE",     "COMPLETED",
 };
 
 int bs_scsi_outcome(unsigned int status, unsigned int host, unsigned int driver,
@@ -48,8 +48,10 @@ int bs_scsi_outcome(unsigned int status, unsigned int host, unsigned int driver,
 	     (status == 0x02 && have_sense && key <= 0x1)))
 		return 0;
 	if (have_sense && key == 0x5) {
-		snprintf(why, whylen, "the device rejected the command (ILLEGAL REQUEST, "
-			 "ASC/ASCQ %02x/%02x)", asc, ascq);
+		snprintf(why, whylen,
+			 "the device rejected the command (ILLEGAL REQUEST, "
+			 "ASC/ASCQ %02x/%02x)",
+			 asc, ascq);
 		return BS_SCSI_UNSUPPORTED;
 	}
 	if (have_sense)
@@ -69,7 +71,7 @@ int bs_scsi_outcome(unsigned int status, unsigned int host, unsigned int driver,
 static int scsi_cmd(int fd, unsigned char *cdb, unsigned char len, unsigned int timeout_ms,
 		    char *why, size_t whylen)
 {
-	unsigned char sense[64] = { 0 };
+	unsigned char sense[64] = {0};
 	struct sg_io_hdr h;
 
 	memset(&h, 0, sizeof(h));
@@ -94,15 +96,15 @@ static int scsi_cmd(int fd, unsigned char *cdb, unsigned char len, unsigned int 
 int bs_scsi_sync_cache(int fd, char *why, size_t whylen)
 {
 	/* LBA 0, 0 blocks: the whole medium; IMMED clear: return when done. */
-	unsigned char cdb[10] = { 0x35 };
+	unsigned char cdb[10] = {0x35};
 
 	return scsi_cmd(fd, cdb, sizeof(cdb), SYNC_TIMEOUT_MS, why, whylen);
 }
 
 int bs_scsi_eject(int fd, char *why, size_t whylen)
 {
-	unsigned char allow[6] = { 0x1e, 0, 0, 0, 0x00, 0 };
-	unsigned char stop[6] = { 0x1b, 0, 0, 0, 0x02, 0 };
+	unsigned char allow[6] = {0x1e, 0, 0, 0, 0x00, 0};
+	unsigned char stop[6] = {0x1b, 0, 0, 0, 0x02, 0};
 	int r;
 
 	r = scsi_cmd(fd, allow, sizeof(allow), EJECT_TIMEOUT_MS, why, whylen);

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 /* Results besides 0 (done) and -1 (failed, reason in @why). */
-#define BS_SCSI_NOT_SCSI   1 /* the device does not take SCSI commands (brd, nvme, mmc...) */
+#define BS_SCSI_NOT_SCSI    1 /* the device does not take SCSI commands (brd, nvme, mmc...) */
 #define BS_SCSI_UNSUPPORTED 2 /* the device rejected the command as invalid */
 
 /*

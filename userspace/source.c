@@ -48,7 +48,7 @@ struct bs_source {
 	char *name; /* for messages */
 	int fd;
 	bool own_fd;
-	bool leased; /* holds a read lease on the image file */
+	bool leased;	      /* holds a read lease on the image file */
 	struct bs_http *http; /* an http:// or https:// image, else NULL */
 	bool seekable;
 	bool regular; /* a regular file */

@@ -30,15 +30,14 @@ struct bs_source;
 
 /* Detect the format of a buffer holding the first @len bytes of a file. */
 enum bs_format bs_format_detect(const void *buf, size_t len);
-const char *bs_format_name(enum bs_format fmt);	/* "raw", "xz", ... */
+const char *bs_format_name(enum bs_format fmt); /* "raw", "xz", ... */
 
 /*
  * Open @path ("-" = standard input). @threads: decoder threads for xz
  * (0 = number of CPUs). On failure returns NULL and writes a message into
  * @err (NUL-terminated, at most @errlen bytes).
  */
-struct bs_source *bs_source_open(const char *path, unsigned int threads,
-				 char *err, size_t errlen);
+struct bs_source *bs_source_open(const char *path, unsigned int threads, char *err, size_t errlen);
 
 /*
  * Read up to @len decompressed bytes. Returns the count (short only at the
@@ -92,13 +91,13 @@ void bs_source_close(struct bs_source *s);
 struct bs_source_opts {
 	unsigned int threads;		/* xz decoder threads, 0 = number of CPUs */
 	uint64_t memlimit;		/* bytes, 0 = half the RAM */
-	uint64_t xz_memlimit_threading;	/* bytes, 0 = BS_SOURCE_XZ_MT_MEMLIMIT
+	uint64_t xz_memlimit_threading; /* bytes, 0 = BS_SOURCE_XZ_MT_MEMLIMIT
 					   (at most a quarter of the RAM) */
 	bool lease;			/* an image file under a read lease
 					   (bs_source_changed()) */
 };
 
-void bs_source_opts_default(struct bs_source_opts *o);	/* all defaults */
+void bs_source_opts_default(struct bs_source_opts *o); /* all defaults */
 /* bs_source_open with options (NULL = defaults). */
 struct bs_source *bs_source_open_opts(const char *path, const struct bs_source_opts *opts,
 				      char *err, size_t errlen);

@@ -65,8 +65,8 @@ static bool at_end(const char *s)
 
 int bs_stage_parse_status(const char *s, struct bs_stage_status *st)
 {
-	static const char *const states[] = { "staged", "writing", "sealing", "sealed",
-					      "failed", "unclean", "aborted" };
+	static const char *const states[] = {"staged", "writing", "sealing", "sealed",
+					     "failed", "unclean", "aborted"};
 	uint64_t e, f, ce;
 	size_t n, i;
 
@@ -134,7 +134,8 @@ int bs_stage_name_arg(const char *arg, char *name, size_t len, char *err, size_t
 	if (!strncmp(s, "/dev/mapper/", 12))
 		s += 12;
 	else if (strchr(s, '/')) {
-		snprintf(err, errlen, "not a staged device: give its name (bootseal-sdb) or "
+		snprintf(err, errlen,
+			 "not a staged device: give its name (bootseal-sdb) or "
 			 "/dev/mapper/NAME");
 		return -1;
 	}
@@ -206,14 +207,17 @@ int bs_stage_plan_parts(const struct bs_ptable *pt, uint64_t dev_sectors, struct
 			return -1;
 		}
 		if (p->start > UINT64_MAX / mul || p->size > UINT64_MAX / mul) {
-			snprintf(err, errlen, "partition %u lies past the end of the device", p->num);
+			snprintf(err, errlen, "partition %u lies past the end of the device",
+				 p->num);
 			return -1;
 		}
 		start = p->start * mul;
 		size = p->size * mul;
 		if (!start) {
-			snprintf(err, errlen, "partition %u starts at sector 0, over the partition "
-				 "table", p->num);
+			snprintf(err, errlen,
+				 "partition %u starts at sector 0, over the partition "
+				 "table",
+				 p->num);
 			return -1;
 		}
 		if (start >= dev_sectors || size > dev_sectors - start) {
@@ -282,8 +286,10 @@ void bs_stage_describe_failure(const struct bs_stage_status *st, char *buf, size
 		snprintf(buf + n, len - n,
 			 "; the head and the tail were erased again (head %s, tail %s): the disk "
 			 "has no partition table",
-			 st->cleanup & BOOTSEAL_CLEANUP_HEAD ? "reads back as zeros" : "NOT verified",
-			 st->cleanup & BOOTSEAL_CLEANUP_TAIL ? "reads back as zeros" : "NOT verified");
+			 st->cleanup & BOOTSEAL_CLEANUP_HEAD ? "reads back as zeros"
+							     : "NOT verified",
+			 st->cleanup & BOOTSEAL_CLEANUP_TAIL ? "reads back as zeros"
+							     : "NOT verified");
 	else
 		snprintf(buf + n, len - n,
 			 "; nothing of the head was written: the disk has no partition table");
@@ -294,8 +300,7 @@ void bs_stage_describe_failure(const struct bs_stage_status *st, char *buf, size
 /* libdevmapper's last error message (it would print them on stderr). */
 static char dm_last[256];
 
-static void dm_log(int level, const char *file, int line, int dm_errno_or_class, const char *f,
-		   ...)
+static void dm_log(int level, const char *file, int line, int dm_errno_or_class, const char *f, ...)
 {
 	va_list ap;
 
@@ -389,8 +394,8 @@ static int dm_finish(struct dm_task *dmt, uint32_t cookie, int e, char *err, siz
 	return 0;
 }
 
-int bs_dm_create(const char *name, const char *type, uint64_t length, const char *params,
-		 char *err, size_t errlen)
+int bs_dm_create(const char *name, const char *type, uint64_t length, const char *params, char *err,
+		 size_t errlen)
 {
 	struct dm_task *dmt;
 	uint32_t cookie = 0;
@@ -415,7 +420,7 @@ int bs_dm_remove(const char *name, char *err, size_t errlen)
 	dmt = dm_task_create(DM_DEVICE_REMOVE);
 	if (!dmt || !dm_task_set_name(dmt, name) || !dm_task_set_cookie(dmt, &cookie, 0))
 		e = ENOMEM;
-	else	/* udev's probing right after a change holds the device for a moment */
+	else /* udev's probing right after a change holds the device for a moment */
 		dm_task_retry_remove(dmt);
 	return dm_finish(dmt, cookie, e, err, errlen);
 }

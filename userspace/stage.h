@@ -19,22 +19,22 @@
 
 struct bs_ptable;
 
-#define BS_STAGE_PREFIX "bootseal-"
-#define BS_STAGE_TARGET "bootseal"
-#define BS_DM_NAME_LEN 128			/* DM_NAME_LEN, NUL included */
+#define BS_STAGE_PREFIX	      "bootseal-"
+#define BS_STAGE_TARGET	      "bootseal"
+#define BS_DM_NAME_LEN	      128 /* DM_NAME_LEN, NUL included */
 #define BS_STAGE_DEFAULT_HEAD (1u << 20)
 
 /* The target's status line (DM_DEVICE_STATUS, info). */
 struct bs_stage_status {
-	char state[16];			/* staged writing sealing sealed failed unclean aborted */
+	char state[16]; /* staged writing sealing sealed failed unclean aborted */
 	uint64_t session_id;
 	uint64_t bytes_submitted;
 	uint64_t bytes_completed;
-	int error;			/* positive errno, 0 if none */
-	uint64_t error_sector;		/* BOOTSEAL_SECTOR_NONE if none */
-	uint32_t cleanup;		/* BOOTSEAL_CLEANUP_* */
-	int cleanup_error;		/* positive errno of the erase, 0 if none */
-	uint64_t cleanup_sector;	/* BOOTSEAL_SECTOR_NONE if none */
+	int error;		 /* positive errno, 0 if none */
+	uint64_t error_sector;	 /* BOOTSEAL_SECTOR_NONE if none */
+	uint32_t cleanup;	 /* BOOTSEAL_CLEANUP_* */
+	int cleanup_error;	 /* positive errno of the erase, 0 if none */
+	uint64_t cleanup_sector; /* BOOTSEAL_SECTOR_NONE if none */
 };
 
 /*
@@ -89,10 +89,10 @@ struct bs_dm_dev {
 	bool exists;
 	unsigned int major, minor;
 	int open_count;
-	char target[32];		/* the (first) target's type, "" if no table */
-	uint64_t length;		/* its length, 512-byte sectors */
-	char table[256];		/* its table parameters */
-	char status[256];		/* its status line */
+	char target[32];  /* the (first) target's type, "" if no table */
+	uint64_t length;  /* its length, 512-byte sectors */
+	char table[256];  /* its table parameters */
+	char status[256]; /* its status line */
 	unsigned int ntargets;
 };
 
@@ -108,8 +108,8 @@ int bs_dm_has_target(const char *target, char *err, size_t errlen);
  * udev when it runs, else by libdevmapper). 0, or the negative errno with
  * @err (the table load's errno for a refused table).
  */
-int bs_dm_create(const char *name, const char *type, uint64_t length, const char *params,
-		 char *err, size_t errlen);
+int bs_dm_create(const char *name, const char *type, uint64_t length, const char *params, char *err,
+		 size_t errlen);
 /* Remove @name (and its node). 0, or the negative errno with @err (-EBUSY: open). */
 int bs_dm_remove(const char *name, char *err, size_t errlen);
 /* Send @msg to sector 0 of @name. 0, or the negative errno with @err. */

@@ -96,8 +96,8 @@ int bs_slot_add(struct bs_slots *slots, const char *spec, char *err, size_t errl
 			return -1;
 		}
 		if (!strcmp(slots->s[i].name, name)) {
-			snprintf(err, errlen, "'%s': slot name '%s' is already port %s's", spec, name,
-				 slots->s[i].port);
+			snprintf(err, errlen, "'%s': slot name '%s' is already port %s's", spec,
+				 name, slots->s[i].port);
 			return -1;
 		}
 	}
@@ -194,7 +194,8 @@ static void iso_time(double t, char *out, size_t n)
 
 	gmtime_r(&s, &tm);
 	snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((t - (double)s) * 1000) % 1000);
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)((t - (double)s) * 1000) % 1000);
 }
 
 char *bs_board_record(const struct bs_board_result *r)
@@ -327,7 +328,8 @@ const char *bs_journal_get(const struct bs_journal_entry *e, const char *key)
 
 void bs_journal_text(const struct bs_journal_entry *e, char *out, size_t n)
 {
-	const char *prio = bs_journal_get(e, "PRIORITY"), *id = bs_journal_get(e, "SYSLOG_IDENTIFIER");
+	const char *prio = bs_journal_get(e, "PRIORITY"),
+		   *id = bs_journal_get(e, "SYSLOG_IDENTIFIER");
 	const char *msg = bs_journal_get(e, "MESSAGE");
 
 	snprintf(out, n, "<%s>%s: %s", prio ? prio : "6", id ? id : bs_prog, msg ? msg : "");
@@ -431,8 +433,8 @@ void bs_board_journal_entry(const struct bs_board_result *r, struct bs_journal_e
 
 /* ---- metrics ------------------------------------------------------------------ */
 
-const double bs_metrics_buckets[BS_METRICS_NBUCKETS] = {5, 10, 20, 30, 60, 120, 300, 600, 1200,
-							 3600};
+const double bs_metrics_buckets[BS_METRICS_NBUCKETS] = {5,   10,  20,  30,   60,
+							120, 300, 600, 1200, 3600};
 
 void bs_metrics_add(struct bs_metrics *m, const struct bs_board_result *r)
 {
@@ -497,8 +499,7 @@ int bs_metrics_write(const struct bs_metrics *m, const char *path, char *err, si
 	FILE *f;
 	int fd, e;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-	    sizeof(tmp)) {
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
 		snprintf(err, errlen, "%s: name too long", path);
 		return -1;
 	}

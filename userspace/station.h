@@ -66,7 +66,7 @@ struct bs_board_result {
 	uint64_t bytes;		  /* written (0 unless ok) */
 	double boot_seconds, write_seconds, verify_seconds, total_seconds;
 	bool verified;
-	double time;		  /* wall clock, seconds since the epoch */
+	double time; /* wall clock, seconds since the epoch */
 };
 
 /* The result name of an exit status of one board ("boot" for BS_EXIT_USB). */
@@ -132,7 +132,7 @@ void bs_board_journal_entry(const struct bs_board_result *r, struct bs_journal_e
 extern const double bs_metrics_buckets[BS_METRICS_NBUCKETS]; /* seconds, ascending */
 
 struct bs_metrics {
-	uint64_t boards[8];	/* by result, index of bs_metrics_results */
+	uint64_t boards[8]; /* by result, index of bs_metrics_results */
 	uint64_t bytes;
 	uint64_t hist[BS_METRICS_NBUCKETS]; /* flash seconds <= bucket (not cumulative) */
 	uint64_t hist_count;

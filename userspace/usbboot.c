@@ -163,7 +163,8 @@ int bs_usbboot_parse_meta(const char *name, char key[BS_USBBOOT_META_KEY_LEN],
 		return -1;
 	}
 	for (i = 0; i < klen; i++)
-		if (!((k[i] >= 'A' && k[i] <= 'Z') || (k[i] >= '0' && k[i] <= '9') || k[i] == '_')) {
+		if (!((k[i] >= 'A' && k[i] <= 'Z') || (k[i] >= '0' && k[i] <= '9') ||
+		      k[i] == '_')) {
 			snprintf(why, whylen, "key byte 0x%02x is not A-Z, 0-9 or '_'",
 				 (unsigned char)k[i]);
 			return -1;

@@ -33,14 +33,14 @@
 #define BS_USBBOOT_REQ_LEN     260
 #define BS_USBBOOT_NAME_LEN    256
 
-#define BS_USBBOOT_CTRL_TIMEOUT_MS 5000
-#define BS_USBBOOT_BULK_TIMEOUT_MS 10000
+#define BS_USBBOOT_CTRL_TIMEOUT_MS     5000
+#define BS_USBBOOT_BULK_TIMEOUT_MS     10000
 #define BS_USBBOOT_DONE_ACK_TIMEOUT_MS 1000 /* the zero-length write after Done */
-#define BS_USBBOOT_READ_TIMEOUT_MS 20000
-#define BS_USBBOOT_STEP_TIMEOUT	   60 /* seconds */
-#define BS_USBBOOT_BULK_CHUNK	   (64u << 10)
-#define BS_USBBOOT_MAX_SESSIONS	   16 /* file-server sessions per device */
-#define BS_USBBOOT_MAX_FILE	   (1u << 30)
+#define BS_USBBOOT_READ_TIMEOUT_MS     20000
+#define BS_USBBOOT_STEP_TIMEOUT	       60 /* seconds */
+#define BS_USBBOOT_BULK_CHUNK	       (64u << 10)
+#define BS_USBBOOT_MAX_SESSIONS	       16 /* file-server sessions per device */
+#define BS_USBBOOT_MAX_FILE	       (1u << 30)
 
 /* File-server commands (request offset 0, LE). */
 enum bs_usbboot_cmd {
@@ -80,10 +80,10 @@ int bs_usbboot_name_ok(const char *name, char *why, size_t whylen);
 /* Chip family for a product ID: "BCM2835", "BCM2837", "BCM2711", "BCM2712" or NULL. */
 const char *bs_usbboot_chip(uint16_t pid);
 
-#define BS_USBBOOT_MAX_META	 16  /* metadata records kept per board */
-#define BS_USBBOOT_META_KEY_LEN	 32
-#define BS_USBBOOT_META_VAL_LEN	 128
-#define BS_USBBOOT_SERIAL_LEN	 33
+#define BS_USBBOOT_MAX_META	16 /* metadata records kept per board */
+#define BS_USBBOOT_META_KEY_LEN 32
+#define BS_USBBOOT_META_VAL_LEN 128
+#define BS_USBBOOT_SERIAL_LEN	33
 
 /*
  * Parse a metadata record "*KEY*VALUE" (BCM2711/2712 firmware): KEY is 1-31
@@ -123,18 +123,18 @@ typedef void (*bs_usbboot_failed_fn)(void *ctx, const struct bs_usbboot_board *b
 struct bs_slots;
 
 struct bs_usbboot_opts {
-	const char *firmware_dir;  /* NULL: bs_usbboot_default_firmware() */
-	const char *port;	   /* only this port path, or NULL */
-	const char *const *ports;  /* or only these @nports port paths */
+	const char *firmware_dir; /* NULL: bs_usbboot_default_firmware() */
+	const char *port;	  /* only this port path, or NULL */
+	const char *const *ports; /* or only these @nports port paths */
 	size_t nports;
 	const struct bs_slots *slots; /* names of ports, shown in every line; may be NULL */
-	bool loop;		   /* keep waiting for devices until interrupted */
-	unsigned int count;	   /* stop after this many devices finished (0: see below) */
-	bool json;		   /* one JSON object per line on stdout */
-	bool verbose;		   /* log every file request */
-	unsigned int timeout;	   /* seconds per step, 0 = BS_USBBOOT_STEP_TIMEOUT */
-	bs_usbboot_ready_fn ready; /* NULL: print "usb PORT -> /dev/sdX (SIZE)" */
-	bs_usbboot_failed_fn failed; /* boot failures, for records; may be NULL */
+	bool loop;		      /* keep waiting for devices until interrupted */
+	unsigned int count;	      /* stop after this many devices finished (0: see below) */
+	bool json;		      /* one JSON object per line on stdout */
+	bool verbose;		      /* log every file request */
+	unsigned int timeout;	      /* seconds per step, 0 = BS_USBBOOT_STEP_TIMEOUT */
+	bs_usbboot_ready_fn ready;    /* NULL: print "usb PORT -> /dev/sdX (SIZE)" */
+	bs_usbboot_failed_fn failed;  /* boot failures, for records; may be NULL */
 	void *ctx;
 	volatile int *stop; /* set non-zero (e.g. from SIGINT) to stop waiting */
 };

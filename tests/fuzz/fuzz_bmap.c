@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	if (bs_bmap_parse((const char *)data, size, "fuzz.bmap", &b, err, sizeof(err))) {
 		if (strncmp(err, "fuzz.bmap: ", 11))
-			abort();	/* every message names the file */
+			abort(); /* every message names the file */
 		if (b.ranges || b.nr_ranges)
 			abort();
 		return 0;

@@ -14,8 +14,8 @@
 
 #include "source.h"
 
-#define OUT_CAP (8u << 20)	/* decompression bombs: stop reading here */
-#define CHUNK (256u << 10)
+#define OUT_CAP (8u << 20) /* decompression bombs: stop reading here */
+#define CHUNK	(256u << 10)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,7 +35,7 @@ static void drain(const char *path, const uint8_t *data, size_t size, unsigned i
 	s = bs_source_open_opts(path, &o, err, sizeof(err));
 	if (!s) {
 		if (!err[0] || strncmp(err, path, strlen(path)))
-			abort();	/* a message naming the input */
+			abort(); /* a message naming the input */
 		return;
 	}
 	if (bs_source_format(s) != bs_format_detect(data, size))
@@ -52,7 +52,7 @@ static void drain(const char *path, const uint8_t *data, size_t size, unsigned i
 		if ((size_t)n > sizeof(buf))
 			abort();
 		total += (uint64_t)n;
-		if ((size_t)n < sizeof(buf))	/* short only at the end */
+		if ((size_t)n < sizeof(buf)) /* short only at the end */
 			break;
 	}
 	if (!failed && total != bs_source_out_pos(s))

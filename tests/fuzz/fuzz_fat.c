@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	rc = bs_fat_read_root(r, 0, size, &fs, err, sizeof(err));
 	if (rc < 0)
-		abort();		/* memory readers never fail to read */
+		abort(); /* memory readers never fail to read */
 	if (rc == 0) {
 		if (!fs || fs->nentries > BS_FAT_MAX_ENTRIES)
 			abort();

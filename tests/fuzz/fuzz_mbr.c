@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bs_ptable_print(pt, "/dev/mmcblk0", devnull);
 	(void)bs_ptable_valid(pt);
 	if (bs_ptable_compare(pt, pt, msg, sizeof(msg)))
-		abort();			/* a table always equals itself */
+		abort(); /* a table always equals itself */
 	(void)bs_ptable_compare(head, pt, msg, sizeof(msg));
 	free(head);
 	free(pt);

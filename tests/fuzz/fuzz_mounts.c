@@ -15,7 +15,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	dev_t devs[] = { makedev(8, 0), makedev(8, 1), makedev(254, 0) };
+	dev_t devs[] = {makedev(8, 0), makedev(8, 1), makedev(254, 0)};
 	struct bs_mountinfo_entry *mi = NULL;
 	struct bs_swap_entry *sw = NULL;
 	size_t nmi = 0, nsw = 0, i;

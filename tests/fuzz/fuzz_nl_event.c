@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		bs_json_free(&j);
 	} else if (!err[0]) {
-		abort();			/* a rejection always says why */
+		abort(); /* a rejection always says why */
 	}
 	free(nlh);
 	return 0;

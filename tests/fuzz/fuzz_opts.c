@@ -20,9 +20,9 @@ struct any {
 };
 
 static const struct bs_optset *const sets[] = {
-	&bs_boot_optset,  &bs_verify_optset, &bs_inspect_optset, &bs_list_optset,
-	&bs_status_optset, &bs_monitor_optset, &bs_stage_optset,   &bs_run_optset,
-	&bs_seal_optset,
+	&bs_boot_optset,  &bs_verify_optset, &bs_inspect_optset,
+	&bs_list_optset,  &bs_status_optset, &bs_monitor_optset,
+	&bs_stage_optset, &bs_run_optset,    &bs_seal_optset,
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -10,7 +10,6 @@
 
 #include "usbboot.h"
 
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct bs_usbboot_req r;

@@ -92,11 +92,11 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(void);
 	} blocks[] = {
-		{ "device_read_direct", device_read_direct },
-		{ "image_read", image_read },
-		{ "image_map", image_map },
-		{ "memcmp", do_memcmp },
-		{ "memcpy", do_memcpy },
+		{"device_read_direct", device_read_direct},
+		{"image_read", image_read},
+		{"image_map", image_map},
+		{"memcmp", do_memcmp},
+		{"memcpy", do_memcpy},
 	};
 	long mib;
 

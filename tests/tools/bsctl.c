@@ -89,9 +89,18 @@ static uint64_t parse_size(const char *s)
 		exit(2);
 	}
 	switch (*end) {
-	case 'K': v <<= 10; end++; break;
-	case 'M': v <<= 20; end++; break;
-	case 'G': v <<= 30; end++; break;
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
 	}
 	if (*end) {
 		fprintf(stderr, "bsctl: bad number '%s'\n", s);
@@ -102,7 +111,7 @@ static uint64_t parse_size(const char *s)
 
 /* Options of the current command: key=value words. */
 struct opts {
-	int expect;		/* errno, 0 = success */
+	int expect; /* errno, 0 = success */
 	int bad_ptr;
 	char **kv;
 	int nkv;
@@ -162,7 +171,8 @@ static int do_attach(char **pos, int npos, const struct opts *o)
 	ret = o->bad_ptr ? ioctl(fd, BOOTSEAL_IOC_ATTACH, bad_ptr) : bs_client_attach(fd, &a);
 	if (ret == 0) {
 		lbs = a.logical_block_size;
-		printf("attach: session_id=%llu dev_size=%llu lbs=%u pbs=%u dev=%u max_head_len=%u\n",
+		printf("attach: session_id=%llu dev_size=%llu lbs=%u pbs=%u dev=%u "
+		       "max_head_len=%u\n",
 		       (unsigned long long)a.session_id, (unsigned long long)a.dev_size,
 		       a.logical_block_size, a.physical_block_size, a.dev, a.max_head_len);
 	}
@@ -195,7 +205,7 @@ static int do_write(char **pos, int npos, const struct opts *o)
 		uint64_t mis = opt_num(o, "misalign", 0);
 
 		if (alloc > (64u << 20))
-			alloc = 64u << 20;	/* a larger length is refused before the copy */
+			alloc = 64u << 20; /* a larger length is refused before the copy */
 		if (mis > 4096 || posix_memalign((void **)&buf, 4096, alloc + mis)) {
 			fprintf(stderr, "bsctl: Unable to allocate the write buffer\n");
 			exit(2);
@@ -307,21 +317,23 @@ static int do_status(const struct opts *o)
 	if (ret == 0) {
 		name = bs_client_state_name(st.state);
 		printf("status: session_id=%llu state=%s error=%d error_sector=%lld expected=%llu "
-		       "submitted=%llu completed=%llu head_len=%llu dev_size=%llu dev=%u disk=%.*s\n",
+		       "submitted=%llu completed=%llu head_len=%llu dev_size=%llu dev=%u "
+		       "disk=%.*s\n",
 		       (unsigned long long)st.session_id, name, st.error,
 		       st.error_sector == BOOTSEAL_SECTOR_NONE ? -1LL : (long long)st.error_sector,
 		       (unsigned long long)st.bytes_expected,
 		       (unsigned long long)st.bytes_submitted,
 		       (unsigned long long)st.bytes_completed, (unsigned long long)st.head_len,
-		       (unsigned long long)st.dev_size, st.dev, BOOTSEAL_DISK_NAME_LEN, st.disk_name);
+		       (unsigned long long)st.dev_size, st.dev, BOOTSEAL_DISK_NAME_LEN,
+		       st.disk_name);
 		if (st.cleanup)
 			printf("status: cleanup=%s%s%s error=%d sector=%lld\n",
 			       st.cleanup & BOOTSEAL_CLEANUP_RAN ? "ran" : "-",
 			       st.cleanup & BOOTSEAL_CLEANUP_HEAD ? ",head" : "",
-			       st.cleanup & BOOTSEAL_CLEANUP_TAIL ? ",tail" : "",
-			       st.cleanup_error,
-			       st.cleanup_sector == BOOTSEAL_SECTOR_NONE ? -1LL :
-			       (long long)st.cleanup_sector);
+			       st.cleanup & BOOTSEAL_CLEANUP_TAIL ? ",tail" : "", st.cleanup_error,
+			       st.cleanup_sector == BOOTSEAL_SECTOR_NONE
+				       ? -1LL
+				       : (long long)st.cleanup_sector);
 		if (want && strcmp(want, name)) {
 			fprintf(stderr, "bsctl: state %s, expected %s\n", name, want);
 			return 1;
@@ -332,8 +344,8 @@ static int do_status(const struct opts *o)
 
 static int is_command(const char *w)
 {
-	static const char *const cmds[] = { "open", "close", "attach", "write", "flash", "commit",
-					    "abort", "status", "ioctl", "sleep", NULL };
+	static const char *const cmds[] = {"open",  "close",  "attach", "write", "flash", "commit",
+					   "abort", "status", "ioctl",	"sleep", NULL};
 	int i;
 
 	for (i = 0; cmds[i]; i++)
@@ -379,7 +391,7 @@ int main(int argc, char **argv)
 		const char *cmd = argv[i++];
 		char *pos[4];
 		int npos = 0;
-		struct opts o = { 0 };
+		struct opts o = {0};
 		char *kv[16];
 
 		o.kv = kv;

@@ -34,15 +34,15 @@ static void print_drive(const struct bs_drive *d)
 	       "usb_port=%s\nremovable=%d\nread_only=%d\nholds_root=%d\nholds_swap=%d\n"
 	       "holders=%d\nholder=%s\nnr_mounts=%zu\n",
 	       d->path, d->name, (unsigned long long)d->size, d->logical_block_size, d->model,
-	       d->transport, d->usb_port, d->removable, d->read_only, d->holds_root,
-	       d->holds_swap, d->holders, d->holder, d->nr_mounts);
+	       d->transport, d->usb_port, d->removable, d->read_only, d->holds_root, d->holds_swap,
+	       d->holders, d->holder, d->nr_mounts);
 	for (i = 0; i < d->nr_mounts; i++)
 		printf("mount=%s %s\n", d->mounts[i].source, d->mounts[i].target);
 }
 
 int main(int argc, char **argv)
 {
-	struct bs_safety s = { 0 };
+	struct bs_safety s = {0};
 	struct bs_drive d;
 	char err[512], path[64];
 	int i;
@@ -51,7 +51,8 @@ int main(int argc, char **argv)
 		return usage();
 	if (!strcmp(argv[1], "usb")) {
 		if (bs_drive_from_usb_port(argv[2], path, sizeof(path), err, sizeof(err))) {
-			fprintf(stderr, "bsdev: Unable to find the device behind %s: %s\n", argv[2], err);
+			fprintf(stderr, "bsdev: Unable to find the device behind %s: %s\n", argv[2],
+				err);
 			return 1;
 		}
 		printf("%s\n", path);

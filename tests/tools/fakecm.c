@@ -99,20 +99,25 @@
 #include <linux/usb/gadgetfs.h>
 #include <openssl/evp.h>
 
-#define GADGETFS_DIR	"/dev/gadget"
-#define EP0_NAME	GADGETFS_DIR "/dummy_udc"
-#define EP_OUT_NAME	GADGETFS_DIR "/ep1out-bulk"
-#define CONFIGFS_DIR	"/sys/kernel/config"
-#define REQ_LEN		260
+#define GADGETFS_DIR "/dev/gadget"
+#define EP0_NAME     GADGETFS_DIR "/dummy_udc"
+#define EP_OUT_NAME  GADGETFS_DIR "/ep1out-bulk"
+#define CONFIGFS_DIR "/sys/kernel/config"
+#define REQ_LEN	     260
 
 enum fault {
-	F_NONE, F_ROM_STATUS, F_DISCONNECT_UPLOAD, F_MISSING_FILE, F_DOTDOT, F_HOLD_REPLY,
+	F_NONE,
+	F_ROM_STATUS,
+	F_DISCONNECT_UPLOAD,
+	F_MISSING_FILE,
+	F_DOTDOT,
+	F_HOLD_REPLY,
 	F_BAD_COMMAND,
 };
 
 static const char *const fault_names[] = {
-	"none", "rom-status", "disconnect-upload", "missing-file", "dotdot", "hold-reply",
-	"bad-command", NULL,
+	"none",	  "rom-status", "disconnect-upload", "missing-file",
+	"dotdot", "hold-reply", "bad-command",	     NULL,
 };
 
 static struct {
@@ -120,19 +125,26 @@ static struct {
 	const char *backing;
 	const char *udc;
 	enum fault fault;
-	unsigned int hold;		/* seconds to hold a reply (hold-reply) */
-	unsigned int msd_seconds;	/* 0: until signalled */
-	unsigned int delay_ms;		/* between stages */
-	int msd_delay_ms;		/* before stage C; -1: by chip */
-	unsigned int sessions;		/* 0: by chip */
-	unsigned int pid;		/* ROM product ID; 0x2712 = BCM2712, which the firmware set lacks */
-	unsigned int interfaces;	/* 1 or 2 */
-	unsigned int stage2_index;	/* second stage iSerialNumber (not 0 or 3) */
-	const char *serial;		/* BCM2711 ROM serial string */
-	bool metadata;			/* BCM2711: send metadata records */
-	unsigned int host_timeout;	/* seconds to wait for the host in any one step */
-} opt = { .hold = 30, .delay_ms = 1000, .msd_delay_ms = -1, .pid = 0x2764, .interfaces = 1,
-	  .stage2_index = 1, .serial = "5e4d3c2b", .metadata = true, .host_timeout = 120 };
+	unsigned int hold;	  /* seconds to hold a reply (hold-reply) */
+	unsigned int msd_seconds; /* 0: until signalled */
+	unsigned int delay_ms;	  /* between stages */
+	int msd_delay_ms;	  /* before stage C; -1: by chip */
+	unsigned int sessions;	  /* 0: by chip */
+	unsigned int pid; /* ROM product ID; 0x2712 = BCM2712, which the firmware set lacks */
+	unsigned int interfaces;   /* 1 or 2 */
+	unsigned int stage2_index; /* second stage iSerialNumber (not 0 or 3) */
+	const char *serial;	   /* BCM2711 ROM serial string */
+	bool metadata;		   /* BCM2711: send metadata records */
+	unsigned int host_timeout; /* seconds to wait for the host in any one step */
+} opt = {.hold = 30,
+	 .delay_ms = 1000,
+	 .msd_delay_ms = -1,
+	 .pid = 0x2764,
+	 .interfaces = 1,
+	 .stage2_index = 1,
+	 .serial = "5e4d3c2b",
+	 .metadata = true,
+	 .host_timeout = 120};
 
 static volatile sig_atomic_t stop;
 static bool said_fail;
@@ -160,7 +172,7 @@ static void say(const char *fmt, ...)
 
 static void msleep(unsigned int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) && errno == EINTR && !stop)
 		;
@@ -221,7 +233,7 @@ static long long fw_file(const char *name, char out[65])
 
 #define NSTRINGS 8
 struct strings {
-	const char *s[NSTRINGS];	/* index 1..7 */
+	const char *s[NSTRINGS]; /* index 1..7 */
 };
 
 static const struct strings *cur_strings;
@@ -246,10 +258,10 @@ static uint8_t out_addr(void)
  */
 static size_t build_config(uint8_t *p, uint16_t mps)
 {
-	uint8_t cfg[9] = { 9, USB_DT_CONFIG, 32, 0, 1, 1, 0, 0xc0, 50 };
-	uint8_t intf[9] = { 9, USB_DT_INTERFACE, 0, 0, 2, 0xff, 0, 0, 0 };
-	static const uint8_t msd[9] = { 9, USB_DT_INTERFACE, 0, 0, 0, 0x08, 0x06, 0x50, 0 };
-	uint8_t ep[7] = { 7, USB_DT_ENDPOINT, 0x01, USB_ENDPOINT_XFER_BULK, 0, 0, 0 };
+	uint8_t cfg[9] = {9, USB_DT_CONFIG, 32, 0, 1, 1, 0, 0xc0, 50};
+	uint8_t intf[9] = {9, USB_DT_INTERFACE, 0, 0, 2, 0xff, 0, 0, 0};
+	static const uint8_t msd[9] = {9, USB_DT_INTERFACE, 0, 0, 0, 0x08, 0x06, 0x50, 0};
+	uint8_t ep[7] = {7, USB_DT_ENDPOINT, 0x01, USB_ENDPOINT_XFER_BULK, 0, 0, 0};
 	size_t off = 9;
 
 	if (opt.interfaces == 2) {
@@ -274,8 +286,8 @@ static size_t build_config(uint8_t *p, uint16_t mps)
 static int gadget_open(uint16_t pid, uint8_t iserial, const struct strings *str)
 {
 	uint8_t buf[4 + 41 + 41 + 18], *p = buf;
-	uint8_t dev[18] = { 18, USB_DT_DEVICE, 0x00, 0x02, 0, 0, 0, 64,
-			    0x5c, 0x0a, 0, 0, 0, 0, 1, 2, 0, 1 };
+	uint8_t dev[18] = {
+		18, USB_DT_DEVICE, 0x00, 0x02, 0, 0, 0, 64, 0x5c, 0x0a, 0, 0, 0, 0, 1, 2, 0, 1};
 
 	dev[10] = pid & 0xff;
 	dev[11] = pid >> 8;
@@ -337,8 +349,8 @@ static void find_bound_udc(void)
 
 static int enable_out_ep(void)
 {
-	uint8_t buf[4 + 7 + 7] = { 1, 0, 0, 0 };
-	uint8_t ep[7] = { 7, USB_DT_ENDPOINT, 0x01, USB_ENDPOINT_XFER_BULK, 64, 0, 0 };
+	uint8_t buf[4 + 7 + 7] = {1, 0, 0, 0};
+	uint8_t ep[7] = {7, USB_DT_ENDPOINT, 0x01, USB_ENDPOINT_XFER_BULK, 64, 0, 0};
 
 	ep[2] = out_addr();
 	memcpy(buf + 4, ep, 7);
@@ -505,7 +517,8 @@ static int read_bulk(long long len, long long stop_at, char sha[65])
 
 	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
 	while (got < len) {
-		size_t want = len - got > (long long)sizeof(buf) ? sizeof(buf) : (size_t)(len - got);
+		size_t want =
+			len - got > (long long)sizeof(buf) ? sizeof(buf) : (size_t)(len - got);
 		ssize_t n;
 
 		if (got >= stop_at) {
@@ -554,7 +567,8 @@ static int reply_in(const void *data, size_t len, int timeout_ms)
 	    r.wLength < len)
 		len = r.wLength - (r.wLength % 64 == 0);
 	if (r.bRequestType != 0xc0 || r.wLength < len) {
-		say("FAIL expected a vendor IN of %zu bytes, got %02x/%02x wValue %u wIndex %u wLength %u",
+		say("FAIL expected a vendor IN of %zu bytes, got %02x/%02x wValue %u wIndex %u "
+		    "wLength %u",
 		    len, r.bRequestType, r.bRequest, r.wValue, r.wIndex, r.wLength);
 		ep0_stall(&r);
 		return -1;
@@ -577,9 +591,12 @@ static unsigned int tmo_ms(void)
 static const char *product_string(void)
 {
 	switch (opt.pid) {
-	case 0x2763: return "BCM2708 Boot";
-	case 0x2711: return "BCM2711 Boot";
-	case 0x2712: return "BCM2712 Boot";
+	case 0x2763:
+		return "BCM2708 Boot";
+	case 0x2711:
+		return "BCM2711 Boot";
+	case 0x2712:
+		return "BCM2712 Boot";
 	}
 	return "BCM2710 Boot";
 }
@@ -608,7 +625,7 @@ static uint8_t rom_index(void)
 static int stage_rom(void)
 {
 	char sha[65], want_sha[65];
-	uint8_t status[4] = { 0 };
+	uint8_t status[4] = {0};
 	long long len, want;
 	uint8_t msg[24];
 	ssize_t n;
@@ -626,7 +643,8 @@ static int stage_rom(void)
 	find_bound_udc();
 	say("stage A: ROM 0a5c:%04x iSerialNumber %u%s%s, %u interface%s, on %s", opt.pid,
 	    rom_index(), opt.pid == 0x2711 ? " serial " : "", opt.pid == 0x2711 ? opt.serial : "",
-	    opt.interfaces, opt.interfaces == 1 ? "" : "s", bound_udc[0] ? bound_udc : "(unknown UDC)");
+	    opt.interfaces, opt.interfaces == 1 ? "" : "s",
+	    bound_udc[0] ? bound_udc : "(unknown UDC)");
 	len = expect_size((int)tmo_ms());
 	if (len != 24) {
 		say("FAIL boot message: announced %lld bytes, expected 24", len);
@@ -642,7 +660,8 @@ static int stage_rom(void)
 	len = (long long)msg[0] | msg[1] << 8 | msg[2] << 16 | (long long)msg[3] << 24;
 	for (i = 4; i < 24; i++)
 		if (msg[i]) {
-			say("FAIL boot message: signature byte %d is 0x%02x, expected zeros", i, msg[i]);
+			say("FAIL boot message: signature byte %d is 0x%02x, expected zeros", i,
+			    msg[i]);
 			return -1;
 		}
 	if (len != want) {
@@ -656,7 +675,8 @@ static int stage_rom(void)
 	}
 	r = read_bulk(len, opt.fault == F_DISCONNECT_UPLOAD ? len / 2 : len + 1, sha);
 	if (r == 1) {
-		say("FAULT disconnect-upload: disconnecting after %lld of %lld bytes", len / 2, len);
+		say("FAULT disconnect-upload: disconnecting after %lld of %lld bytes", len / 2,
+		    len);
 		gadget_close();
 		return 1;
 	}
@@ -694,9 +714,11 @@ static int stage_rom_2712(void)
 	if (gadget_open(0x2712, 0, &rom_strings))
 		return -1;
 	find_bound_udc();
-	say("stage A: ROM 0a5c:2712 iSerialNumber 0 on %s", bound_udc[0] ? bound_udc : "(unknown UDC)");
+	say("stage A: ROM 0a5c:2712 iSerialNumber 0 on %s",
+	    bound_udc[0] ? bound_udc : "(unknown UDC)");
 	if (!next_vendor(&r, 8000)) {
-		say("FAIL the host sent a vendor request (%02x) to a BCM2712 it has no firmware for",
+		say("FAIL the host sent a vendor request (%02x) to a BCM2712 it has no firmware "
+		    "for",
 		    r.bRequestType);
 		return -1;
 	}
@@ -708,41 +730,42 @@ static int stage_rom_2712(void)
 /* ---- stage B: second stage ------------------------------------------------------ */
 
 struct step {
-	int cmd;		/* 0 size, 1 read, 2 done, 7 bad */
+	int cmd; /* 0 size, 1 read, 2 done, 7 bad */
 	const char *name;
-	bool fw;		/* served from the firmware directory (else must be 0) */
+	bool fw; /* served from the firmware directory (else must be 0) */
 };
 
 /* BCM2711 bootcode4.bin with the cm4/ set (only start4.elf is in it). */
 static const struct step session_2711[] = {
-	{ 0, "config.txt", true }, { 0, "vl805.sig", true }, { 0, "pieeprom.sig", true },
-	{ 0, "recover4.elf", true }, { 0, "recovery.elf", true }, { 0, "start4.elf", true },
-	{ 1, "start4.elf", true }, { 0, "fixup4.dat", true }, { 2, "", false },
+	{0, "config.txt", true},   {0, "vl805.sig", true},    {0, "pieeprom.sig", true},
+	{0, "recover4.elf", true}, {0, "recovery.elf", true}, {0, "start4.elf", true},
+	{1, "start4.elf", true},   {0, "fixup4.dat", true},   {2, "", false},
 };
 
 /* Metadata records a BCM2711 sends (keys as documented for rpiboot's -j). */
 static const char *const metadata_2711[] = {
 	"*MAC_ADDR*d8:3a:dd:5e:4d:3c", "*USER_BOARDREV*0xd03141", "*BOOT_ROM*0x3b7f1c87",
-	"*BOARD_ATTR*0x00000000", "*JTAG_LOCKED*0", "*EEPROM_UPDATE*skipped",
+	"*BOARD_ATTR*0x00000000",      "*JTAG_LOCKED*0",	  "*EEPROM_UPDATE*skipped",
 };
 
 static const struct step session1[] = {
-	{ 0, "autoboot.txt", true }, { 0, "config.txt", true }, { 1, "config.txt", true },
-	{ 0, "recovery.elf", true }, { 0, "start_cd.elf", true }, { 1, "start_cd.elf", true },
-	{ 0, "fixup_cd.dat", true }, { 1, "fixup_cd.dat", true }, { 2, "", false },
+	{0, "autoboot.txt", true}, {0, "config.txt", true},   {1, "config.txt", true},
+	{0, "recovery.elf", true}, {0, "start_cd.elf", true}, {1, "start_cd.elf", true},
+	{0, "fixup_cd.dat", true}, {1, "fixup_cd.dat", true}, {2, "", false},
 };
 
 static const struct step session2[] = {
-	{ 0, "config.txt", true }, { 1, "config.txt", true }, { 0, "dt-blob.bin", true },
-	{ 0, "bcm2710-rpi-cm3.dtb", true }, { 1, "bcm2710-rpi-cm3.dtb", true },
-	{ 0, "overlays/dwc2.dtbo", true }, { 1, "overlays/dwc2.dtbo", true },
-	{ 0, "cmdline.txt", true }, { 0, "armstub7.bin", true },
-	{ 0, "kernel7.img", true }, { 1, "kernel7.img", true }, { 2, "", false },
+	{0, "config.txt", true},	  {1, "config.txt", true},
+	{0, "dt-blob.bin", true},	  {0, "bcm2710-rpi-cm3.dtb", true},
+	{1, "bcm2710-rpi-cm3.dtb", true}, {0, "overlays/dwc2.dtbo", true},
+	{1, "overlays/dwc2.dtbo", true},  {0, "cmdline.txt", true},
+	{0, "armstub7.bin", true},	  {0, "kernel7.img", true},
+	{1, "kernel7.img", true},	  {2, "", false},
 };
 
 static int do_step(const struct step *s, unsigned int session)
 {
-	uint8_t req[REQ_LEN] = { 0 };
+	uint8_t req[REQ_LEN] = {0};
 	char want_sha[65] = "", sha[65];
 	long long want = 0, got;
 
@@ -769,7 +792,8 @@ static int do_step(const struct step *s, unsigned int session)
 	}
 	got = expect_size((int)tmo_ms());
 	if (got < 0) {
-		say("FAIL %s %s: no size announcement", s->cmd ? "ReadFile" : "GetFileSize", s->name);
+		say("FAIL %s %s: no size announcement", s->cmd ? "ReadFile" : "GetFileSize",
+		    s->name);
 		return -1;
 	}
 	if (got != want) {
@@ -802,18 +826,21 @@ static int run_steps(const struct step *steps, size_t n, unsigned int session)
 			size_t k;
 
 			for (k = 0; k < sizeof(metadata_2711) / sizeof(metadata_2711[0]); k++) {
-				const struct step m = { 0, metadata_2711[k], false };
+				const struct step m = {0, metadata_2711[k], false};
 
 				if (do_step(&m, session))
 					return -1;
 			}
-			say("metadata: %zu records sent, each acknowledged with a zero-length write", k);
+			say("metadata: %zu records sent, each acknowledged with a zero-length "
+			    "write",
+			    k);
 		}
 		if (steps[i].cmd == 2) {
 			/* Faults go in just before the first Done. */
 			if (session == 1 && opt.fault == F_MISSING_FILE) {
 				static const struct step m[] = {
-					{ 0, "bootseal-missing.bin", false }, { 1, "bootseal-missing.bin", false },
+					{0, "bootseal-missing.bin", false},
+					{1, "bootseal-missing.bin", false},
 				};
 				if (do_step(&m[0], session) || do_step(&m[1], session))
 					return -1;
@@ -821,8 +848,10 @@ static int run_steps(const struct step *steps, size_t n, unsigned int session)
 			}
 			if (session == 1 && opt.fault == F_DOTDOT) {
 				static const struct step m[] = {
-					{ 0, "../../../etc/passwd", false }, { 1, "../../../etc/passwd", false },
-					{ 0, "/etc/passwd", false }, { 0, "overlays/../config.txt", false },
+					{0, "../../../etc/passwd", false},
+					{1, "../../../etc/passwd", false},
+					{0, "/etc/passwd", false},
+					{0, "overlays/../config.txt", false},
 				};
 				size_t k;
 
@@ -839,12 +868,13 @@ static int run_steps(const struct step *steps, size_t n, unsigned int session)
 					gave_up("file request to hold", (int)tmo_ms());
 				if (nv)
 					return -1;
-				say("FAULT hold-reply: holding the request reply for %u s", opt.hold);
+				say("FAULT hold-reply: holding the request reply for %u s",
+				    opt.hold);
 				msleep(opt.hold * 1000);
 				return 1;
 			}
 			if (session == 1 && opt.fault == F_BAD_COMMAND) {
-				static const struct step m = { 7, "config.txt", false };
+				static const struct step m = {7, "config.txt", false};
 
 				r = do_step(&m, session);
 				say("FAULT bad-command: sent an unknown command");
@@ -868,7 +898,8 @@ static int stage_server(unsigned int session)
 	say("stage B: second stage 0a5c:%04x iSerialNumber %u, session %u", opt.pid,
 	    opt.stage2_index, session);
 	if (opt.pid == 0x2711)
-		r = run_steps(session_2711, sizeof(session_2711) / sizeof(session_2711[0]), session);
+		r = run_steps(session_2711, sizeof(session_2711) / sizeof(session_2711[0]),
+			      session);
 	else if (session == 1)
 		r = run_steps(session1, sizeof(session1) / sizeof(session1[0]), session);
 	else
@@ -894,7 +925,8 @@ static int stage_server(unsigned int session)
 			 */
 			msleep(300);
 		} else if (!n) {
-			say("FAIL session %u: after Done the host sent %02x/%02x wValue %u wIndex %u wLength %u",
+			say("FAIL session %u: after Done the host sent %02x/%02x wValue %u wIndex "
+			    "%u wLength %u",
 			    session, q.bRequestType, q.bRequest, q.wValue, q.wIndex, q.wLength);
 			ep0_stall(&q);
 			r = -1;
@@ -964,10 +996,18 @@ static int stage_msd(void)
 			*c = '_';
 	if (mkdirs(gdir))
 		return -1;
-#define W(rel, val) do { snprintf(p, sizeof(p), "%s/%s", gdir, rel); \
-	if (write_file(p, val)) goto fail; } while (0)
-#define D(rel) do { snprintf(p, sizeof(p), "%s/%s", gdir, rel); \
-	if (mkdirs(p)) goto fail; } while (0)
+#define W(rel, val)                                                                                \
+	do {                                                                                       \
+		snprintf(p, sizeof(p), "%s/%s", gdir, rel);                                        \
+		if (write_file(p, val))                                                            \
+			goto fail;                                                                 \
+	} while (0)
+#define D(rel)                                                                                     \
+	do {                                                                                       \
+		snprintf(p, sizeof(p), "%s/%s", gdir, rel);                                        \
+		if (mkdirs(p))                                                                     \
+			goto fail;                                                                 \
+	} while (0)
 	/* After the cm4/ set: the VPU mass-storage firmware's 0a5c:0001. */
 	W("idVendor", opt.pid == 0x2711 ? "0x0a5c" : "0x0525");
 	W("idProduct", opt.pid == 0x2711 ? "0x0001" : "0xa4a5");
@@ -1002,8 +1042,8 @@ static int stage_msd(void)
 	}
 #undef W
 #undef D
-	say("stage C: mass storage %s on %s backed by %s", opt.pid == 0x2711 ? "0a5c:0001" : "0525:a4a5",
-	    udc, opt.backing);
+	say("stage C: mass storage %s on %s backed by %s",
+	    opt.pid == 0x2711 ? "0a5c:0001" : "0525:a4a5", udc, opt.backing);
 	return 0;
 fail:
 	msd_teardown();
@@ -1043,43 +1083,69 @@ static int finish_exit(int r, const char *where)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "firmware", required_argument, NULL, 'f' },
-		{ "backing", required_argument, NULL, 'b' },
-		{ "udc", required_argument, NULL, 'u' },
-		{ "fault", required_argument, NULL, 'F' },
-		{ "hold", required_argument, NULL, 'H' },
-		{ "msd-seconds", required_argument, NULL, 'm' },
-		{ "delay-ms", required_argument, NULL, 'd' },
-		{ "msd-delay-ms", required_argument, NULL, 'D' },
-		{ "sessions", required_argument, NULL, 's' },
-		{ "pid", required_argument, NULL, 'P' },
-		{ "interfaces", required_argument, NULL, 'i' },
-		{ "stage2-index", required_argument, NULL, 'x' },
-		{ "serial", required_argument, NULL, 'S' },
-		{ "no-metadata", no_argument, NULL, 'M' },
-		{ "host-timeout", required_argument, NULL, 'T' },
-		{ NULL, 0, NULL, 0 },
+		{"firmware", required_argument, NULL, 'f'},
+		{"backing", required_argument, NULL, 'b'},
+		{"udc", required_argument, NULL, 'u'},
+		{"fault", required_argument, NULL, 'F'},
+		{"hold", required_argument, NULL, 'H'},
+		{"msd-seconds", required_argument, NULL, 'm'},
+		{"delay-ms", required_argument, NULL, 'd'},
+		{"msd-delay-ms", required_argument, NULL, 'D'},
+		{"sessions", required_argument, NULL, 's'},
+		{"pid", required_argument, NULL, 'P'},
+		{"interfaces", required_argument, NULL, 'i'},
+		{"stage2-index", required_argument, NULL, 'x'},
+		{"serial", required_argument, NULL, 'S'},
+		{"no-metadata", no_argument, NULL, 'M'},
+		{"host-timeout", required_argument, NULL, 'T'},
+		{NULL, 0, NULL, 0},
 	};
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	unsigned int s, waited;
 	struct stat st;
 	int c, i, r;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 'f': opt.firmware = optarg; break;
-		case 'b': opt.backing = optarg; break;
-		case 'u': opt.udc = optarg; break;
-		case 'H': opt.hold = num_arg("hold", optarg, 0, 3600, 10); break;
-		case 'm': opt.msd_seconds = num_arg("msd-seconds", optarg, 0, 86400, 10); break;
-		case 'd': opt.delay_ms = num_arg("delay-ms", optarg, 0, 600000, 10); break;
-		case 'D': opt.msd_delay_ms = (int)num_arg("msd-delay-ms", optarg, 0, 600000, 10); break;
-		case 's': opt.sessions = num_arg("sessions", optarg, 1, 2, 10); break;
-		case 'P': opt.pid = num_arg("pid", optarg, 0, 0xffff, 16); break;
-		case 'i': opt.interfaces = num_arg("interfaces", optarg, 1, 2, 10); break;
-		case 'x': opt.stage2_index = num_arg("stage2-index", optarg, 1, NSTRINGS - 1, 10); break;
-		case 'T': opt.host_timeout = num_arg("host-timeout", optarg, 1, 3600, 10); break;
-		case 'M': opt.metadata = false; break;
+		case 'f':
+			opt.firmware = optarg;
+			break;
+		case 'b':
+			opt.backing = optarg;
+			break;
+		case 'u':
+			opt.udc = optarg;
+			break;
+		case 'H':
+			opt.hold = num_arg("hold", optarg, 0, 3600, 10);
+			break;
+		case 'm':
+			opt.msd_seconds = num_arg("msd-seconds", optarg, 0, 86400, 10);
+			break;
+		case 'd':
+			opt.delay_ms = num_arg("delay-ms", optarg, 0, 600000, 10);
+			break;
+		case 'D':
+			opt.msd_delay_ms = (int)num_arg("msd-delay-ms", optarg, 0, 600000, 10);
+			break;
+		case 's':
+			opt.sessions = num_arg("sessions", optarg, 1, 2, 10);
+			break;
+		case 'P':
+			opt.pid = num_arg("pid", optarg, 0, 0xffff, 16);
+			break;
+		case 'i':
+			opt.interfaces = num_arg("interfaces", optarg, 1, 2, 10);
+			break;
+		case 'x':
+			opt.stage2_index = num_arg("stage2-index", optarg, 1, NSTRINGS - 1, 10);
+			break;
+		case 'T':
+			opt.host_timeout = num_arg("host-timeout", optarg, 1, 3600, 10);
+			break;
+		case 'M':
+			opt.metadata = false;
+			break;
 		case 'S':
 			if (strlen(optarg) != 8 || strspn(optarg, "0123456789abcdef") != 8) {
 				say("--serial '%s': expected 8 lower-case hex digits", optarg);

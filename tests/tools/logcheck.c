@@ -52,13 +52,13 @@
 
 /* Tools are linked with the helper objects, which print this name. */
 
-#define LW_MAGIC	0x6a736677736872ULL
-#define LW_VERSION	1ULL
-#define LW_FLUSH	(1ULL << 0)
-#define LW_FUA		(1ULL << 1)
-#define LW_DISCARD	(1ULL << 2)
-#define LW_MARK		(1ULL << 3)
-#define LW_METADATA	(1ULL << 4)
+#define LW_MAGIC    0x6a736677736872ULL
+#define LW_VERSION  1ULL
+#define LW_FLUSH    (1ULL << 0)
+#define LW_FUA	    (1ULL << 1)
+#define LW_DISCARD  (1ULL << 2)
+#define LW_MARK	    (1ULL << 3)
+#define LW_METADATA (1ULL << 4)
 
 struct lw_super {
 	uint64_t magic;
@@ -129,16 +129,16 @@ static int all_zero(const uint8_t *p, size_t n)
 
 /* Replay state, tracked per sectorsize block. */
 struct replay {
-	uint8_t *dev;		/* device contents */
-	const uint8_t *img;	/* image, padded */
-	uint64_t ss;		/* block size of the log */
-	uint64_t img_blocks;	/* padded image length in blocks */
+	uint8_t *dev;	     /* device contents */
+	const uint8_t *img;  /* image, padded */
+	uint64_t ss;	     /* block size of the log */
+	uint64_t img_blocks; /* padded image length in blocks */
 	uint64_t head_blocks;
-	uint8_t *mismatch;	/* per image block: dev != img */
-	uint64_t data_missing;	/* mismatching image blocks outside the head */
-	uint64_t all_missing;	/* mismatching image blocks anywhere */
-	uint64_t head_nonzero;	/* non-zero blocks in the head */
-	uint8_t *nonzero;	/* per head block */
+	uint8_t *mismatch;     /* per image block: dev != img */
+	uint64_t data_missing; /* mismatching image blocks outside the head */
+	uint64_t all_missing;  /* mismatching image blocks anywhere */
+	uint64_t head_nonzero; /* non-zero blocks in the head */
+	uint8_t *nonzero;      /* per head block */
 };
 
 static void replay_update(struct replay *r, uint64_t b)
@@ -164,15 +164,15 @@ static void replay_update(struct replay *r, uint64_t b)
 int main(int argc, char **argv)
 {
 	uint64_t head_len, dev_size, lbs = 512, pbs = 0, tail, img_len, pos, i;
-	uint64_t first_pb = UINT64_MAX;	/* entry that wrote into [0, pbs) */
+	uint64_t first_pb = UINT64_MAX; /* entry that wrote into [0, pbs) */
 	uint64_t dev_blocks, tail_block, flushes = 0, data_writes = 0, head_writes = 0;
 	uint64_t last_data = UINT64_MAX, last_flush = UINT64_MAX, head_start = UINT64_MAX;
-	uint64_t pending_head = UINT64_MAX;	/* a non-FUA head write awaiting a flush */
+	uint64_t pending_head = UINT64_MAX; /* a non-FUA head write awaiting a flush */
 	uint8_t *covered, *buf;
 	struct lw_super super;
-	struct replay r = { 0 };
+	struct replay r = {0};
 	struct stat st;
-	uint64_t tail_written = UINT64_MAX;	/* -s: the first tail write of the seal */
+	uint64_t tail_written = UINT64_MAX; /* -s: the first tail write of the seal */
 	int logfd, imgfd, stage = 0, argi = 1, staged = 0;
 
 	for (; argi < argc && argv[argi][0] == '-' && argv[argi][1]; argi++) {
@@ -184,7 +184,8 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (argc - argi < 4 || argc - argi > 6) {
-		fprintf(stderr, "Usage: logcheck [-v] [-s] LOG IMAGE HEAD_LEN DEV_SIZE [LBS [PBS]]\n");
+		fprintf(stderr,
+			"Usage: logcheck [-v] [-s] LOG IMAGE HEAD_LEN DEV_SIZE [LBS [PBS]]\n");
 		return 2;
 	}
 	head_len = parse_u64(argv[argi + 2], "HEAD_LEN");
@@ -211,8 +212,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!lbs || lbs % r.ss || head_len % lbs || !head_len || dev_size % lbs ||
-	    (pbs && (pbs % lbs || pbs > head_len)) ||
-	    head_len > dev_size || (uint64_t)st.st_size > dev_size) {
+	    (pbs && (pbs % lbs || pbs > head_len)) || head_len > dev_size ||
+	    (uint64_t)st.st_size > dev_size) {
 		fprintf(stderr, "logcheck: Unable to check: inconsistent sizes\n");
 		return 2;
 	}
@@ -273,7 +274,8 @@ int main(int argc, char **argv)
 				pending_head = UINT64_MAX;
 				if (stage == 0) {
 					for (b = 0; b < dev_blocks; b++)
-						if ((b < r.head_blocks || b >= tail_block) && !covered[b])
+						if ((b < r.head_blocks || b >= tail_block) &&
+						    !covered[b])
 							break;
 					if (b == dev_blocks)
 						stage = 1;
@@ -283,7 +285,8 @@ int main(int argc, char **argv)
 		}
 		data = r.dev + sec * r.ss;
 		if (read_at(logfd, data, nr * r.ss, pos)) {
-			fprintf(stderr, "logcheck: Unable to read the data of entry %" PRIu64 "\n", i);
+			fprintf(stderr, "logcheck: Unable to read the data of entry %" PRIu64 "\n",
+				i);
 			return 2;
 		}
 		pos += nr * r.ss;
@@ -293,8 +296,10 @@ int main(int argc, char **argv)
 
 		if (stage == 0) {
 			if (!zero_ok || !in_zone)
-				violation(i, "image data at block %" PRIu64 " before the invalidation "
-					  "(zeroed head and tail + flush) was durable", sec);
+				violation(i,
+					  "image data at block %" PRIu64 " before the invalidation "
+					  "(zeroed head and tail + flush) was durable",
+					  sec);
 			for (b = sec; b < sec + nr; b++)
 				covered[b] = 1;
 		} else if (stage == 1 && staged && !touches_head && sec + nr > tail_block) {
@@ -302,16 +307,21 @@ int main(int argc, char **argv)
 				tail_written = i;
 				if (last_flush == UINT64_MAX ||
 				    (last_data != UINT64_MAX && last_flush < last_data))
-					violation(i, "tail written without a flush after the last data write");
+					violation(i, "tail written without a flush after the last "
+						     "data write");
 			}
 			if (sec < tail_block)
-				violation(i, "tail write at block %" PRIu64 " spills into the data", sec);
+				violation(i, "tail write at block %" PRIu64 " spills into the data",
+					  sec);
 			if (!(flags & LW_FUA))
 				violation(i, "tail write at block %" PRIu64 " without FUA", sec);
 		} else if (stage == 1 && !touches_head) {
 			if (tail_written != UINT64_MAX)
-				violation(i, "data write at block %" PRIu64 " after the tail was written "
-					  "(entry %" PRIu64 ")", sec, tail_written);
+				violation(i,
+					  "data write at block %" PRIu64
+					  " after the tail was written "
+					  "(entry %" PRIu64 ")",
+					  sec, tail_written);
 			data_writes++;
 			last_data = i;
 		} else {
@@ -320,32 +330,44 @@ int main(int argc, char **argv)
 				head_start = i;
 				if (last_flush == UINT64_MAX ||
 				    (last_data != UINT64_MAX && last_flush < last_data))
-					violation(i, "head written without a flush after the last data write");
+					violation(i, "head written without a flush after the last "
+						     "data write");
 			}
 			if (!touches_head || sec + nr > r.head_blocks)
-				violation(i, "write at block %" PRIu64 " after the head write began", sec);
+				violation(i,
+					  "write at block %" PRIu64 " after the head write began",
+					  sec);
 			head_writes++;
 			if (!(flags & LW_FUA))
 				pending_head = i;
 			if (pbs && first_pb != UINT64_MAX)
-				violation(i, "head write at block %" PRIu64 " after the first physical "
-					  "block was written (entry %" PRIu64 ")", sec, first_pb);
+				violation(i,
+					  "head write at block %" PRIu64
+					  " after the first physical "
+					  "block was written (entry %" PRIu64 ")",
+					  sec, first_pb);
 			if (pbs && sec * r.ss < pbs) {
 				first_pb = i;
 				if (sec || nr * r.ss < pbs)
-					violation(i, "first physical block written in part: [%" PRIu64
-						  ", +%" PRIu64 ") of %" PRIu64 " bytes", sec, nr, pbs);
+					violation(i,
+						  "first physical block written in part: [%" PRIu64
+						  ", +%" PRIu64 ") of %" PRIu64 " bytes",
+						  sec, nr, pbs);
 			}
 		}
 		for (b = sec; b < sec + nr; b++)
 			replay_update(&r, b);
 		if (r.head_nonzero && r.data_missing)
-			violation(i, "replay prefix: head written (%" PRIu64 " non-zero blocks) while "
-				  "%" PRIu64 " data blocks are missing", r.head_nonzero, r.data_missing);
+			violation(i,
+				  "replay prefix: head written (%" PRIu64 " non-zero blocks) while "
+				  "%" PRIu64 " data blocks are missing",
+				  r.head_nonzero, r.data_missing);
 		else if (r.head_nonzero && r.img_blocks && !r.mismatch[0] && r.all_missing &&
 			 !all_zero(r.img, r.ss))
-			violation(i, "replay prefix: first block written while %" PRIu64
-				  " image blocks are missing", r.all_missing);
+			violation(i,
+				  "replay prefix: first block written while %" PRIu64
+				  " image blocks are missing",
+				  r.all_missing);
 	}
 	if (stage < 2)
 		violation(i, "the head was never written (stage %d)", stage);

@@ -42,7 +42,7 @@
 #define SOL_NETLINK 270
 #endif
 
-static const char *const event_names[] = { "UNSPEC", "STATE", "PROGRESS", "DUMP" };
+static const char *const event_names[] = {"UNSPEC", "STATE", "PROGRESS", "DUMP"};
 
 static int family_id, group_id;
 
@@ -67,7 +67,7 @@ static int resolve(void)
 
 static int raw_socket(void)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
 	int one = 1;
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
 
@@ -90,7 +90,7 @@ static uint64_t get_u64(const struct nlattr *a)
 
 static void print_event(const struct nlmsghdr *nlh)
 {
-	const struct nlattr *tb[BOOTSEAL_A_MAX + 1] = { 0 };
+	const struct nlattr *tb[BOOTSEAL_A_MAX + 1] = {0};
 	const char *p = (const char *)NLMSG_DATA(nlh) + GENL_HDRLEN;
 	int len = nlh->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN;
 	uint64_t ev, st;
@@ -121,13 +121,15 @@ static void print_event(const struct nlmsghdr *nlh)
 		printf(" errno=%llu sector=%lld", U(BOOTSEAL_A_ERRNO),
 		       (long long)get_u64(tb[BOOTSEAL_A_ERROR_SECTOR]));
 	if (tb[BOOTSEAL_A_CLEANUP])
-		printf(" cleanup=%llu cleanup_errno=%llu cleanup_sector=%lld", U(BOOTSEAL_A_CLEANUP),
-		       U(BOOTSEAL_A_CLEANUP_ERRNO),
-		       tb[BOOTSEAL_A_CLEANUP_SECTOR] ?
-		       (long long)get_u64(tb[BOOTSEAL_A_CLEANUP_SECTOR]) : -2LL);
+		printf(" cleanup=%llu cleanup_errno=%llu cleanup_sector=%lld",
+		       U(BOOTSEAL_A_CLEANUP), U(BOOTSEAL_A_CLEANUP_ERRNO),
+		       tb[BOOTSEAL_A_CLEANUP_SECTOR]
+			       ? (long long)get_u64(tb[BOOTSEAL_A_CLEANUP_SECTOR])
+			       : -2LL);
 	if (U(BOOTSEAL_A_KIND) == BOOTSEAL_KIND_STAGED)
-		printf(" staged=%s", tb[BOOTSEAL_A_STAGED_NAME] ?
-		       (const char *)tb[BOOTSEAL_A_STAGED_NAME] + NLA_HDRLEN : "?");
+		printf(" staged=%s", tb[BOOTSEAL_A_STAGED_NAME]
+					     ? (const char *)tb[BOOTSEAL_A_STAGED_NAME] + NLA_HDRLEN
+					     : "?");
 	printf("\n");
 	fflush(stdout);
 #undef U
@@ -151,9 +153,9 @@ static int is_final_event(const struct nlmsghdr *nlh)
 		p += NLA_ALIGN(a->nla_len);
 		len -= NLA_ALIGN(a->nla_len);
 	}
-	return ev == BOOTSEAL_EVENT_STATE && (st == BOOTSEAL_STATE_SEALED ||
-		st == BOOTSEAL_STATE_FAILED || st == BOOTSEAL_STATE_ABORTED ||
-		st == BOOTSEAL_STATE_UNCLEAN);
+	return ev == BOOTSEAL_EVENT_STATE &&
+	       (st == BOOTSEAL_STATE_SEALED || st == BOOTSEAL_STATE_FAILED ||
+		st == BOOTSEAL_STATE_ABORTED || st == BOOTSEAL_STATE_UNCLEAN);
 }
 
 /* Prints an NLMSG_ERROR; returns the positive errno (0 = ACK). */
@@ -264,7 +266,7 @@ static int cmd_listen(int finals, int timeout)
 	printf("listening\n");
 	fflush(stdout);
 	while (seen < finals) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		int left = (int)(end - time(NULL));
 		struct nlmsghdr *nlh;
 		ssize_t n;

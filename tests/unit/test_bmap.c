@@ -39,7 +39,7 @@ static void write_at(int fd, off_t off, size_t len, unsigned int seed)
 	REQUIRE(b);
 	for (i = 0; i < len; i++) {
 		seed = seed * 1103515245u + 12345u;
-		b[i] = (unsigned char)(seed >> 16) | 1;	/* never zero */
+		b[i] = (unsigned char)(seed >> 16) | 1; /* never zero */
 	}
 	REQUIRE(pwrite(fd, b, len, off) == (ssize_t)len);
 	free(b);
@@ -107,10 +107,10 @@ static void test_bmaptool(void)
 	fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	REQUIRE(fd >= 0);
 	REQUIRE(ftruncate(fd, img_size) == 0);
-	write_at(fd, 0, 8192, 1);			/* blocks 0-1 */
-	write_at(fd, 1024 * 1024, BS + 100, 2);	/* 256-257 */
-	write_at(fd, 3 * 1024 * 1024 + 4096, BS, 3);	/* 769, a single block */
-	write_at(fd, img_size - 1000, 1000, 4);	/* the partial last block */
+	write_at(fd, 0, 8192, 1);		     /* blocks 0-1 */
+	write_at(fd, 1024 * 1024, BS + 100, 2);	     /* 256-257 */
+	write_at(fd, 3 * 1024 * 1024 + 4096, BS, 3); /* 769, a single block */
+	write_at(fd, img_size - 1000, 1000, 4);	     /* the partial last block */
 	REQUIRE(fsync(fd) == 0);
 	nr_want = own_ranges(fd, img_size, want, 64);
 	REQUIRE(nr_want >= 3);
@@ -176,11 +176,11 @@ static void test_bmaptool(void)
 struct doc {
 	const char *version;
 	const char *image_size, *block_size, *blocks, *mapped;
-	const char *csum_type;		/* NULL: no ChecksumType element */
-	const char *csum_elem;		/* NULL: no file checksum */
+	const char *csum_type; /* NULL: no ChecksumType element */
+	const char *csum_elem; /* NULL: no file checksum */
 	enum bs_hash_alg seal_alg;
-	const char *body;		/* the BlockMap contents */
-	const char *extra;		/* more elements in <bmap> */
+	const char *body;  /* the BlockMap contents */
+	const char *extra; /* more elements in <bmap> */
 	bool bad_seal;
 };
 
@@ -193,17 +193,19 @@ static char *render(const struct doc *d, size_t *len)
 	memset(zeros, '0', hexlen);
 	zeros[hexlen] = '\0';
 	if (d->csum_type)
-		snprintf(ctype, sizeof(ctype), "    <ChecksumType> %s </ChecksumType>\n", d->csum_type);
+		snprintf(ctype, sizeof(ctype), "    <ChecksumType> %s </ChecksumType>\n",
+			 d->csum_type);
 	if (d->csum_elem)
-		snprintf(fcsum, sizeof(fcsum), "    <%s> %s </%s>\n", d->csum_elem, zeros, d->csum_elem);
+		snprintf(fcsum, sizeof(fcsum), "    <%s> %s </%s>\n", d->csum_elem, zeros,
+			 d->csum_elem);
 	REQUIRE(asprintf(&s,
 			 "<?xml version=\"1.0\" ?>\n<!-- a comment -->\n<bmap version=\"%s\">\n"
 			 "    <ImageSize> %s </ImageSize>\n    <BlockSize> %s </BlockSize>\n"
 			 "    <BlocksCount> %s </BlocksCount>\n"
 			 "    <MappedBlocksCount> %s </MappedBlocksCount>\n"
 			 "%s%s%s    <BlockMap>\n%s    </BlockMap>\n</bmap>\n",
-			 d->version, d->image_size, d->block_size, d->blocks, d->mapped,
-			 ctype, fcsum, d->extra ? d->extra : "", d->body) > 0);
+			 d->version, d->image_size, d->block_size, d->blocks, d->mapped, ctype,
+			 fcsum, d->extra ? d->extra : "", d->body) > 0);
 	if (d->csum_elem) {
 		char *at = strstr(s, zeros), hex[65];
 		unsigned char dig[32];
@@ -223,9 +225,10 @@ static const char *sha256_a = "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b
 static const char *sha1_a = "86f7e437faa5a7fce15d1ddcb9eaeb8a90d7f4d5";
 
 /* ImageSize 1048576 + 1234 with 4096-byte blocks: 257 blocks */
-#define GOOD_2_0 .version = "2.0", .image_size = "1049810", .block_size = "4096", \
-	.blocks = "257", .mapped = "4", .csum_type = "sha256", \
-	.csum_elem = "BmapFileChecksum", .seal_alg = BS_HASH_SHA256
+#define GOOD_2_0                                                                                   \
+	.version = "2.0", .image_size = "1049810", .block_size = "4096", .blocks = "257",          \
+	.mapped = "4", .csum_type = "sha256", .csum_elem = "BmapFileChecksum",                     \
+	.seal_alg = BS_HASH_SHA256
 
 static int parse_doc(const struct doc *d, struct bs_bmap *b, char *err, size_t errlen)
 {
@@ -270,10 +273,11 @@ static void expect_reject(int line, const struct doc *d, const char *what)
 	CHECK(b.ranges == NULL && b.nr_ranges == 0);
 }
 
-#define REJECT(what, ...) do { \
-	struct doc _d = { GOOD_2_0, .body = good_body, __VA_ARGS__ }; \
-	expect_reject(__LINE__, &_d, what); \
-} while (0)
+#define REJECT(what, ...)                                                                          \
+	do {                                                                                       \
+		struct doc _d = {GOOD_2_0, .body = good_body, __VA_ARGS__};                        \
+		expect_reject(__LINE__, &_d, what);                                                \
+	} while (0)
 
 static char good_body[1024];
 
@@ -284,14 +288,15 @@ static void test_formats(void)
 
 	snprintf(good_body, sizeof(good_body),
 		 "<Range chksum=\"%s\"> 0-1 </Range>\n<Range chksum=\"%s\">5</Range>\n"
-		 "<Range chksum=\"%s\">256</Range>\n", sha256_a, sha256_a, sha256_a);
+		 "<Range chksum=\"%s\">256</Range>\n",
+		 sha256_a, sha256_a, sha256_a);
 	{
-		struct doc d = { GOOD_2_0, .body = good_body };
+		struct doc d = {GOOD_2_0, .body = good_body};
 
 		expect_ok(&d, &b);
 		CHECK_EQ_INT(b.nr_ranges, 3);
 		if (b.nr_ranges == 3) {
-			CHECK_EQ_INT(b.ranges[1].first, 5);	/* "5" = 5-5 */
+			CHECK_EQ_INT(b.ranges[1].first, 5); /* "5" = 5-5 */
 			CHECK_EQ_INT(b.ranges[1].last, 5);
 			CHECK_EQ_INT(b.ranges[2].first, 256);
 			CHECK_EQ_INT(b.ranges[0].csum[0], 0xca);
@@ -302,7 +307,7 @@ static void test_formats(void)
 	}
 	/* no file checksum at all: fine */
 	{
-		struct doc d = { GOOD_2_0, .body = good_body, .csum_elem = NULL };
+		struct doc d = {GOOD_2_0, .body = good_body, .csum_elem = NULL};
 
 		expect_ok(&d, &b);
 		CHECK_EQ_INT(b.nr_ranges, 3);
@@ -310,19 +315,25 @@ static void test_formats(void)
 	}
 	/* 1.4 = 2.0 */
 	{
-		struct doc d = { GOOD_2_0, .version = "1.4", .body = good_body };
+		struct doc d = {GOOD_2_0, .version = "1.4", .body = good_body};
 
 		expect_ok(&d, &b);
 		CHECK_EQ_INT(b.csum_type, BS_BMAP_CSUM_SHA256);
 		bs_bmap_free(&b);
 	}
 	/* 1.3: sha1 attributes, BmapFileSHA1 */
-	snprintf(body, sizeof(body), "<Range sha1=\"%s\"> 0-1 </Range>\n<Range sha1=\"%s\">7-8</Range>\n",
-		 sha1_a, sha1_a);
+	snprintf(body, sizeof(body),
+		 "<Range sha1=\"%s\"> 0-1 </Range>\n<Range sha1=\"%s\">7-8</Range>\n", sha1_a,
+		 sha1_a);
 	{
-		struct doc d = { .version = "1.3", .image_size = "1049810", .block_size = "4096",
-				 .blocks = "257", .mapped = "4", .csum_elem = "BmapFileSHA1",
-				 .seal_alg = BS_HASH_SHA1, .body = body };
+		struct doc d = {.version = "1.3",
+				.image_size = "1049810",
+				.block_size = "4096",
+				.blocks = "257",
+				.mapped = "4",
+				.csum_elem = "BmapFileSHA1",
+				.seal_alg = BS_HASH_SHA1,
+				.body = body};
 
 		expect_ok(&d, &b);
 		CHECK_EQ_INT(b.major, 1);
@@ -342,8 +353,12 @@ static void test_formats(void)
 	}
 	/* 1.2: no checksums; 1.0 single-number ranges */
 	{
-		struct doc d = { .version = "1.2", .image_size = "4096", .block_size = "4096",
-				 .blocks = "1", .mapped = "1", .body = "<Range> 0 </Range>" };
+		struct doc d = {.version = "1.2",
+				.image_size = "4096",
+				.block_size = "4096",
+				.blocks = "1",
+				.mapped = "1",
+				.body = "<Range> 0 </Range>"};
 
 		expect_ok(&d, &b);
 		CHECK_EQ_INT(b.csum_type, BS_BMAP_CSUM_NONE);
@@ -356,7 +371,8 @@ static void test_formats(void)
 	/* sha1 named in a 2.0 bmap */
 	snprintf(body, sizeof(body), "<Range chksum=\"%s\"> 0-3 </Range>\n", sha1_a);
 	{
-		struct doc d = { GOOD_2_0, .csum_type = "sha1", .seal_alg = BS_HASH_SHA1, .body = body };
+		struct doc d = {GOOD_2_0, .csum_type = "sha1", .seal_alg = BS_HASH_SHA1,
+				.body = body};
 
 		expect_ok(&d, &b);
 		CHECK_EQ_INT(b.csum_type, BS_BMAP_CSUM_SHA1);
@@ -364,8 +380,8 @@ static void test_formats(void)
 	}
 	/* a block size that is a multiple of 512 without being a power of two; empty map */
 	{
-		struct doc d = { GOOD_2_0, .block_size = "1536", .blocks = "684", .mapped = "0",
-				 .body = "" };
+		struct doc d = {GOOD_2_0, .block_size = "1536", .blocks = "684", .mapped = "0",
+				.body = ""};
 
 		expect_ok(&d, &b);
 		CHECK_EQ_INT(b.block_size, 1536);
@@ -375,7 +391,7 @@ static void test_formats(void)
 	}
 	/* unknown elements are ignored */
 	{
-		struct doc d = { GOOD_2_0, .body = good_body, .extra = "    <Future> 1 </Future>\n" };
+		struct doc d = {GOOD_2_0, .body = good_body, .extra = "    <Future> 1 </Future>\n"};
 
 		expect_ok(&d, &b);
 		bs_bmap_free(&b);
@@ -391,32 +407,55 @@ static void test_rejects(void)
 	REJECT("bad bmap format version", .version = "two");
 	REJECT("bad bmap format version", .version = "2");
 	REJECT("bad bmap format version", .version = "2.0beta");
-	REJECT("overlaps or precedes range 1", .body =
-	       "<Range chksum=\"" "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb" "\">0-2</Range>"
-	       "<Range chksum=\"" "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb" "\">2</Range>",
+	REJECT("overlaps or precedes range 1",
+	       .body = "<Range chksum=\""
+		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+		       "\">0-2</Range>"
+		       "<Range chksum=\""
+		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+		       "\">2</Range>",
 	       .mapped = "4");
-	REJECT("overlaps or precedes", .mapped = "2", .body =
-	       "<Range chksum=\"" "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb" "\">10</Range>"
-	       "<Range chksum=\"" "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb" "\">3</Range>");
-	REJECT("is outside the image (257 blocks)", .mapped = "2", .body =
-	       "<Range chksum=\"" "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb" "\">256-257</Range>");
-	REJECT("ends before it starts", .mapped = "2", .body =
-	       "<Range chksum=\"" "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb" "\">5-4</Range>");
-	REJECT("is not a block number", .mapped = "2", .body =
-	       "<Range chksum=\"" "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb" "\">1-2-3</Range>");
-	REJECT("is not a block number", .mapped = "2", .body =
-	       "<Range chksum=\"" "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb" "\">-2</Range>");
-	REJECT("sha256 checksum must be 64 hex digits", .mapped = "1", .body =
-	       "<Range chksum=\"" "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48b" "\">1</Range>");
-	REJECT("sha256 checksum must be 64 hex digits", .mapped = "1", .body =
-	       "<Range chksum=\"" "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bbb" "\">1</Range>");
-	REJECT("sha256 checksum must be 64 hex digits", .mapped = "1", .body =
-	       "<Range chksum=\"" "xa978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb" "\">1</Range>");
-	REJECT("sha256 checksum must be 64 hex digits", .mapped = "1", .body =
-	       "<Range chksum=\"86f7e437faa5a7fce15d1ddcb9eaeb8a90d7f4d5\">1</Range>");
+	REJECT("overlaps or precedes", .mapped = "2",
+	       .body = "<Range chksum=\""
+		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+		       "\">10</Range>"
+		       "<Range chksum=\""
+		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+		       "\">3</Range>");
+	REJECT("is outside the image (257 blocks)", .mapped = "2",
+	       .body = "<Range chksum=\""
+		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+		       "\">256-257</Range>");
+	REJECT("ends before it starts", .mapped = "2",
+	       .body = "<Range chksum=\""
+		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+		       "\">5-4</Range>");
+	REJECT("is not a block number", .mapped = "2",
+	       .body = "<Range chksum=\""
+		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+		       "\">1-2-3</Range>");
+	REJECT("is not a block number", .mapped = "2",
+	       .body = "<Range chksum=\""
+		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+		       "\">-2</Range>");
+	REJECT("sha256 checksum must be 64 hex digits", .mapped = "1",
+	       .body = "<Range chksum=\""
+		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48b"
+		       "\">1</Range>");
+	REJECT("sha256 checksum must be 64 hex digits", .mapped = "1",
+	       .body = "<Range chksum=\""
+		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bbb"
+		       "\">1</Range>");
+	REJECT("sha256 checksum must be 64 hex digits", .mapped = "1",
+	       .body = "<Range chksum=\""
+		       "xa978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+		       "\">1</Range>");
+	REJECT("sha256 checksum must be 64 hex digits", .mapped = "1",
+	       .body = "<Range chksum=\"86f7e437faa5a7fce15d1ddcb9eaeb8a90d7f4d5\">1</Range>");
 	snprintf(body, sizeof(body), "<Range chksum=\"%s\">1</Range><Range>3</Range>", sha256_a);
 	REJECT("1 of 2 ranges have no checksum", .mapped = "2", .body = body);
-	REJECT("BlocksCount is 256 but ImageSize 1049810 / BlockSize 4096 needs 257", .blocks = "256");
+	REJECT("BlocksCount is 256 but ImageSize 1049810 / BlockSize 4096 needs 257",
+	       .blocks = "256");
 	REJECT("MappedBlocksCount is 5 but the ranges hold 4 blocks", .mapped = "5");
 	REJECT("MappedBlocksCount 300 exceeds BlocksCount 257", .mapped = "300");
 	REJECT("BlockSize 1000 is not a positive multiple of 512", .block_size = "1000");
@@ -469,16 +508,19 @@ static void test_raw_rejects(void)
 	reject_raw("<bmap version=\"2.0\"><ImageSize>1</ImageSize></bmap>", "BlockSize is missing");
 	reject_raw("<?xml version=\"1.0\"?>\n<!DOCTYPE bmap [<!ENTITY a \"aaaaaaaaaa\">"
 		   "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]>\n"
-		   "<bmap version=\"2.0\"><ImageSize>&b;</ImageSize></bmap>", "must not contain a DTD");
+		   "<bmap version=\"2.0\"><ImageSize>&b;</ImageSize></bmap>",
+		   "must not contain a DTD");
 	/* a file checksum that cannot be found verbatim (character reference) */
-	reject_raw("<bmap version=\"2.0\"><ChecksumType>sha256</ChecksumType><BmapFileChecksum>&#x30;"
-		   "000000000000000000000000000000000000000000000000000000000000000</BmapFileChecksum>"
-		   "<ImageSize>0</ImageSize><BlockSize>4096</BlockSize><BlocksCount>0</BlocksCount>"
-		   "<MappedBlocksCount>0</MappedBlocksCount><BlockMap/></bmap>",
-		   "cannot locate the BmapFileChecksum value");
+	reject_raw(
+		"<bmap version=\"2.0\"><ChecksumType>sha256</ChecksumType><BmapFileChecksum>&#x30;"
+		"000000000000000000000000000000000000000000000000000000000000000</BmapFileChecksum>"
+		"<ImageSize>0</ImageSize><BlockSize>4096</BlockSize><BlocksCount>0</BlocksCount>"
+		"<MappedBlocksCount>0</MappedBlocksCount><BlockMap/></bmap>",
+		"cannot locate the BmapFileChecksum value");
 	reject_raw("<bmap version=\"2.0\"><ChecksumType>sha256</ChecksumType><BmapFileChecksum>1234"
 		   "</BmapFileChecksum><ImageSize>0</ImageSize><BlockSize>4096</BlockSize>"
-		   "<BlocksCount>0</BlocksCount><MappedBlocksCount>0</MappedBlocksCount><BlockMap/></bmap>",
+		   "<BlocksCount>0</BlocksCount><MappedBlocksCount>0</MappedBlocksCount><BlockMap/"
+		   "></bmap>",
 		   "BmapFileChecksum must be 64 hex digits");
 
 	CHECK(bs_bmap_load("/nonexistent/x.bmap", &b, err, sizeof(err)) == -1);

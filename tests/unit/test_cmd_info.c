@@ -13,7 +13,6 @@
 #include "helper.h"
 #include "unit.h"
 
-
 static char out[65536], errtext[8192];
 
 /* Run @fn with stdout and stderr captured into out/errtext. */
@@ -50,10 +49,11 @@ static int run(int (*fn)(int, char **), int argc, char **argv)
 	return ret;
 }
 
-#define RUN(fn, ...) ({ \
-	char *_argv[] = { __VA_ARGS__, NULL }; \
-	run(fn, (int)(sizeof(_argv) / sizeof(_argv[0])) - 1, _argv); \
-})
+#define RUN(fn, ...)                                                                               \
+	({                                                                                         \
+		char *_argv[] = {__VA_ARGS__, NULL};                                               \
+		run(fn, (int)(sizeof(_argv) / sizeof(_argv[0])) - 1, _argv);                       \
+	})
 
 static void test_usage(void)
 {
@@ -97,13 +97,13 @@ static int lines(const char *s)
  */
 static void test_usage_errors(void)
 {
-	static const char *const cmds[] = {"flash", "boot",   "verify", "inspect", "list",
-					   "status", "monitor", "help",   "version"};
+	static const char *const cmds[] = {"flash",  "boot",	"verify", "inspect", "list",
+					   "status", "monitor", "help",	  "version"};
 	static const struct {
 		int (*fn)(int, char **);
 		const char *name;
 	} all[] = {
-		{cmd_flash, "flash"}, {cmd_boot, "boot"},     {cmd_verify, "verify"},
+		{cmd_flash, "flash"},	  {cmd_boot, "boot"}, {cmd_verify, "verify"},
 		{cmd_inspect, "inspect"}, {cmd_list, "list"}, {cmd_status, "status"},
 		{cmd_monitor, "monitor"},
 	};
@@ -168,7 +168,7 @@ static void test_list(void)
 	/* every line is a drive: as many as the table has rows */
 	CHECK_EQ_INT(RUN(cmd_list, "list", "-a"), BS_EXIT_OK);
 	{
-		int rows = -1;	/* the header */
+		int rows = -1; /* the header */
 		char *p;
 
 		for (p = out; (p = strchr(p, '\n')); p++)
@@ -184,10 +184,12 @@ static void test_no_module(void)
 	if (!access("/sys/module/bootseal", F_OK))
 		return;
 	CHECK_EQ_INT(RUN(cmd_status, "status"), BS_EXIT_FAILURE);
-	CHECK(strstr(errtext, "bootseal: Unable to query the sessions: bootseal module is not loaded"));
+	CHECK(strstr(errtext,
+		     "bootseal: Unable to query the sessions: bootseal module is not loaded"));
 	CHECK_EQ_STR(out, "");
 	CHECK_EQ_INT(RUN(cmd_monitor, "monitor", "--json"), BS_EXIT_FAILURE);
-	CHECK(strstr(errtext, "bootseal: Unable to monitor the sessions: bootseal module is not loaded"));
+	CHECK(strstr(errtext,
+		     "bootseal: Unable to monitor the sessions: bootseal module is not loaded"));
 	CHECK(strstr(errtext, "load it with 'sudo modprobe bootseal'"));
 	CHECK_EQ_INT(RUN(cmd_status, "status", "--json"), BS_EXIT_FAILURE);
 	CHECK(strstr(errtext, "load it with 'sudo modprobe bootseal'"));

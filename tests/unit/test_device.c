@@ -19,7 +19,6 @@
 #include "module/uapi/bootseal.h"
 #include "unit.h"
 
-
 static void check_size(uint64_t bytes, const char *want)
 {
 	char buf[32];
@@ -39,14 +38,14 @@ static void test_human_size(void)
 	check_size(1024, "1.0 kB");
 	check_size(1500, "1.5 kB");
 	check_size(999949, "999.9 kB");
-	check_size(999950, "1.0 MB");		/* rounds up into the next unit */
+	check_size(999950, "1.0 MB"); /* rounds up into the next unit */
 	check_size(120500000, "120.5 MB");
 	check_size(7800000000ULL, "7.8 GB");
-	check_size(7948206080ULL, "7.9 GB");	/* a typical "8 GB" SD card */
+	check_size(7948206080ULL, "7.9 GB"); /* a typical "8 GB" SD card */
 	check_size(32017047552ULL, "32.0 GB");
 	check_size(2000398934016ULL, "2.0 TB");
 	check_size(UINT64_MAX, "18.4 EB");
-	bs_human_size(7800000000ULL, small, sizeof(small));	/* truncated, terminated */
+	bs_human_size(7800000000ULL, small, sizeof(small)); /* truncated, terminated */
 	CHECK_EQ_STR(small, "7.8");
 }
 
@@ -61,7 +60,7 @@ static const char mountinfo[] =
 	"51 22 x:y / /mnt/baddev rw - ext4 /dev/sdc2 rw\n"
 	"\n"
 	"60 22 0:45 / /tmp rw - tmpfs tmpfs rw\n"
-	"61 22 8:49 / /mnt/last rw - ext4 /dev/sdd1 rw";	/* no final newline */
+	"61 22 8:49 / /mnt/last rw - ext4 /dev/sdd1 rw"; /* no final newline */
 
 static void test_parse_mountinfo(void)
 {
@@ -147,9 +146,9 @@ static void test_apply_usage(void)
 	struct stat st;
 	size_t n = 0;
 	/* sda, sda1, sda2, and vg-root (254:2) stacked on sda2 */
-	dev_t sda[] = { makedev(8, 0), makedev(8, 1), makedev(8, 2), makedev(254, 2) };
-	dev_t sdb[] = { makedev(8, 16), makedev(8, 17), makedev(8, 18) };
-	dev_t sde[] = { makedev(8, 64) };
+	dev_t sda[] = {makedev(8, 0), makedev(8, 1), makedev(8, 2), makedev(254, 2)};
+	dev_t sdb[] = {makedev(8, 16), makedev(8, 17), makedev(8, 18)};
+	dev_t sde[] = {makedev(8, 64)};
 
 	REQUIRE(bs_parse_mountinfo(mountinfo, &mi, &n) == 0);
 
@@ -213,7 +212,7 @@ static void base_drive(struct bs_drive *d)
 
 static void test_check(void)
 {
-	struct bs_safety s = { 0 };
+	struct bs_safety s = {0};
 	struct bs_drive d;
 	char why[256], dir[] = "/tmp/bs-mnt-XXXXXX";
 
@@ -228,7 +227,7 @@ static void test_check(void)
 	base_drive(&d);
 	d.holds_root = true;
 	d.removable = false;
-	s.allow_fixed = true;	/* never overrides the root check */
+	s.allow_fixed = true; /* never overrides the root check */
 	CHECK_EQ_INT(bs_drive_check(&d, &s, why, sizeof(why)), -1);
 	CHECK_EQ_STR(why, "/dev/sdx holds the root filesystem");
 	s.allow_fixed = false;
@@ -251,8 +250,8 @@ static void test_check(void)
 	s.image_size = 1000000512ULL;
 	CHECK_EQ_INT(bs_drive_check(&d, &s, why, sizeof(why)), -1);
 	CHECK_EQ_STR(why, "/dev/sdx is too small: device is 1000000000 bytes, "
-		     "image is 1000000512 bytes");
-	s.image_size = d.size;	/* exactly fits */
+			  "image is 1000000512 bytes");
+	s.image_size = d.size; /* exactly fits */
 	CHECK_EQ_INT(bs_drive_check(&d, &s, why, sizeof(why)), 0);
 	s.image_size = 0;
 
@@ -309,10 +308,10 @@ static void test_usb_port(void)
 	CHECK_EQ_STR(port, "1-1.3");
 	CHECK_EQ_INT(bs_usb_port_parse("3-2", port, sizeof(port), err, sizeof(err)), 0);
 	CHECK_EQ_STR(port, "3-2");
-	CHECK_EQ_INT(bs_usb_port_parse("usb:1-1.2.3.4.5.6", port, sizeof(port), err,
-				       sizeof(err)), 0);
-	CHECK_EQ_INT(bs_usb_port_parse("usb:1-1.2.3.4.5.6.7", port, sizeof(port), err,
-				       sizeof(err)), -1);
+	CHECK_EQ_INT(bs_usb_port_parse("usb:1-1.2.3.4.5.6", port, sizeof(port), err, sizeof(err)),
+		     0);
+	CHECK_EQ_INT(bs_usb_port_parse("usb:1-1.2.3.4.5.6.7", port, sizeof(port), err, sizeof(err)),
+		     -1);
 	CHECK_EQ_INT(bs_usb_port_parse("usb:1", port, sizeof(port), err, sizeof(err)), -1);
 	CHECK(strstr(err, "invalid USB port \"usb:1\""));
 	CHECK_EQ_INT(bs_usb_port_parse("usb:", port, sizeof(port), err, sizeof(err)), -1);
@@ -339,8 +338,8 @@ static void test_host(void)
 	CHECK_EQ_INT(bs_drive_probe("/nonexistent/sdz", &d, err, sizeof(err)), -1);
 	CHECK_EQ_STR(err, strerror(ENOENT));
 
-	CHECK_EQ_INT(bs_drive_from_usb_port("usb:9-9.9.9", path, sizeof(path), err,
-					    sizeof(err)), -1);
+	CHECK_EQ_INT(bs_drive_from_usb_port("usb:9-9.9.9", path, sizeof(path), err, sizeof(err)),
+		     -1);
 	CHECK_EQ_STR(err, "no block device behind USB port 9-9.9.9");
 	CHECK_EQ_INT(bs_drive_from_usb_port("usb:x", path, sizeof(path), err, sizeof(err)), -1);
 
@@ -389,7 +388,9 @@ static void test_busy(void)
 	CHECK(bs_session_on(ev, 2, "sdb") == &ev[1]);
 	CHECK(bs_session_on(ev, 2, "sdd") == NULL);
 	bs_busy_describe(&d, &ev[1], "bootseal", NULL, buf, sizeof(buf));
-	CHECK_EQ_STR(buf, "another bootseal flash is writing it: session 8, started by pid 4242 (bootseal)");
+	CHECK_EQ_STR(
+		buf,
+		"another bootseal flash is writing it: session 8, started by pid 4242 (bootseal)");
 	d.nr_mounts = 1;
 	snprintf(d.mounts[0].source, sizeof(d.mounts[0].source), "/dev/sdb1");
 	snprintf(d.mounts[0].target, sizeof(d.mounts[0].target), "/media/card");

@@ -237,12 +237,12 @@ static void test_option_sets(void)
 		const struct bs_optset *set;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{&bs_flash_optset, cmd_flash},	     {&bs_boot_optset, cmd_boot},
-		{&bs_verify_optset, cmd_verify},     {&bs_inspect_optset, cmd_inspect},
-		{&bs_list_optset, cmd_list},	     {&bs_status_optset, cmd_status},
-		{&bs_monitor_optset, cmd_monitor},   {&bs_stage_optset, cmd_stage},
-		{&bs_run_optset, cmd_run},	     {&bs_partitions_optset, cmd_partitions},
-		{&bs_seal_optset, cmd_seal},	     {&bs_unstage_optset, cmd_unstage},
+		{&bs_flash_optset, cmd_flash},	   {&bs_boot_optset, cmd_boot},
+		{&bs_verify_optset, cmd_verify},   {&bs_inspect_optset, cmd_inspect},
+		{&bs_list_optset, cmd_list},	   {&bs_status_optset, cmd_status},
+		{&bs_monitor_optset, cmd_monitor}, {&bs_stage_optset, cmd_stage},
+		{&bs_run_optset, cmd_run},	   {&bs_partitions_optset, cmd_partitions},
+		{&bs_seal_optset, cmd_seal},	   {&bs_unstage_optset, cmd_unstage},
 	};
 	char *man = slurp("userspace/man/bootseal.8");
 	struct set t, h, m, c;
@@ -255,8 +255,8 @@ static void test_option_sets(void)
 		help_set(&h, cmds[i].fn, name);
 		man_set(&m, man, name);
 		completion_set(&c, name);
-		fprintf(stderr, "%s:\n  table:%s\n  help: %s\n  man:  %s\n  bash: %s\n", name,
-			t.s, h.s, m.s, c.s);
+		fprintf(stderr, "%s:\n  table:%s\n  help: %s\n  man:  %s\n  bash: %s\n", name, t.s,
+			h.s, m.s, c.s);
 		CHECK_EQ_STR(h.s, t.s);
 		CHECK_EQ_STR(m.s, t.s);
 		CHECK_EQ_STR(c.s, t.s);
@@ -341,14 +341,16 @@ static void test_no_system_disk(void)
 	FILE *p;
 
 	p = popen("s=$(findmnt -no SOURCE / 2>/dev/null) && "
-		  "lsblk -ndo PKNAME,NAME \"$s\" 2>/dev/null | awk '{print $1}'", "r");
+		  "lsblk -ndo PKNAME,NAME \"$s\" 2>/dev/null | awk '{print $1}'",
+		  "r");
 	if (p) {
 		if (fgets(root, sizeof(root), p))
 			root[strcspn(root, "\n")] = '\0';
 		pclose(p);
 	}
 	if (!root[0]) {
-		fprintf(stderr, "no block device holds /: completion of the system disk not checked\n");
+		fprintf(stderr,
+			"no block device holds /: completion of the system disk not checked\n");
 		return;
 	}
 	snprintf(want, sizeof(want), "/dev/%s\n", root);
@@ -366,7 +368,7 @@ static void test_no_system_disk(void)
 /* Staged devices: every command has its man section, the README its section and one-liner. */
 static void test_staged_docs(void)
 {
-	static const char *const cmds[] = { "stage", "partitions", "seal", "unstage", "run" };
+	static const char *const cmds[] = {"stage", "partitions", "seal", "unstage", "run"};
 	char *man = slurp("userspace/man/bootseal.8"), *readme = slurp("README.md"), head[32];
 	struct set c;
 	size_t i;
@@ -383,8 +385,11 @@ static void test_staged_docs(void)
 	for (i = 1; i < 4; i++) {
 		completion_set(&c, cmds[i]);
 		CHECK_EQ_STR(c.s, "");
-		CHECK_EQ_INT(run(cmds[i][0] == 'p' ? cmd_partitions : cmds[i][0] == 's' ? cmd_seal :
-				 cmd_unstage, (char *)cmds[i], "--help"), BS_EXIT_OK);
+		CHECK_EQ_INT(run(cmds[i][0] == 'p'   ? cmd_partitions
+				 : cmds[i][0] == 's' ? cmd_seal
+						     : cmd_unstage,
+				 (char *)cmds[i], "--help"),
+			     BS_EXIT_OK);
 		CHECK(strstr(out, "Usage: ") && strstr(out, " NAME"));
 	}
 	free(man);

@@ -77,15 +77,19 @@ static void make_fs(const char *img, const char *mkfs_opts, unsigned int kib, in
 {
 	int i;
 
-	REQUIRE(!sh("rm -f %s && mkfs.vfat -C -n BOOTFS %s %s %u >/dev/null", img, mkfs_opts,
-		    img, kib));
+	REQUIRE(!sh("rm -f %s && mkfs.vfat -C -n BOOTFS %s %s %u >/dev/null", img, mkfs_opts, img,
+		    kib));
 	REQUIRE(!sh("cd %s && printf 'arm_64bit=1\\n' > config.txt && "
-		    "head -c 10240 /dev/urandom > big.bin && echo x > 'A very long file name for testing.txt' && "
+		    "head -c 10240 /dev/urandom > big.bin && echo x > 'A very long file name for "
+		    "testing.txt' && "
 		    "echo y > 'Grüße aus Köln.txt' && : > empty.dat && "
-		    "MTOOLS_SKIP_CHECK=1 mcopy -i %s config.txt big.bin 'A very long file name for testing.txt' "
-		    "'Grüße aus Köln.txt' empty.dat ::", dir, img));
+		    "MTOOLS_SKIP_CHECK=1 mcopy -i %s config.txt big.bin 'A very long file name for "
+		    "testing.txt' "
+		    "'Grüße aus Köln.txt' empty.dat ::",
+		    dir, img));
 	for (i = 0; i < nextra; i++)
-		REQUIRE(!sh("cd %s && MTOOLS_SKIP_CHECK=1 mcopy -i %s config.txt ::extra-file-number-%03d.txt",
+		REQUIRE(!sh("cd %s && MTOOLS_SKIP_CHECK=1 mcopy -i %s config.txt "
+			    "::extra-file-number-%03d.txt",
 			    dir, img, i));
 }
 

@@ -105,9 +105,12 @@ static void test_options(void)
 	CHECK(!o.yes && !o.json && o.head_len == 0 && !o.bmap);
 
 	CHECK_EQ_INT(parse(&o, &np, pos, "--yes", "--json", "--head", "16K", "--bmap=x.bmap",
-			   "--threads", "3", "--allow-fixed", "--unmount", "--strict", "--power-off",
-			   "--no-verify", "--force-raw", "img.xz", "usb:1-1.2", "/dev/sdc", NULL), 0);
-	CHECK(o.yes && o.json && o.allow_fixed && o.unmount && o.strict && o.power_off && o.no_verify);
+			   "--threads", "3", "--allow-fixed", "--unmount", "--strict",
+			   "--power-off", "--no-verify", "--force-raw", "img.xz", "usb:1-1.2",
+			   "/dev/sdc", NULL),
+		     0);
+	CHECK(o.yes && o.json && o.allow_fixed && o.unmount && o.strict && o.power_off &&
+	      o.no_verify);
 	CHECK(o.force_raw);
 	CHECK_EQ_INT(o.head_len, 16384);
 	CHECK_EQ_STR(o.bmap, "x.bmap");
@@ -124,13 +127,15 @@ static void test_options(void)
 	/* -j as everywhere; getopt-style prefixes; the --usbboot options' letters */
 	CHECK_EQ_INT(parse(&o, &np, pos, "-jy", "--no-v", "img", "/dev/sdb", NULL), 0);
 	CHECK(o.json && o.yes && o.no_verify);
-	CHECK_EQ_INT(parse(&o, &np, pos, "--usbboot", "-l", "-f", "fw", "-t30", "-p", "1-1.3", "img",
-			   NULL), 0);
+	CHECK_EQ_INT(parse(&o, &np, pos, "--usbboot", "-l", "-f", "fw", "-t30", "-p", "1-1.3",
+			   "img", NULL),
+		     0);
 	CHECK(o.loop && o.timeout == 30);
 	CHECK_EQ_STR(o.firmware, "fw");
 	CHECK_EQ_INT(o.ports.n, 1);
-	CHECK_EQ_INT(parse(&o, &np, pos, "-t", "30", "img", "/dev/sdb", NULL), -1); /* needs --usbboot */
-	CHECK_EQ_INT(parse(&o, &np, pos, "--no-", "img", "/dev/sdb", NULL), -1);    /* ambiguous */
+	CHECK_EQ_INT(parse(&o, &np, pos, "-t", "30", "img", "/dev/sdb", NULL),
+		     -1); /* needs --usbboot */
+	CHECK_EQ_INT(parse(&o, &np, pos, "--no-", "img", "/dev/sdb", NULL), -1); /* ambiguous */
 	CHECK_EQ_INT(parse(&o, &np, pos, "-h", NULL), BS_OPTS_HELP);
 	CHECK_EQ_INT(bs_progress_pick_mode(false, true), BS_PROGRESS_QUIET);
 	CHECK_EQ_INT(bs_progress_pick_mode(true, true), BS_PROGRESS_JSON);
@@ -142,7 +147,7 @@ static void test_options(void)
 	CHECK_EQ_STR(pos[1], "--weird-name");
 
 	CHECK_EQ_INT(parse(&o, &np, pos, "--help", NULL), BS_OPTS_HELP);
-	CHECK_EQ_INT(parse(&o, &np, pos, "img", NULL), -1);			/* no target */
+	CHECK_EQ_INT(parse(&o, &np, pos, "img", NULL), -1); /* no target */
 	CHECK_EQ_INT(parse(&o, &np, pos, "--frobnicate", "a", "b", NULL), -1);
 	CHECK_EQ_INT(parse(&o, &np, pos, "--head", "12Q", "a", "b", NULL), -1);
 	CHECK_EQ_INT(parse(&o, &np, pos, "--head", "0", "a", "b", NULL), -1);
@@ -150,10 +155,11 @@ static void test_options(void)
 	CHECK_EQ_INT(parse(&o, &np, pos, "--sha256", "abc", "a", "b", NULL), -1);
 	CHECK_EQ_INT(parse(&o, &np, pos, "--bmap", "x", "--no-bmap", "a", "b", NULL), -1);
 	CHECK_EQ_INT(parse(&o, &np, pos, "--yes=1", "a", "b", NULL), -1);
-	CHECK_EQ_INT(parse(&o, &np, pos, "a", "b", "--bmap", NULL), -1);	/* value missing */
-	CHECK_EQ_INT(parse(&o, &np, pos, "--loop", "a", "b", NULL), -1);	/* needs --usbboot */
+	CHECK_EQ_INT(parse(&o, &np, pos, "a", "b", "--bmap", NULL), -1); /* value missing */
+	CHECK_EQ_INT(parse(&o, &np, pos, "--loop", "a", "b", NULL), -1); /* needs --usbboot */
 	CHECK_EQ_INT(parse(&o, &np, pos, "--usbboot", "--loop", "img", NULL), 0);
-	CHECK_EQ_INT(parse(&o, &np, pos, "a", "1", "2", "3", "4", "5", "6", "7", "8", "9", NULL), -1);
+	CHECK_EQ_INT(parse(&o, &np, pos, "a", "1", "2", "3", "4", "5", "6", "7", "8", "9", NULL),
+		     -1);
 
 	CHECK_EQ_INT(bs_parse_size("4096", &v), 0);
 	CHECK_EQ_INT(v, 4096);
@@ -169,10 +175,18 @@ static void test_options(void)
 	{
 		unsigned char d[32];
 
-		CHECK_EQ_INT(bs_parse_sha256("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", d), 0);
+		CHECK_EQ_INT(
+			bs_parse_sha256(
+				"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+				d),
+			0);
 		CHECK_EQ_INT(d[0], 0xe3);
 		CHECK_EQ_INT(d[31], 0x55);
-		CHECK_EQ_INT(bs_parse_sha256("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B85G", d), -1);
+		CHECK_EQ_INT(
+			bs_parse_sha256(
+				"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B85G",
+				d),
+			-1);
 	}
 }
 
@@ -200,8 +214,8 @@ static void test_head(void)
 	size_t len;
 
 	snprintf(path, sizeof(path), "%s/mbr.img", dir);
-	REQUIRE(run("truncate -s 8M %s && echo 'start=2048, type=83' | sfdisk -q %s >/dev/null", path,
-		    path) == 0);
+	REQUIRE(run("truncate -s 8M %s && echo 'start=2048, type=83' | sfdisk -q %s >/dev/null",
+		    path, path) == 0);
 	b = read_head(path, &len);
 	CHECK_EQ_INT(bs_head_auto(b, len, 512, 0, &kind, note, sizeof(note)), 512);
 	CHECK_EQ_INT(kind, BS_HEAD_MBR);
@@ -209,7 +223,8 @@ static void test_head(void)
 	free(b);
 
 	snprintf(path, sizeof(path), "%s/gpt.img", dir);
-	REQUIRE(run("truncate -s 8M %s && printf 'label: gpt\\nstart=2048, size=4096\\n' | sfdisk -q %s >/dev/null",
+	REQUIRE(run("truncate -s 8M %s && printf 'label: gpt\\nstart=2048, size=4096\\n' | sfdisk "
+		    "-q %s >/dev/null",
 		    path, path) == 0);
 	b = read_head(path, &len);
 	/* 128 entries x 128 bytes from LBA 2: the array ends at byte 17408 */
@@ -225,7 +240,7 @@ static void test_head(void)
 	/* a corrupt header CRC falls back to one block */
 	b[512 + 30] ^= 1;
 	CHECK_EQ_INT(bs_head_auto(b, len, 512, 0, &kind, note, sizeof(note)), 512);
-	CHECK_EQ_INT(kind, BS_HEAD_MBR);		/* the protective MBR is still there */
+	CHECK_EQ_INT(kind, BS_HEAD_MBR); /* the protective MBR is still there */
 	CHECK(strstr(note, "CRC") != NULL);
 	b[512 + 30] ^= 1;
 	/* a corrupt entry array too */
@@ -283,7 +298,8 @@ static void test_head_agrees_with_inspect(void)
 		uint32_t n, size;
 		bool valid;
 	} geo[] = {
-		{128, 128, true}, {64, 256, true}, {128, 384, false}, {4, 8192, true}, {1, 100, false},
+		{128, 128, true}, {64, 256, true}, {128, 384, false},
+		{4, 8192, true},  {1, 100, false},
 	};
 	unsigned char *b = malloc(8 << 20);
 	char path[256], src[256], err[256], note[256];
@@ -291,7 +307,8 @@ static void test_head_agrees_with_inspect(void)
 
 	REQUIRE(b);
 	snprintf(src, sizeof(src), "%s/gpt-geo-src.img", dir);
-	REQUIRE(run("truncate -s 8M %s && printf 'label: gpt\nstart=2048, size=4096\n' | sfdisk -q %s >/dev/null",
+	REQUIRE(run("truncate -s 8M %s && printf 'label: gpt\nstart=2048, size=4096\n' | sfdisk -q "
+		    "%s >/dev/null",
 		    src, src) == 0);
 	for (i = 0; i < sizeof(geo) / sizeof(geo[0]); i++) {
 		enum bs_head_kind kind;
@@ -319,7 +336,8 @@ static void test_head_agrees_with_inspect(void)
 		head = bs_head_auto(b, BS_PUMP_CHUNK, 512, 0, &kind, note, sizeof(note));
 		CHECK_EQ_INT(kind == BS_HEAD_GPT, bs_ptable_valid(pt));
 		if (geo[i].valid) {
-			CHECK_EQ_INT(head, bs_round_up(1024 + (uint64_t)geo[i].n * geo[i].size, 512));
+			CHECK_EQ_INT(head,
+				     bs_round_up(1024 + (uint64_t)geo[i].n * geo[i].size, 512));
 			CHECK_EQ_STR(note, "");
 		} else {
 			CHECK_EQ_INT(head, 512);
@@ -345,13 +363,13 @@ static void test_head_agrees_with_inspect(void)
 struct collect {
 	struct bs_pump *p;
 	unsigned int sink;
-	unsigned char *out;		/* reassembled device image */
+	unsigned char *out; /* reassembled device image */
 	size_t cap;
-	uint64_t end;			/* highest byte written */
-	size_t drop_after;		/* drop out after this many chunks (0 = never) */
+	uint64_t end;	   /* highest byte written */
+	size_t drop_after; /* drop out after this many chunks (0 = never) */
 	int result;
 	int bad_align;
-	size_t mapped;			/* chunks that came as file mappings */
+	size_t mapped; /* chunks that came as file mappings */
 };
 
 static void *collector(void *arg)
@@ -362,8 +380,8 @@ static void *collector(void *arg)
 	int r;
 
 	while ((r = bs_pump_next(c->p, c->sink, &ch)) > 0) {
-		if (ch.off % 512 || ch.len % 512 || ch.data_len > ch.len || ch.len - ch.data_len >= 512 ||
-		    ch.len > BS_PUMP_CHUNK)
+		if (ch.off % 512 || ch.len % 512 || ch.data_len > ch.len ||
+		    ch.len - ch.data_len >= 512 || ch.len > BS_PUMP_CHUNK)
 			c->bad_align++;
 		else if (ch.off + ch.len <= c->cap)
 			memcpy(c->out + ch.off, ch.buf, ch.len);
@@ -388,14 +406,14 @@ static void *collector(void *arg)
  * Pump @path (size @size, content @want) to @nsinks collectors; check each
  * saw exactly the image followed by zero padding to the next 512 bytes.
  */
-static void pump_case(const char *path, const unsigned char *want, size_t size,
-		      unsigned int nsinks, size_t drop_after, int how)
+static void pump_case(const char *path, const unsigned char *want, size_t size, unsigned int nsinks,
+		      size_t drop_after, int how)
 {
 	unsigned char peek[5000];
 	ssize_t peeked = 0;
 	struct collect c[3];
 	pthread_t th[3];
-	struct bs_pump_cfg cfg = { 0 };
+	struct bs_pump_cfg cfg = {0};
 	struct bs_source *src;
 	struct bs_pump *p;
 	char err[512];
@@ -451,7 +469,8 @@ static void pump_case(const char *path, const unsigned char *want, size_t size,
 		else
 			CHECK_EQ_INT(c[i].mapped, 0);
 		if (c[i].result || c[i].end != padded)
-			fprintf(stderr, "  pump case %s size %zu sinks %u sink %u\n", path, size, nsinks, i);
+			fprintf(stderr, "  pump case %s size %zu sinks %u sink %u\n", path, size,
+				nsinks, i);
 	}
 	for (i = 0; i < nsinks; i++)
 		free(c[i].out);
@@ -462,9 +481,20 @@ static void pump_case(const char *path, const unsigned char *want, size_t size,
 static void test_pump(void)
 {
 	static const size_t sizes[] = {
-		1, 511, 512, 513, 4095, 4096, 4097, (1 << 20) + 1234,
-		BS_PUMP_CHUNK - 512, BS_PUMP_CHUNK - 1, BS_PUMP_CHUNK, BS_PUMP_CHUNK + 1,
-		BS_PUMP_CHUNK + 512, 2 * BS_PUMP_CHUNK - 1,
+		1,
+		511,
+		512,
+		513,
+		4095,
+		4096,
+		4097,
+		(1 << 20) + 1234,
+		BS_PUMP_CHUNK - 512,
+		BS_PUMP_CHUNK - 1,
+		BS_PUMP_CHUNK,
+		BS_PUMP_CHUNK + 1,
+		BS_PUMP_CHUNK + 512,
+		2 * BS_PUMP_CHUNK - 1,
 		(size_t)BS_PUMP_CHUNK * (BS_PUMP_SLOTS + 1) + 77,
 	};
 	size_t max = (size_t)BS_PUMP_CHUNK * (BS_PUMP_SLOTS + 1) + 77;
@@ -500,7 +530,7 @@ static void test_pump(void)
 /* A truncated xz image must fail the pump as an image error, never end cleanly. */
 static void test_pump_corrupt(void)
 {
-	struct bs_pump_cfg cfg = { 0 };
+	struct bs_pump_cfg cfg = {0};
 	struct bs_source *src;
 	struct bs_pump *p;
 	struct bs_chunk ch;
@@ -539,8 +569,8 @@ static void test_pump_corrupt(void)
 /* --sha256 mismatch is an image failure; a match passes. */
 static void test_pump_sha(void)
 {
-	static const unsigned char empty_sha[32] = { 0xe3, 0xb0, 0xc4, 0x42 };
-	struct bs_pump_cfg cfg = { 0 };
+	static const unsigned char empty_sha[32] = {0xe3, 0xb0, 0xc4, 0x42};
+	struct bs_pump_cfg cfg = {0};
 	struct bs_source *src;
 	struct bs_pump *p;
 	struct bs_chunk ch;
@@ -589,7 +619,7 @@ static void test_pump_sha(void)
  */
 static void test_pump_bmap(void)
 {
-	struct bs_pump_cfg cfg = { 0 };
+	struct bs_pump_cfg cfg = {0};
 	struct bs_source *src;
 	struct bs_pump *p;
 	struct bs_bmap b;
@@ -601,7 +631,8 @@ static void test_pump_bmap(void)
 
 	snprintf(path, sizeof(path), "%s/sparse.img", dir);
 	snprintf(bpath, sizeof(bpath), "%s/sparse.bmap", dir);
-	REQUIRE(run("truncate -s 9M %s && head -c 1234567 /dev/urandom | dd of=%s bs=4096 seek=100 conv=notrunc status=none && "
+	REQUIRE(run("truncate -s 9M %s && head -c 1234567 /dev/urandom | dd of=%s bs=4096 seek=100 "
+		    "conv=notrunc status=none && "
 		    "head -c 5000 /dev/urandom | dd of=%s bs=1M seek=7 conv=notrunc status=none && "
 		    "printf end >> %s && bmaptool create -o %s %s 2>/dev/null",
 		    path, path, path, path, bpath, path) == 0);
@@ -677,8 +708,8 @@ static void test_pump_bmap(void)
 			CHECK(bs_pump_image_failed(p));
 			CHECK(strstr(bs_pump_error(p), "bmap checksum mismatch") != NULL);
 			/* the range with the changed byte, whichever thread checked it */
-			CHECK(strstr(bs_pump_error(p), pass == 1 ? "blocks 100-" : "blocks 1792-") !=
-			      NULL);
+			CHECK(strstr(bs_pump_error(p),
+				     pass == 1 ? "blocks 100-" : "blocks 1792-") != NULL);
 		}
 		bs_pump_free(p);
 		bs_source_close(src);
@@ -696,7 +727,7 @@ static void test_pump_shrink(void)
 	static const unsigned char zero_sha[32];
 	size_t size = 6 * (size_t)BS_PUMP_CHUNK;
 	unsigned char *img = malloc(size);
-	struct bs_pump_cfg cfg = { 0 };
+	struct bs_pump_cfg cfg = {0};
 	struct bs_source *src;
 	struct bs_pump *p;
 	struct bs_chunk ch;
@@ -761,7 +792,7 @@ static void test_mapguard(void)
 
 static void test_verify(void)
 {
-	static const size_t sizes[] = { (1 << 20) + 1234, BS_PUMP_CHUNK + 1 };
+	static const size_t sizes[] = {(1 << 20) + 1234, BS_PUMP_CHUNK + 1};
 	struct bs_verify_target vt;
 	struct bs_ptarget pt;
 	struct bs_progress p;
@@ -775,7 +806,7 @@ static void test_verify(void)
 	snprintf(ipath, sizeof(ipath), "%s/v.img", dir);
 	snprintf(dpath, sizeof(dpath), "%s/v.dev", dir);
 	for (i = 0; i < 2; i++) {
-		size_t bad = sizes[i] - 1;	/* the very last image byte */
+		size_t bad = sizes[i] - 1; /* the very last image byte */
 
 		write_file(ipath, img, sizes[i]);
 		write_file(dpath, img, sizes[i]);
@@ -845,7 +876,7 @@ static void test_format(void)
 	CHECK_EQ_STR(b, "/dev/sdb         done      100% [####]");
 	bs_fmt_bar(b, sizeof(b), "/dev/sdc", BS_PH_VERIFYING, -1, 5000000, 1e6, -1, 10);
 	CHECK_EQ_STR(b, "/dev/sdc         verifying     5.0 MB   1.0 MB/s");
-	bs_fmt_bar(b, sizeof(b), "x", BS_PH_WRITING, 0.25, 0, 0, 0, 1000);	/* width clamped */
+	bs_fmt_bar(b, sizeof(b), "x", BS_PH_WRITING, 0.25, 0, 0, 0, 1000); /* width clamped */
 	CHECK(strlen(b) < 120);
 	CHECK_EQ_STR(bs_phase_name(BS_PH_SEALING), "sealing");
 	CHECK_EQ_STR(bs_phase_name(99), "unknown");
@@ -909,20 +940,25 @@ static void test_not_an_image(void)
 	CHECK(!bs_looks_like_text(rnd, sizeof(rnd), &is_html) && !is_html);
 
 	/* the verdicts */
-	CHECK_EQ_INT(bs_image_check("os.img.gz", BS_FMT_RAW, (const unsigned char *)html, 40,
-				    false, why, sizeof(why)), BS_IMG_SUFFIX);
+	CHECK_EQ_INT(bs_image_check("os.img.gz", BS_FMT_RAW, (const unsigned char *)html, 40, false,
+				    why, sizeof(why)),
+		     BS_IMG_SUFFIX);
 	CHECK(strstr(why, "named like a gzip file") && strstr(why, "HTML"));
-	CHECK_EQ_INT(bs_image_check("os.img.gz", BS_FMT_RAW, rnd, sizeof(rnd), false, why,
-				    sizeof(why)), BS_IMG_SUFFIX);
-	CHECK_EQ_INT(bs_image_check("os.img", BS_FMT_RAW, rnd, sizeof(rnd), false, why,
-				    sizeof(why)), BS_IMG_UNKNOWN);
+	CHECK_EQ_INT(
+		bs_image_check("os.img.gz", BS_FMT_RAW, rnd, sizeof(rnd), false, why, sizeof(why)),
+		BS_IMG_SUFFIX);
+	CHECK_EQ_INT(
+		bs_image_check("os.img", BS_FMT_RAW, rnd, sizeof(rnd), false, why, sizeof(why)),
+		BS_IMG_UNKNOWN);
 	CHECK(strstr(why, "neither a partition table nor a file system") != NULL);
 	CHECK_EQ_INT(bs_image_check("-", BS_FMT_RAW, (const unsigned char *)html, 40, false, why,
-				    sizeof(why)), BS_IMG_TEXT);
+				    sizeof(why)),
+		     BS_IMG_TEXT);
 	CHECK_EQ_INT(bs_image_check("os.img.xz", BS_FMT_XZ, (const unsigned char *)"hello\n", 6,
-				    false, why, sizeof(why)), BS_IMG_TEXT);
-	CHECK_EQ_INT(bs_image_check("os.img", BS_FMT_RAW, rnd, sizeof(rnd), true, why,
-				    sizeof(why)), BS_IMG_OK);
+				    false, why, sizeof(why)),
+		     BS_IMG_TEXT);
+	CHECK_EQ_INT(bs_image_check("os.img", BS_FMT_RAW, rnd, sizeof(rnd), true, why, sizeof(why)),
+		     BS_IMG_OK);
 	/* a file system without a partition table is an image */
 	img = calloc(1, 1 << 20);
 	REQUIRE(img);
@@ -931,8 +967,9 @@ static void test_not_an_image(void)
 	img[510] = 0x55;
 	img[511] = 0xaa;
 	CHECK_EQ_STR(bs_fs_signature(img, 1 << 20), "FAT32");
-	CHECK_EQ_INT(bs_image_check("fs.img.gz", BS_FMT_GZIP, img, 1 << 20, false, why,
-				    sizeof(why)), BS_IMG_OK);
+	CHECK_EQ_INT(
+		bs_image_check("fs.img.gz", BS_FMT_GZIP, img, 1 << 20, false, why, sizeof(why)),
+		BS_IMG_OK);
 	memset(img, 0, 1 << 20);
 	img[1024 + 56] = 0x53;
 	img[1024 + 57] = 0xef;
@@ -1073,8 +1110,7 @@ static void test_interrupted(void)
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		f.sig = sigs[i];
 		REQUIRE(pthread_create(&th, NULL, feed, &f) == 0);
-		CHECK_EQ_INT(flash_capture(&o, f.path, target, err, sizeof(err)),
-			     128 + sigs[i]);
+		CHECK_EQ_INT(flash_capture(&o, f.path, target, err, sizeof(err)), 128 + sigs[i]);
 		pthread_join(th, NULL);
 		CHECK(strstr(err, "interrupted by SIG") && strstr(err, "nothing was written"));
 		/* the default disposition is back */

@@ -55,7 +55,8 @@ static void head(int fd, const char *status, long long clen, const char *extra)
 	char h[512];
 
 	if (clen >= 0)
-		snprintf(h, sizeof(h), "HTTP/1.1 %s\r\nContent-Length: %lld\r\n%sConnection: close\r\n\r\n",
+		snprintf(h, sizeof(h),
+			 "HTTP/1.1 %s\r\nContent-Length: %lld\r\n%sConnection: close\r\n\r\n",
 			 status, clen, extra);
 	else
 		snprintf(h, sizeof(h), "HTTP/1.1 %s\r\n%sConnection: close\r\n\r\n", status, extra);
@@ -191,7 +192,7 @@ static void test_whole(void)
 	REQUIRE(s);
 	CHECK(bs_source_is_url(s));
 	CHECK_EQ_INT(bs_source_format(s), BS_FMT_RAW);
-	CHECK_EQ_INT(bs_source_size(s), BODY_LEN);	/* from Content-Length */
+	CHECK_EQ_INT(bs_source_size(s), BODY_LEN); /* from Content-Length */
 	CHECK_EQ_INT(bs_source_in_size(s), BODY_LEN);
 	CHECK(bs_source_download_sha256(s, dig) < 0); /* not read yet */
 	while ((n = bs_source_read(s, out + got, 100000)) > 0)

@@ -23,7 +23,7 @@ static char dir[] = "/tmp/bs-inspect-XXXXXX";
 /* Run `inspect ARGS...` in-process with stdout captured in @out. */
 static int inspect(const char *out, const char *a1, const char *a2)
 {
-	char *argv[4] = { "inspect", (char *)a1, (char *)a2, NULL };
+	char *argv[4] = {"inspect", (char *)a1, (char *)a2, NULL};
 	int argc = a2 ? 3 : a1 ? 2 : 1;
 	int saved, fd, rc;
 
@@ -57,12 +57,16 @@ static bool jq_true(const char *json, const char *expr)
  */
 static bool same_as_sfdisk(const char *img, const char *ours)
 {
-	return !sh("sfdisk --json %s > %s.sfdisk && jq -e -n --slurpfile s %s.sfdisk --slurpfile m %s '"
+	return !sh("sfdisk --json %s > %s.sfdisk && jq -e -n --slurpfile s %s.sfdisk --slurpfile m "
+		   "%s '"
 		   "($s[0].partitiontable) as $a | ($m[0].partitiontable) as $b | "
-		   "([($a | keys[] | select(. != \"partitions\" and . != \"grain\")) as $k | select($a[$k] != $b[$k]) | $k] + "
+		   "([($a | keys[] | select(. != \"partitions\" and . != \"grain\")) as $k | "
+		   "select($a[$k] != $b[$k]) | $k] + "
 		   "[range($a.partitions | length) as $i | ($a.partitions[$i] | keys[]) as $k | "
-		   "select($a.partitions[$i][$k] != $b.partitions[$i][$k]) | \"partition \\($i) \\($k)\"] + "
-		   "(if ($a.partitions | length) != ($b.partitions | length) then [\"count\"] else [] end)) as $d | "
+		   "select($a.partitions[$i][$k] != $b.partitions[$i][$k]) | \"partition \\($i) "
+		   "\\($k)\"] + "
+		   "(if ($a.partitions | length) != ($b.partitions | length) then [\"count\"] else "
+		   "[] end)) as $d | "
 		   "if $d == [] then true else ($d | debug | false) end' >/dev/null",
 		   img, ours, ours, ours);
 }
@@ -94,29 +98,39 @@ static void test_noobs(void)
 		    "%s7 : start=188416, size=30720, type=83\nEOF",
 		    img, img, img, img, img, img, img, img));
 	REQUIRE(!sh("mkfs.vfat -F 16 -n RECOVERY --offset 2048 %s 16384 >/dev/null 2>&1 && "
-		    "mkfs.vfat -F 32 -s 1 -n BOOT --offset 43008 %s 71680 >/dev/null 2>&1", img, img));
+		    "mkfs.vfat -F 32 -s 1 -n BOOT --offset 43008 %s 71680 >/dev/null 2>&1",
+		    img, img));
 	make_files("bootcode.bin recovery.elf recovery.img recovery7.img recovery.cmdline "
 		   "bcm2708-rpi-b.dtb start.elf fixup.dat config.txt cmdline.txt kernel.img "
 		   "kernel7.img bcm2710-rpi-3-b.dtb");
-	mcopy(img, 2048, "bootcode.bin recovery.elf recovery.img recovery7.img recovery.cmdline "
+	mcopy(img, 2048,
+	      "bootcode.bin recovery.elf recovery.img recovery7.img recovery.cmdline "
 	      "bcm2708-rpi-b.dtb");
-	mcopy(img, 43008, "bootcode.bin start.elf fixup.dat config.txt cmdline.txt kernel.img "
+	mcopy(img, 43008,
+	      "bootcode.bin start.elf fixup.dat config.txt cmdline.txt kernel.img "
 	      "kernel7.img bcm2710-rpi-3-b.dtb bcm2708-rpi-b.dtb");
 
 	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_OK);
 	CHECK(same_as_sfdisk(img, out));
-	CHECK(jq_true(out, ".ok and .partitiontable.valid and (.partitiontable.findings | length == 0)"));
+	CHECK(jq_true(
+		out, ".ok and .partitiontable.valid and (.partitiontable.findings | length == 0)"));
 	CHECK(jq_true(out, "[.partitiontable.partitions[].number] == [1,2,3,5,6,7]"));
-	CHECK(jq_true(out, ".partitiontable.partitions[1].extended and .partitiontable.partitions[4].logical"));
+	CHECK(jq_true(out, ".partitiontable.partitions[1].extended and "
+			   ".partitiontable.partitions[4].logical"));
 	CHECK(jq_true(out, ".partitiontable.partitions[0].typename == \"W95 FAT16 (LBA)\""));
 	CHECK(jq_true(out, ".bootlint | length == 2"));
-	CHECK(jq_true(out, ".bootlint[0] | .partition == 1 and .recovery and .fat_bits == 16 and .label == \"RECOVERY\""));
-	CHECK(jq_true(out, ".bootlint[1] | .partition == 6 and (.recovery | not) and .fat_bits == 32"));
+	CHECK(jq_true(out, ".bootlint[0] | .partition == 1 and .recovery and .fat_bits == 16 and "
+			   ".label == \"RECOVERY\""));
+	CHECK(jq_true(out,
+		      ".bootlint[1] | .partition == 6 and (.recovery | not) and .fat_bits == 32"));
 	CHECK(jq_true(out, ".bootlint[1].families[1] | .ready"));
-	CHECK(jq_true(out, ".bootlint[1].families[2] | (.ready | not) and (.missing | test(\"start4.elf\"))"));
+	CHECK(jq_true(
+		out,
+		".bootlint[1].families[2] | (.ready | not) and (.missing | test(\"start4.elf\"))"));
 	/* NOOBS recovery boots Pi 1-4, never a Pi 5 (its EEPROM does not run recovery.elf) */
 	CHECK(jq_true(out, "[.bootlint[0].families[].ready] == [true, true, true, false]"));
-	CHECK(jq_true(out, ".bootlint[0].families[3].missing | test(\"kernel_2712.img\") and test(\"bcm2712\")"));
+	CHECK(jq_true(out, ".bootlint[0].families[3].missing | test(\"kernel_2712.img\") and "
+			   "test(\"bcm2712\")"));
 
 	/* xz: the boot partition p6 lies past the reader's cache */
 	REQUIRE(!sh("xz -T1 -0 -k -c %s > %s.xz && cp %s %s.orig", img, img, out, out));
@@ -124,7 +138,8 @@ static void test_noobs(void)
 	CHECK_EQ_INT(inspect(out, "--json", xz), BS_EXIT_OK);
 	CHECK(!sh("F='del(.path, .kind) | .partitiontable |= del(.device) | "
 		  ".partitiontable.partitions[] |= del(.node)'; jq -S \"$F\" %s > %s.a && "
-		  "jq -S \"$F\" %s.orig > %s.b && diff %s.a %s.b >&2", out, out, out, out, out, out));
+		  "jq -S \"$F\" %s.orig > %s.b && diff %s.a %s.b >&2",
+		  out, out, out, out, out, out));
 	/* standard input: no size, no going back; the table is still read */
 	{
 		int saved = dup(0), fd = open(xz, O_RDONLY);
@@ -135,7 +150,8 @@ static void test_noobs(void)
 		CHECK_EQ_INT(inspect(out, "--json", "-"), BS_EXIT_OK);
 		dup2(saved, 0);
 		close(saved);
-		CHECK(jq_true(out, ".kind == \"xz\" and [.partitiontable.partitions[].number] == [1,2,3,5,6,7]"));
+		CHECK(jq_true(out, ".kind == \"xz\" and [.partitiontable.partitions[].number] == "
+				   "[1,2,3,5,6,7]"));
 		CHECK(jq_true(out, ".bootlint[0].recovery"));
 	}
 
@@ -155,12 +171,14 @@ static void test_noobs(void)
 	/* the text output names logical partitions like fdisk */
 	CHECK_EQ_INT(inspect(out, img, NULL), BS_EXIT_OK);
 	CHECK(!sh("grep -q '^%s5 ' %s && grep -q 'Disk identifier: 0x4e4f4f42' %s && "
-		  "grep -q 'recovery layout' %s", img, out, out, out));
+		  "grep -q 'recovery layout' %s",
+		  img, out, out, out));
 
 	/* an EBR that loops back to itself: a finding, exit 3, never a hang */
-	REQUIRE(!sh("cp %s %s.loop && printf '\\000\\000\\000\\000' | "
-		    "dd of=%s.loop bs=1 seek=$((34816*512 + 446 + 16 + 8)) conv=notrunc status=none",
-		    img, img, img));
+	REQUIRE(!sh(
+		"cp %s %s.loop && printf '\\000\\000\\000\\000' | "
+		"dd of=%s.loop bs=1 seek=$((34816*512 + 446 + 16 + 8)) conv=notrunc status=none",
+		img, img, img));
 	snprintf(img + strlen(img), sizeof(img) - strlen(img), ".loop");
 	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_IMAGE);
 	CHECK(jq_true(out, ".partitiontable.findings | any(.message | test(\"loops back\"))"));
@@ -172,22 +190,28 @@ static void test_gpt(void)
 
 	snprintf(img, sizeof(img), "%s/gpt.img", dir);
 	snprintf(out, sizeof(out), "%s/gpt.json", dir);
-	REQUIRE(!sh("truncate -s 64M %s && sfdisk -q %s >/dev/null <<'EOF'\n"
-		    "label: gpt\nlabel-id: 11111111-2222-3333-4444-555555555555\n"
-		    "start=2048, size=2048, type=21686148-6449-6E6F-744E-656564454649, name=\"bios\"\n"
-		    "size=65536, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=\"EFI system (boot)\", "
-		    "uuid=AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE\n"
-		    "size=8192, type=0657FD6D-A4AB-43C4-84E5-0933C84B4F4F\n"
-		    "type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=\"root\"\nEOF", img, img));
+	REQUIRE(!sh(
+		"truncate -s 64M %s && sfdisk -q %s >/dev/null <<'EOF'\n"
+		"label: gpt\nlabel-id: 11111111-2222-3333-4444-555555555555\n"
+		"start=2048, size=2048, type=21686148-6449-6E6F-744E-656564454649, name=\"bios\"\n"
+		"size=65536, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=\"EFI system "
+		"(boot)\", "
+		"uuid=AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE\n"
+		"size=8192, type=0657FD6D-A4AB-43C4-84E5-0933C84B4F4F\n"
+		"type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=\"root\"\nEOF",
+		img, img));
 	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_OK);
 	CHECK(same_as_sfdisk(img, out));
-	CHECK(jq_true(out, ".partitiontable.gpt | .header_crc_ok and .array_crc_ok and .backup_ok and (.hybrid_mbr | not)"));
-	CHECK(jq_true(out, "[.partitiontable.partitions[].typename] == "
+	CHECK(jq_true(out, ".partitiontable.gpt | .header_crc_ok and .array_crc_ok and .backup_ok "
+			   "and (.hybrid_mbr | not)"));
+	CHECK(jq_true(out,
+		      "[.partitiontable.partitions[].typename] == "
 		      "[\"BIOS boot\", \"EFI System\", \"Linux swap\", \"Linux root (x86-64)\"]"));
 	CHECK(jq_true(out, ".partitiontable.partitions[1].name == \"EFI system (boot)\""));
 
 	/* corrupt the backup header: flagged, still a usable table */
-	REQUIRE(!sh("printf 'XX' | dd of=%s bs=1 seek=$((64*1024*1024 - 512 + 60)) conv=notrunc status=none",
+	REQUIRE(!sh("printf 'XX' | dd of=%s bs=1 seek=$((64*1024*1024 - 512 + 60)) conv=notrunc "
+		    "status=none",
 		    img));
 	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_IMAGE);
 	CHECK(jq_true(out, ".partitiontable.gpt | .backup_checked and (.backup_ok | not)"));
@@ -195,7 +219,8 @@ static void test_gpt(void)
 	/* a lost head write (first 1024 bytes zero): no partition table */
 	REQUIRE(!sh("dd if=/dev/zero of=%s bs=1024 count=1 conv=notrunc status=none", img));
 	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_IMAGE);
-	CHECK(jq_true(out, "(.ok | not) and .partitiontable.label == \"none\" and (.partitiontable.valid | not)"));
+	CHECK(jq_true(out, "(.ok | not) and .partitiontable.label == \"none\" and "
+			   "(.partitiontable.valid | not)"));
 }
 
 /*
@@ -205,9 +230,13 @@ static void test_gpt(void)
 static void test_gpt_sfdisk_keys(void)
 {
 	static const char *const attrs[] = {
-		"RequiredPartition", "NoBlockIOProtocol", "LegacyBIOSBootable",
-		"RequiredPartition,NoBlockIOProtocol,LegacyBIOSBootable", "GUID:48",
-		"GUID:48,49,50,63", "RequiredPartition,GUID:52,60",
+		"RequiredPartition",
+		"NoBlockIOProtocol",
+		"LegacyBIOSBootable",
+		"RequiredPartition,NoBlockIOProtocol,LegacyBIOSBootable",
+		"GUID:48",
+		"GUID:48,49,50,63",
+		"RequiredPartition,GUID:52,60",
 	};
 	char img[256], out[256], buf[128];
 	size_t i;
@@ -215,8 +244,8 @@ static void test_gpt_sfdisk_keys(void)
 	snprintf(img, sizeof(img), "%s/gptattrs.img", dir);
 	snprintf(out, sizeof(out), "%s/gptattrs.json", dir);
 	REQUIRE(!sh("rm -f %s && truncate -s 8M %s && printf 'label: gpt\\ntable-length: 56\\n"
-		    "start=2048, size=2048, attrs=\"RequiredPartition\"\\n' | sfdisk -q %s", img, img,
-		    img));
+		    "start=2048, size=2048, attrs=\"RequiredPartition\"\\n' | sfdisk -q %s",
+		    img, img, img));
 	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_OK);
 	CHECK(same_as_sfdisk(img, out));
 	CHECK(jq_true(out, ".partitiontable[\"table-length\"] == \"56\""));
@@ -224,7 +253,8 @@ static void test_gpt_sfdisk_keys(void)
 	CHECK(jq_true(out, ".partitiontable.partitions[0].attributes == 1"));
 	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
 		REQUIRE(!sh("printf 'label: gpt\\nstart=2048, size=2048, attrs=\"%s\"\\n"
-			    "size=2048\\n' | sfdisk -q %s", attrs[i], img));
+			    "size=2048\\n' | sfdisk -q %s",
+			    attrs[i], img));
 		CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_OK);
 		if (!same_as_sfdisk(img, out)) {
 			CHECK(!"attrs differ from sfdisk's");
@@ -245,7 +275,8 @@ static void make_pi(const char *img, const char *files)
 {
 	REQUIRE(!sh("rm -f %s && truncate -s 64M %s && sfdisk -q %s >/dev/null <<'EOF'\n"
 		    "label: dos\nlabel-id: 0x3a5c645e\n"
-		    "start=8192, size=81920, type=c\nstart=90112, type=83\nEOF", img, img, img));
+		    "start=8192, size=81920, type=c\nstart=90112, type=83\nEOF",
+		    img, img, img));
 	REQUIRE(!sh("mkfs.vfat -F 32 -s 1 -n bootfs --offset 8192 %s 40960 >/dev/null 2>&1", img));
 	make_files(files);
 	mcopy(img, 8192, files);
@@ -259,14 +290,18 @@ static void test_pi(void)
 	snprintf(out, sizeof(out), "%s/pi.json", dir);
 	snprintf(out2, sizeof(out2), "%s/pi2.json", dir);
 	make_pi(img, "bootcode.bin start.elf fixup.dat config.txt cmdline.txt kernel.img "
-		"kernel7.img kernel8.img bcm2708-rpi-b.dtb bcm2710-rpi-3-b.dtb");
+		     "kernel7.img kernel8.img bcm2708-rpi-b.dtb bcm2710-rpi-3-b.dtb");
 	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_OK);
 	CHECK(same_as_sfdisk(img, out));
 	CHECK(jq_true(out, ".bootlint | length == 1"));
-	CHECK(jq_true(out, ".bootlint[0] | .raspberry_pi and .type_fat and .fat_bits == 32 and .label == \"bootfs\""));
-	CHECK(jq_true(out, ".bootlint[0].files | index(\"config.txt\") != null and index(\"bootcode.bin\") != null"));
+	CHECK(jq_true(out, ".bootlint[0] | .raspberry_pi and .type_fat and .fat_bits == 32 and "
+			   ".label == \"bootfs\""));
+	CHECK(jq_true(out, ".bootlint[0].files | index(\"config.txt\") != null and "
+			   "index(\"bootcode.bin\") != null"));
 	CHECK(jq_true(out, "[.bootlint[0].families[].ready] == [true, true, false, false]"));
-	CHECK(jq_true(out, ".bootlint[0].families[2].missing == \"start4.elf, fixup4.dat, bcm2711-*.dtb\""));
+	CHECK(jq_true(
+		out,
+		".bootlint[0].families[2].missing == \"start4.elf, fixup4.dat, bcm2711-*.dtb\""));
 	CHECK(jq_true(out, ".bootlint[0].families[3].missing == \"bcm2712-*.dtb\""));
 
 	/* compressed images give the same answer */
@@ -276,11 +311,13 @@ static void test_pi(void)
 	CHECK(jq_true(out2, ".kind == \"xz\" and .bytes == 67108864"));
 	CHECK(!sh("F='del(.path, .kind) | .partitiontable |= del(.device) | "
 		  ".partitiontable.partitions[] |= del(.node)'; jq -S \"$F\" %s > %s.a && "
-		  "jq -S \"$F\" %s > %s.b && diff %s.a %s.b >&2", out, out, out2, out, out, out));
+		  "jq -S \"$F\" %s > %s.b && diff %s.a %s.b >&2",
+		  out, out, out2, out, out, out));
 	snprintf(comp, sizeof(comp), "%s.zst", img);
 	REQUIRE(!sh("zstd -q -c %s > %s", img, comp));
 	CHECK_EQ_INT(inspect(out2, "--json", comp), BS_EXIT_OK);
-	CHECK(jq_true(out2, ".kind == \"zstd\" and [.bootlint[0].families[].ready] == [true, true, false, false]"));
+	CHECK(jq_true(out2, ".kind == \"zstd\" and [.bootlint[0].families[].ready] == [true, true, "
+			    "false, false]"));
 
 	/* no bootcode.bin: Pi 1-3 miss it, Pi 4 and 5 do not need it */
 	REQUIRE(!sh("MTOOLS_SKIP_CHECK=1 mdel -i %s@@%d ::bootcode.bin", img, 8192 * 512));
@@ -291,18 +328,21 @@ static void test_pi(void)
 
 	/* cmdline.txt's root=PARTUUID= must name this disk and one of its partitions */
 	REQUIRE(!sh("cd %s && echo 'console=serial0,115200 root=PARTUUID=3a5c645e-02 rootwait' > "
-		    "cmdline.txt && MTOOLS_SKIP_CHECK=1 mcopy -o -i %s@@%d cmdline.txt ::", dir, img,
-		    8192 * 512));
+		    "cmdline.txt && MTOOLS_SKIP_CHECK=1 mcopy -o -i %s@@%d cmdline.txt ::",
+		    dir, img, 8192 * 512));
 	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_OK);
 	CHECK(jq_true(out, ".bootlint[0].findings | all(.message | test(\"PARTUUID\") | not)"));
 	REQUIRE(!sh("cd %s && echo 'console=serial0,115200 root=PARTUUID=deadbeef-02 rootwait' > "
-		    "cmdline.txt && MTOOLS_SKIP_CHECK=1 mcopy -o -i %s@@%d cmdline.txt ::", dir, img,
-		    8192 * 512));
+		    "cmdline.txt && MTOOLS_SKIP_CHECK=1 mcopy -o -i %s@@%d cmdline.txt ::",
+		    dir, img, 8192 * 512));
 	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_IMAGE);
-	CHECK(jq_true(out, ".bootlint[0].findings | any(.severity == \"error\" and (.message | "
-		      "test(\"root=PARTUUID=deadbeef-02, but the disk identifier is 0x3a5c645e\")))"));
+	CHECK(jq_true(
+		out,
+		".bootlint[0].findings | any(.severity == \"error\" and (.message | "
+		"test(\"root=PARTUUID=deadbeef-02, but the disk identifier is 0x3a5c645e\")))"));
 	REQUIRE(!sh("cd %s && echo 'root=PARTUUID=3a5c645e-05 rootwait' > cmdline.txt && "
-		    "MTOOLS_SKIP_CHECK=1 mcopy -o -i %s@@%d cmdline.txt ::", dir, img, 8192 * 512));
+		    "MTOOLS_SKIP_CHECK=1 mcopy -o -i %s@@%d cmdline.txt ::",
+		    dir, img, 8192 * 512));
 	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_IMAGE);
 	CHECK(jq_true(out, ".bootlint[0].findings | any(.message | test(\"no partition 5\"))"));
 
@@ -311,25 +351,32 @@ static void test_pi(void)
 	snprintf(comp, sizeof(comp), "%s/page.img", dir);
 	inspect(out, comp, NULL);
 	CHECK(!sh("grep -q 'page.img: 40 bytes, less than one 512-byte sector' %s && "
-		  "! grep -q ': 0 B' %s", out, out));
+		  "! grep -q ': 0 B' %s",
+		  out, out));
 
 	/* a Pi 4 only card */
-	make_pi(img, "start4.elf fixup4.dat config.txt cmdline.txt kernel8.img bcm2711-rpi-4-b.dtb");
+	make_pi(img,
+		"start4.elf fixup4.dat config.txt cmdline.txt kernel8.img bcm2711-rpi-4-b.dtb");
 	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_OK);
 	CHECK(jq_true(out, "[.bootlint[0].families[].ready] == [false, false, true, false]"));
-	CHECK(jq_true(out, ".bootlint[0].families[0].missing | startswith(\"bootcode.bin, start.elf\")"));
+	CHECK(jq_true(
+		out, ".bootlint[0].families[0].missing | startswith(\"bootcode.bin, start.elf\")"));
 
 	/* an empty start4.elf (a half-written card) is an error */
-	REQUIRE(!sh("cd %s && : > start4.elf && MTOOLS_SKIP_CHECK=1 mcopy -o -i %s@@%d start4.elf ::",
-		    dir, img, 8192 * 512));
+	REQUIRE(!sh(
+		"cd %s && : > start4.elf && MTOOLS_SKIP_CHECK=1 mcopy -o -i %s@@%d start4.elf ::",
+		dir, img, 8192 * 512));
 	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_IMAGE);
-	CHECK(jq_true(out, ".bootlint[0].findings | any(.severity == \"error\" and (.message | test(\"start4.elf is empty\")))"));
-	CHECK(jq_true(out, ".bootlint[0].families[2] | (.ready | not) and .missing == \"start4.elf\""));
+	CHECK(jq_true(out, ".bootlint[0].findings | any(.severity == \"error\" and (.message | "
+			   "test(\"start4.elf is empty\")))"));
+	CHECK(jq_true(out,
+		      ".bootlint[0].families[2] | (.ready | not) and .missing == \"start4.elf\""));
 
 	/* boot partition typed Linux: the firmware will not read it */
 	REQUIRE(!sh("sfdisk -q --part-type %s 1 83", img));
 	CHECK_EQ_INT(inspect(out, "--json", img), BS_EXIT_IMAGE);
-	CHECK(jq_true(out, ".bootlint[0] | (.type_fat | not) and .fat and (.findings[0].message | test(\"reads only FAT\"))"));
+	CHECK(jq_true(out, ".bootlint[0] | (.type_fat | not) and .fat and (.findings[0].message | "
+			   "test(\"reads only FAT\"))"));
 }
 
 static void test_usage(void)

@@ -10,7 +10,6 @@
 #include "json.h"
 #include "unit.h"
 
-
 static void check_str(const char *in, const char *want)
 {
 	struct bs_json j;
@@ -80,14 +79,15 @@ static void test_escaping(void)
 	check_str("del\x7f", "\"del\\u007f\"");
 	check_str("/media/my stick", "\"/media/my stick\"");
 	/* valid UTF-8 passes through: é, €, U+1F600 */
-	check_str("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+	check_str("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		  "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
 	/* invalid UTF-8 becomes U+FFFD, one per bad byte */
 	check_str("\xff", "\"\\ufffd\"");
 	check_str("a\x80z", "\"a\\ufffdz\"");
-	check_str("\xc0\x80", "\"\\ufffd\\ufffd\"");		/* overlong NUL */
-	check_str("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");	/* UTF-16 surrogate */
-	check_str("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");	/* > U+10FFFF */
-	check_str("x\xe2\x82", "\"x\\ufffd\\ufffd\"");		/* truncated at the end */
+	check_str("\xc0\x80", "\"\\ufffd\\ufffd\"");			   /* overlong NUL */
+	check_str("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");		   /* UTF-16 surrogate */
+	check_str("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* > U+10FFFF */
+	check_str("x\xe2\x82", "\"x\\ufffd\\ufffd\""); /* truncated at the end */
 	check_str("\xc3", "\"\\ufffd\"");
 	check_str("k\"ey", "\"k\\\"ey\"");
 }
@@ -129,13 +129,13 @@ static void test_misuse(void)
 
 	bs_json_begin(&j);
 	bs_json_object_end(&j);
-	bs_json_object_end(&j);		/* one too many */
+	bs_json_object_end(&j); /* one too many */
 	CHECK(bs_json_finish(&j) == NULL);
 	bs_json_free(&j);
 
 	bs_json_begin(&j);
 	bs_json_array_begin(&j, "a");
-	bs_json_object_end(&j);		/* wrong closer */
+	bs_json_object_end(&j); /* wrong closer */
 	CHECK(bs_json_finish(&j) == NULL);
 	bs_json_free(&j);
 

@@ -16,7 +16,6 @@
 #include "nl.h"
 #include "unit.h"
 
-
 #define FAMILY 0x22
 
 enum omit { NONE, NO_SESSION, NO_EVENT, NO_STATE, NO_NAME };
@@ -82,29 +81,31 @@ static void test_parse_rejects(void)
 
 	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_GET, NONE, "sdb"), &ev, err, sizeof(err)), -1);
 	CHECK(strstr(err, "unexpected command"));
-	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_EVENT, NO_SESSION, "sdb"), &ev, err,
-			   sizeof(err)), -1);
+	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_EVENT, NO_SESSION, "sdb"), &ev, err, sizeof(err)),
+		     -1);
 	CHECK_EQ_STR(err, "no session id attribute");
-	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_EVENT, NO_EVENT, "sdb"), &ev, err,
-			   sizeof(err)), -1);
-	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_EVENT, NO_STATE, "sdb"), &ev, err,
-			   sizeof(err)), -1);
-	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_EVENT, NO_NAME, "sdb"), &ev, err,
-			   sizeof(err)), -1);
+	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_EVENT, NO_EVENT, "sdb"), &ev, err, sizeof(err)),
+		     -1);
+	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_EVENT, NO_STATE, "sdb"), &ev, err, sizeof(err)),
+		     -1);
+	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_EVENT, NO_NAME, "sdb"), &ev, err, sizeof(err)),
+		     -1);
 	CHECK_EQ_STR(err, "no device name attribute");
 	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_EVENT, NONE, ""), &ev, err, sizeof(err)), -1);
-	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_EVENT, NONE, "../sda"), &ev, err,
-			   sizeof(err)), -1);
-	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_EVENT, NONE, "sd\x1b[2J"), &ev, err,
-			   sizeof(err)), -1);
+	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_EVENT, NONE, "../sda"), &ev, err, sizeof(err)),
+		     -1);
+	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_EVENT, NONE, "sd\x1b[2J"), &ev, err, sizeof(err)),
+		     -1);
 	/* longer than BOOTSEAL_DISK_NAME_LEN */
-	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_EVENT, NONE,
-				     "abcdefghijklmnopqrstuvwxyz0123456789"), &ev, err,
-			   sizeof(err)), -1);
+	CHECK_EQ_INT(
+		parse(event_msg(BOOTSEAL_CMD_EVENT, NONE, "abcdefghijklmnopqrstuvwxyz0123456789"),
+		      &ev, err, sizeof(err)),
+		-1);
 	CHECK(strstr(err, "invalid attribute"));
 	/* exactly 31 characters + NUL fits */
 	CHECK_EQ_INT(parse(event_msg(BOOTSEAL_CMD_EVENT, NONE, "abcdefghijklmnopqrstuvwxyz01234"),
-			   &ev, err, sizeof(err)), 0);
+			   &ev, err, sizeof(err)),
+		     0);
 	CHECK_EQ_STR(ev.dev_name, "abcdefghijklmnopqrstuvwxyz01234");
 
 	/* wrong length: a u32 where a u64 belongs */
@@ -118,7 +119,7 @@ static void test_parse_rejects(void)
 	/* too long: 12 bytes for a u32 */
 	msg = event_msg(BOOTSEAL_CMD_EVENT, NONE, "sdb");
 	{
-		char pad[12] = { 0 };
+		char pad[12] = {0};
 
 		REQUIRE(nla_put(msg, BOOTSEAL_A_ERRNO, sizeof(pad), pad) == 0);
 	}
@@ -317,11 +318,12 @@ static void test_json(void)
 	sample(&ev);
 	bs_json_begin(&j);
 	bs_event_json(&ev, &j);
-	CHECK_EQ_STR(bs_json_finish(&j),
-		     "{\"session\":3,\"event\":\"progress\",\"state\":\"writing\",\"device\":\"sdb\","
-		     "\"dev\":\"8:16\",\"dev_size\":0,\"head_len\":0,\"bytes_expected\":284000000,"
-		     "\"bytes_submitted\":130000000,\"bytes_completed\":120500000,"
-		     "\"percent\":42.4,\"pid\":42}");
+	CHECK_EQ_STR(
+		bs_json_finish(&j),
+		"{\"session\":3,\"event\":\"progress\",\"state\":\"writing\",\"device\":\"sdb\","
+		"\"dev\":\"8:16\",\"dev_size\":0,\"head_len\":0,\"bytes_expected\":284000000,"
+		"\"bytes_submitted\":130000000,\"bytes_completed\":120500000,"
+		"\"percent\":42.4,\"pid\":42}");
 	bs_json_free(&j);
 
 	/* large minor numbers use the split new_encode_dev() layout */

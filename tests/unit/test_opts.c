@@ -135,7 +135,8 @@ static void test_prefixes(void)
 	CHECK_EQ_INT(parse("--sess=3", NULL), 0);
 	CHECK_EQ_INT(o.id, 3);
 	CHECK_EQ_INT(parse("--no-", NULL), -1);
-	CHECK(strstr(errtext, "Unable to run 'demo': option '--no-' is ambiguous (--no-x, --no-y)"));
+	CHECK(strstr(errtext,
+		     "Unable to run 'demo': option '--no-' is ambiguous (--no-x, --no-y)"));
 	CHECK_EQ_INT(parse("--h", NULL), -1); /* --head or --help */
 	CHECK(strstr(errtext, "ambiguous (--head, --help)"));
 	CHECK_EQ_INT(parse("--", "--=", NULL), 0);
@@ -158,8 +159,9 @@ static void test_given(void)
 static void test_errors(void)
 {
 	CHECK_EQ_INT(parse("--jsno", NULL), -1);
-	CHECK_EQ_STR(errtext,
-		     "bootseal: Unable to run 'demo': unknown option '--jsno'; did you mean --json?\n");
+	CHECK_EQ_STR(
+		errtext,
+		"bootseal: Unable to run 'demo': unknown option '--jsno'; did you mean --json?\n");
 	CHECK_EQ_INT(parse("--frobnicate", NULL), -1);
 	CHECK_EQ_STR(errtext, "bootseal: Unable to run 'demo': unknown option '--frobnicate'\n");
 	CHECK_EQ_INT(parse("-jx", NULL), -1);
@@ -185,7 +187,8 @@ static void test_errors(void)
 	CHECK_EQ_INT(parse("--session", "12x", NULL), -1);
 	CHECK_EQ_INT(parse("--session", "99999999999999999999", NULL), -1);
 	CHECK_EQ_INT(parse("a", "b", "c", "d", NULL), -1);
-	CHECK_EQ_STR(errtext, "bootseal: Unable to run 'demo': unexpected argument 'd' (at most 3)\n");
+	CHECK_EQ_STR(errtext,
+		     "bootseal: Unable to run 'demo': unexpected argument 'd' (at most 3)\n");
 }
 
 /* Generated from the table: every option, its alias and value name, then -h. */
@@ -208,9 +211,9 @@ static void test_help(void)
 static void test_tables(void)
 {
 	const struct bs_optset *all[] = {
-		&bs_flash_optset, &bs_boot_optset,  &bs_verify_optset, &bs_inspect_optset,
-		&bs_list_optset,  &bs_status_optset, &bs_monitor_optset, &bs_stage_optset,
-		&bs_run_optset,
+		&bs_flash_optset,   &bs_boot_optset,  &bs_verify_optset,
+		&bs_inspect_optset, &bs_list_optset,  &bs_status_optset,
+		&bs_monitor_optset, &bs_stage_optset, &bs_run_optset,
 	};
 	size_t i, k, m;
 
@@ -224,7 +227,8 @@ static void test_tables(void)
 			CHECK(a->help && a->help[0]);
 			for (m = k + 1; m < all[i]->n; m++) {
 				CHECK(strcmp(a->name, all[i]->opts[m].name));
-				CHECK(!a->short_name || a->short_name != all[i]->opts[m].short_name);
+				CHECK(!a->short_name ||
+				      a->short_name != all[i]->opts[m].short_name);
 			}
 			/* the shared options are spelled alike everywhere */
 			if (!strcmp(a->name, "json"))
@@ -262,8 +266,8 @@ static int quiet_run(int (*fn)(int, char **), int argc, char **argv)
 
 #define RUN(fn, ...)                                                                               \
 	({                                                                                         \
-		char *_argv[] = {__VA_ARGS__, NULL};                                              \
-		quiet_run(fn, (int)(sizeof(_argv) / sizeof(_argv[0])) - 1, _argv);               \
+		char *_argv[] = {__VA_ARGS__, NULL};                                               \
+		quiet_run(fn, (int)(sizeof(_argv) / sizeof(_argv[0])) - 1, _argv);                 \
 	})
 
 static void test_commands(void)

@@ -18,8 +18,8 @@
 
 /* The helper objects linked in use it; main.c, which defines it, is not linked. */
 
-#define SECTORS 16384			/* 8 MiB in-memory disks */
-#define SS 512
+#define SECTORS 16384 /* 8 MiB in-memory disks */
+#define SS	512
 
 static char dir[] = "/tmp/bs-ptable-XXXXXX";
 
@@ -110,7 +110,8 @@ static void test_primary(void)
 	entry(d, 3, 0x00, 0x83, 16000, 1000);
 	pt = parse(d, SECTORS * SS);
 	CHECK(has_finding(pt, BS_SEV_ERROR, "partitions 1 and 2 overlap"));
-	CHECK(has_finding(pt, BS_SEV_ERROR, "partition 4 (sectors 16000-16999) extends past the end"));
+	CHECK(has_finding(pt, BS_SEV_ERROR,
+			  "partition 4 (sectors 16000-16999) extends past the end"));
 	free(pt);
 
 	/* a bad boot indicator: not an MBR (a FAT boot sector, say) */
@@ -226,8 +227,8 @@ static void test_long_chain(void)
 }
 
 /* A minimal GPT: protective MBR, header at 1, array at 2, backup at the end. */
-static void gpt_header(unsigned char *h, uint64_t my, uint64_t alt, uint64_t array_lba,
-		       uint32_t n, uint32_t esz, uint32_t array_crc)
+static void gpt_header(unsigned char *h, uint64_t my, uint64_t alt, uint64_t array_lba, uint32_t n,
+		       uint32_t esz, uint32_t array_crc)
 {
 	memset(h, 0, SS);
 	memcpy(h, "EFI PART", 8);
@@ -264,7 +265,7 @@ static unsigned char *gpt_disk(void)
 	arr[58] = 'o';
 	arr[60] = 'o';
 	arr[62] = 't';
-	e = arr + 128 * 3;		/* entry 4: a gap in the numbering */
+	e = arr + 128 * 3; /* entry 4: a gap in the numbering */
 	e[0] = 0xaf;
 	e[16] = 0x22;
 	put64(e + 32, 4096);
@@ -428,8 +429,8 @@ static void test_noobs(void)
 		uint64_t start, size;
 		uint8_t type;
 	} want[] = {
-		{ 1, 2048, 32768, 0x0e }, { 2, 34816, 184320, 0x85 }, { 3, 219136, 43008, 0x83 },
-		{ 5, 36864, 4096, 0x83 }, { 6, 43008, 143360, 0x0c }, { 7, 188416, 30720, 0x83 },
+		{1, 2048, 32768, 0x0e}, {2, 34816, 184320, 0x85}, {3, 219136, 43008, 0x83},
+		{5, 36864, 4096, 0x83}, {6, 43008, 143360, 0x0c}, {7, 188416, 30720, 0x83},
 	};
 	struct bs_ptable *pt;
 	char path[256];

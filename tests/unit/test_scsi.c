@@ -7,9 +7,9 @@
 
 int main(void)
 {
-	unsigned char fixed[18] = { 0x70, 0, 0x03, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x0c, 0x02 };
-	unsigned char desc[8] = { 0x72, 0x05, 0x20, 0x00 };
-	unsigned char recovered[18] = { 0x70, 0, 0x01, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x18, 0x00 };
+	unsigned char fixed[18] = {0x70, 0, 0x03, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x0c, 0x02};
+	unsigned char desc[8] = {0x72, 0x05, 0x20, 0x00};
+	unsigned char recovered[18] = {0x70, 0, 0x01, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x18, 0x00};
 	char why[160];
 
 	/* good status, no sense */

@@ -91,14 +91,14 @@ static void test_streaming(void)
 
 static void test_hex(void)
 {
-	unsigned char b[4], z[3] = { 0x00, 0xab, 0xff };
+	unsigned char b[4], z[3] = {0x00, 0xab, 0xff};
 	char out[7];
 
 	CHECK(bs_hex_parse("DeadBEEF", 8, b, 4) == 0);
 	CHECK(b[0] == 0xde && b[1] == 0xad && b[2] == 0xbe && b[3] == 0xef);
-	CHECK(bs_hex_parse("deadbee", 7, b, 4) == -1);	/* odd length */
-	CHECK(bs_hex_parse("deadbeef00", 10, b, 4) == -1);	/* too long */
-	CHECK(bs_hex_parse("deadbeeg", 8, b, 4) == -1);	/* not hex */
+	CHECK(bs_hex_parse("deadbee", 7, b, 4) == -1);	   /* odd length */
+	CHECK(bs_hex_parse("deadbeef00", 10, b, 4) == -1); /* too long */
+	CHECK(bs_hex_parse("deadbeeg", 8, b, 4) == -1);	   /* not hex */
 	CHECK(bs_hex_parse(" eadbeef", 8, b, 4) == -1);
 	CHECK(bs_hex_parse("", 0, b, 0) == 0);
 	bs_hex_format(z, 3, out);

@@ -80,9 +80,8 @@ static off_t file_size(const char *path)
  * Decode @path completely in @chunk-sized reads. Returns 0 with the image
  * in *out, or -1 with the message in @err.
  */
-static int decode(const char *path, unsigned int threads, size_t chunk,
-		  unsigned char **out, size_t *outlen, char *err, size_t errlen,
-		  struct bs_source **keep)
+static int decode(const char *path, unsigned int threads, size_t chunk, unsigned char **out,
+		  size_t *outlen, char *err, size_t errlen, struct bs_source **keep)
 {
 	struct bs_source *s = bs_source_open(path, threads, err, errlen);
 	unsigned char *buf = NULL;
@@ -105,14 +104,14 @@ static int decode(const char *path, unsigned int threads, size_t chunk,
 		n = bs_source_read_full(s, buf + len, chunk);
 		if (n < 0) {
 			snprintf(err, errlen, "%s", bs_source_error(s));
-			CHECK(bs_source_read(s, buf, chunk) == -1);	/* sticky */
+			CHECK(bs_source_read(s, buf, chunk) == -1); /* sticky */
 			bs_source_close(s);
 			free(buf);
 			return -1;
 		}
 		len += (size_t)n;
 		if ((size_t)n < chunk) {
-			CHECK(bs_source_read(s, buf + len, chunk) == 0);	/* stays at end */
+			CHECK(bs_source_read(s, buf + len, chunk) == 0); /* stays at end */
 			break;
 		}
 	}
@@ -144,7 +143,7 @@ static void expect_image(const char *path, enum bs_format fmt, const unsigned ch
 	CHECK(outlen == len && (len == 0 || !memcmp(out, data, len)));
 	CHECK_EQ_INT(bs_source_out_pos(s), len);
 	CHECK_EQ_STR(bs_source_path(s), path);
-	if (fmt == BS_FMT_RAW || fmt == BS_FMT_ZIP || fmt == BS_FMT_XZ)	/* xz: from its index */
+	if (fmt == BS_FMT_RAW || fmt == BS_FMT_ZIP || fmt == BS_FMT_XZ) /* xz: from its index */
 		CHECK_EQ_INT(bs_source_size(s), len);
 	else
 		CHECK_EQ_INT(bs_source_size(s), -1);
@@ -180,8 +179,8 @@ static void expect_error(const char *path, const char *what)
 }
 
 /* Decode @file fed through a pipe on standard input. */
-static int decode_stdin(const char *file, unsigned char **out, size_t *outlen,
-			char *err, size_t errlen, enum bs_format *fmt)
+static int decode_stdin(const char *file, unsigned char **out, size_t *outlen, char *err,
+			size_t errlen, enum bs_format *fmt)
 {
 	struct bs_source *s = NULL;
 	int p[2], saved, rc, status;
@@ -213,7 +212,7 @@ static int decode_stdin(const char *file, unsigned char **out, size_t *outlen,
 	if (s) {
 		*fmt = bs_source_format(s);
 		CHECK_EQ_STR(bs_source_path(s), "-");
-		if (*fmt != BS_FMT_ZIP)	/* zip: from the local header */
+		if (*fmt != BS_FMT_ZIP) /* zip: from the local header */
 			CHECK_EQ_INT(bs_source_size(s), -1);
 		bs_source_close(s);
 	}
@@ -246,13 +245,11 @@ static void corrupt_copy(const char *src, const char *dst, off_t off, unsigned c
 static const struct {
 	const char *ext;
 	enum bs_format fmt;
-	const char *cmd;	/* input file appended; output on stdout */
+	const char *cmd; /* input file appended; output on stdout */
 } tools[] = {
-	{ "raw", BS_FMT_RAW, "cat" },
-	{ "xz", BS_FMT_XZ, "xz -T1 -c" },
-	{ "gz", BS_FMT_GZIP, "gzip -c" },
-	{ "bz2", BS_FMT_BZIP2, "bzip2 -c" },
-	{ "zst", BS_FMT_ZSTD, "zstd -q -c" },
+	{"raw", BS_FMT_RAW, "cat"},	    {"xz", BS_FMT_XZ, "xz -T1 -c"},
+	{"gz", BS_FMT_GZIP, "gzip -c"},	    {"bz2", BS_FMT_BZIP2, "bzip2 -c"},
+	{"zst", BS_FMT_ZSTD, "zstd -q -c"},
 };
 
 static void compress(int t, const char *in, const char *out)
@@ -265,7 +262,7 @@ static void test_round_trips(void)
 	static const size_t sizes[] = {
 		0, 1, MiB - 1, MiB, MiB + 1, MiB + 1234, 2 * MiB + 4095, 3 * MiB + 17,
 	};
-	static const size_t chunks[] = { MiB, 65536 + 3, 4 * MiB };
+	static const size_t chunks[] = {MiB, 65536 + 3, 4 * MiB};
 	size_t i, c;
 	int t;
 
@@ -286,8 +283,10 @@ static void test_round_trips(void)
 				expect_image(path, tools[t].fmt, data, sizes[i], chunks[c]);
 		}
 		/* zip, deflated and stored, member inside a directory */
-		REQUIRE(sh("cd '%s' && rm -rf z.zip zs.zip d && mkdir d && cp rt.img d/image.img && "
-			   "zip -q -r z.zip d && zip -q -0 zs.zip rt.img", dir) == 0);
+		REQUIRE(sh("cd '%s' && rm -rf z.zip zs.zip d && mkdir d && cp rt.img d/image.img "
+			   "&& "
+			   "zip -q -r z.zip d && zip -q -0 zs.zip rt.img",
+			   dir) == 0);
 		for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
 			expect_image(tmp("z.zip"), BS_FMT_ZIP, data, sizes[i], chunks[c]);
 			expect_image(tmp("zs.zip"), BS_FMT_ZIP, data, sizes[i], chunks[c]);
@@ -323,7 +322,7 @@ static void test_xz_multithreaded(void)
 	REQUIRE(buf);
 	write_file(tmp("mt.img"), data, len);
 	REQUIRE(sh("xz -T2 --block-size=1MiB -c '%s' > '%s'", tmp("mt.img"), xz) == 0);
-	REQUIRE(sh("xz -l '%s' | awk 'NR==2 { exit !($2 > 1) }'", xz) == 0);	/* multi-block */
+	REQUIRE(sh("xz -l '%s' | awk 'NR==2 { exit !($2 > 1) }'", xz) == 0); /* multi-block */
 	s = bs_source_open(xz, 2, err, sizeof(err));
 	REQUIRE(s);
 	for (;;) {
@@ -341,7 +340,8 @@ static void test_xz_multithreaded(void)
 	CHECK_EQ_INT(got, len);
 	/* the decoder runs worker threads besides this one */
 	if (during <= before)
-		fprintf(stderr, "xz decoder used no threads: %d before, %d during\n", before, during);
+		fprintf(stderr, "xz decoder used no threads: %d before, %d during\n", before,
+			during);
 	CHECK(during >= before + 2);
 	bs_source_close(s);
 
@@ -424,7 +424,7 @@ static void test_truncated_and_corrupt(void)
 	for (t = 1; t < (int)(sizeof(tools) / sizeof(tools[0])); t++) {
 		char name[64], c[512];
 		off_t sz;
-		static const off_t cuts[] = { 12, 100, -1, -2, -4, -8 };
+		static const off_t cuts[] = {12, 100, -1, -2, -4, -8};
 		size_t k;
 
 		snprintf(name, sizeof(name), "tc.%s", tools[t].ext);
@@ -435,9 +435,10 @@ static void test_truncated_and_corrupt(void)
 			off_t at = cuts[k] > 0 ? cuts[k] : sz + cuts[k];
 
 			truncate_copy(c, tmp("cut"), at);
-			expect_error(tmp("cut"), tools[t].fmt == BS_FMT_ZSTD ? "zstd data is" :
-				     tools[t].fmt == BS_FMT_XZ ? "xz data is" :
-				     tools[t].fmt == BS_FMT_GZIP ? "gzip data is" : "bzip2 data is");
+			expect_error(tmp("cut"), tools[t].fmt == BS_FMT_ZSTD   ? "zstd data is"
+						 : tools[t].fmt == BS_FMT_XZ   ? "xz data is"
+						 : tools[t].fmt == BS_FMT_GZIP ? "gzip data is"
+									       : "bzip2 data is");
 		}
 		truncate_copy(c, tmp("cut"), sz / 2);
 		expect_error(tmp("cut"), "truncated");
@@ -453,17 +454,21 @@ static void test_truncated_and_corrupt(void)
 	expect_error(tmp("badlen.gz"), "incorrect length check");
 
 	/* trailing data policy */
-	REQUIRE(sh("cd '%s' && (cat tc.gz; printf garbage) > tg.gz && (cat tc.gz; head -c 512 /dev/zero) > tz.gz"
-		   " && (cat tc.bz2; printf garbage) > tg.bz2 && (cat tc.zst; printf garbage) > tg.zst"
-		   " && (cat tc.xz; printf garbage) > tg.xz && (cat tc.xz; head -c 3 /dev/zero) > t3.xz"
-		   " && (cat tc.xz; head -c 8 /dev/zero) > t8.xz", dir) == 0);
+	REQUIRE(sh("cd '%s' && (cat tc.gz; printf garbage) > tg.gz && (cat tc.gz; head -c 512 "
+		   "/dev/zero) > tz.gz"
+		   " && (cat tc.bz2; printf garbage) > tg.bz2 && (cat tc.zst; printf garbage) > "
+		   "tg.zst"
+		   " && (cat tc.xz; printf garbage) > tg.xz && (cat tc.xz; head -c 3 /dev/zero) > "
+		   "t3.xz"
+		   " && (cat tc.xz; head -c 8 /dev/zero) > t8.xz",
+		   dir) == 0);
 	expect_error(tmp("tg.gz"), "trailing garbage");
 	expect_error(tmp("tz.gz"), "trailing garbage");
 	expect_error(tmp("tg.bz2"), "trailing garbage");
 	expect_error(tmp("tg.zst"), "zstd data is corrupt");
 	expect_error(tmp("tg.xz"), "xz data is");
 	expect_error(tmp("t3.xz"), "xz data is");
-	expect_image(tmp("t8.xz"), BS_FMT_XZ, data, len, MiB);	/* xz stream padding */
+	expect_image(tmp("t8.xz"), BS_FMT_XZ, data, len, MiB); /* xz stream padding */
 
 	/* zip: truncated archive, corrupt member data, bad CRC */
 	REQUIRE(sh("cd '%s' && rm -f tc.zip && zip -q tc.zip tc.img", dir) == 0);
@@ -481,7 +486,7 @@ static void test_truncated_and_corrupt(void)
 
 static void test_zip_members(void)
 {
-	static const unsigned char eocd[22] = { 'P', 'K', 5, 6 };
+	static const unsigned char eocd[22] = {'P', 'K', 5, 6};
 	unsigned char *out;
 	size_t outlen;
 	char err[512];
@@ -500,7 +505,8 @@ static void test_zip_members(void)
 
 	write_file(tmp("empty.zip"), eocd, sizeof(eocd));
 	expect_error(tmp("empty.zip"), "contains no file");
-	REQUIRE(sh("cd '%s' && rm -rf dirs.zip e && mkdir -p e/f && zip -q -r dirs.zip e", dir) == 0);
+	REQUIRE(sh("cd '%s' && rm -rf dirs.zip e && mkdir -p e/f && zip -q -r dirs.zip e", dir) ==
+		0);
 	expect_error(tmp("dirs.zip"), "contains no file");
 
 	/* streamed: the first member is read, the second is named at the end */
@@ -553,7 +559,7 @@ static void test_stdin(void)
 	for (t = 0; t < (int)(sizeof(tools) / sizeof(tools[0])); t++) {
 		compress(t, tmp("in.img"), tmp("in.c"));
 		memset(err, 0, sizeof(err));
-		fmt = (enum bs_format)-1;
+		fmt = (enum bs_format) - 1;
 		if (decode_stdin(tmp("in.c"), &out, &outlen, err, sizeof(err), &fmt)) {
 			fprintf(stderr, "%s on stdin: %s\n", tools[t].ext, err);
 			CHECK(0);
@@ -585,11 +591,20 @@ static void test_detect_and_errors(void)
 	char err[256];
 	struct bs_source *s;
 
-	CHECK_EQ_INT(bs_format_detect("\xfd" "7zXZ\0", 6), BS_FMT_XZ);
-	CHECK_EQ_INT(bs_format_detect("\xfd" "7zXZ", 5), BS_FMT_RAW);
+	CHECK_EQ_INT(bs_format_detect("\xfd"
+				      "7zXZ\0",
+				      6),
+		     BS_FMT_XZ);
+	CHECK_EQ_INT(bs_format_detect("\xfd"
+				      "7zXZ",
+				      5),
+		     BS_FMT_RAW);
 	CHECK_EQ_INT(bs_format_detect("\x1f\x8b\x08", 3), BS_FMT_GZIP);
 	CHECK_EQ_INT(bs_format_detect("BZh91AY&SY", 10), BS_FMT_BZIP2);
-	CHECK_EQ_INT(bs_format_detect("BZh0" "1AY&SY", 10), BS_FMT_RAW);
+	CHECK_EQ_INT(bs_format_detect("BZh0"
+				      "1AY&SY",
+				      10),
+		     BS_FMT_RAW);
 	CHECK_EQ_INT(bs_format_detect("\x28\xb5\x2f\xfd", 4), BS_FMT_ZSTD);
 	CHECK_EQ_INT(bs_format_detect("\x50\x2a\x4d\x18", 4), BS_FMT_ZSTD);
 	CHECK_EQ_INT(bs_format_detect("PK\3\4", 4), BS_FMT_ZIP);

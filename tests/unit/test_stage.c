@@ -80,7 +80,8 @@ static void test_names(void)
 	CHECK_EQ_INT(bs_stage_name_arg("bootseal-sdb", name, sizeof(name), err, sizeof(err)), 0);
 	CHECK_EQ_STR(name, "bootseal-sdb");
 	CHECK_EQ_INT(bs_stage_name_arg("/dev/mapper/bootseal-mmcblk0", name, sizeof(name), err,
-				       sizeof(err)), 0);
+				       sizeof(err)),
+		     0);
 	CHECK_EQ_STR(name, "bootseal-mmcblk0");
 	CHECK_EQ_INT(bs_stage_name_arg("/dev/sdb", name, sizeof(name), err, sizeof(err)), -1);
 	CHECK(strstr(err, "not a staged device") != NULL);
@@ -114,8 +115,8 @@ static struct bs_ptable *table_of(const char *script, unsigned int mib)
 	REQUIRE(fd >= 0);
 	REQUIRE(ftruncate(fd, (off_t)mib << 20) == 0);
 	close(fd);
-	REQUIRE(sh("printf '%s' | sfdisk -q --no-reread --no-tell-kernel %s >/dev/null 2>&1", script,
-		   path) == 0);
+	REQUIRE(sh("printf '%s' | sfdisk -q --no-reread --no-tell-kernel %s >/dev/null 2>&1",
+		   script, path) == 0);
 	r = bs_reader_open(path, err, sizeof(err));
 	REQUIRE(r);
 	pt = bs_ptable_read(r, 0, err, sizeof(err));
@@ -150,7 +151,8 @@ static void test_plan(void)
 
 	/* MBR with an extended container: the container is not mapped, logicals are */
 	pt = table_of("label: dos\\nstart=2048, size=2048, type=c\\nstart=4096, type=5\\n"
-		      "start=6144, size=2048, type=83\\nstart=10240, size=2048, type=83\\n", 8);
+		      "start=6144, size=2048, type=83\\nstart=10240, size=2048, type=83\\n",
+		      8);
 	REQUIRE(bs_stage_plan_parts(pt, 16384, m, BS_PT_MAX_PARTS, &n, err, sizeof(err)) == 0);
 	REQUIRE(n == 3);
 	CHECK_EQ_INT(m[0].num, 1);

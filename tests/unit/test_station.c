@@ -108,13 +108,14 @@ static void test_record(void)
 	r.time = 1764496800.25; /* 2025-11-30T10:00:00.250Z */
 	rec = bs_board_record(&r);
 	REQUIRE(rec);
-	CHECK_EQ_STR(rec, "{\"type\":\"board\",\"time\":\"2025-11-30T10:00:00.250Z\",\"port\":\"1-1.3\","
-			  "\"slot\":\"slot3\",\"chip\":\"BCM2711\",\"serial\":\"5e4d3c2b\","
-			  "\"metadata\":{\"MAC_ADDR\":\"d8:3a:dd:00:00:01\",\"JTAG_LOCKED\":\"0\"},"
-			  "\"image\":\"os.img.xz\",\"image_sha256\":\"ab\",\"target\":\"/dev/sdb\","
-			  "\"target_size\":8388608,\"result\":\"ok\",\"exit\":0,\"verified\":true,"
-			  "\"bytes\":4096,\"seconds\":{\"boot\":4.500,\"write\":1.250,"
-			  "\"verify\":0.500,\"total\":6.500},\"error\":null}");
+	CHECK_EQ_STR(rec,
+		     "{\"type\":\"board\",\"time\":\"2025-11-30T10:00:00.250Z\",\"port\":\"1-1.3\","
+		     "\"slot\":\"slot3\",\"chip\":\"BCM2711\",\"serial\":\"5e4d3c2b\","
+		     "\"metadata\":{\"MAC_ADDR\":\"d8:3a:dd:00:00:01\",\"JTAG_LOCKED\":\"0\"},"
+		     "\"image\":\"os.img.xz\",\"image_sha256\":\"ab\",\"target\":\"/dev/sdb\","
+		     "\"target_size\":8388608,\"result\":\"ok\",\"exit\":0,\"verified\":true,"
+		     "\"bytes\":4096,\"seconds\":{\"boot\":4.500,\"write\":1.250,"
+		     "\"verify\":0.500,\"total\":6.500},\"error\":null}");
 	free(rec);
 	CHECK_EQ_STR(bs_board_result_name(BS_EXIT_USB), "boot");
 	CHECK_EQ_STR(bs_board_result_name(BS_EXIT_DEVICE), "device");
@@ -147,9 +148,10 @@ static void test_journal(void)
 	r.total_seconds = 7;
 	r.error = "too small: \"8 MB\" \\ image";
 	board_text(&r, line, sizeof(line));
-	CHECK_EQ_STR(line, "<3>bootseal: board PORT=1-1.3 CHIP=BCM2711 SERIAL=5e4d3c2b RESULT=device "
-			   "EXIT=4 BYTES=0 SECONDS=7.000 TARGET=/dev/sdb "
-			   "ERROR=\"too small: \\\"8 MB\\\" \\\\ image\"");
+	CHECK_EQ_STR(line,
+		     "<3>bootseal: board PORT=1-1.3 CHIP=BCM2711 SERIAL=5e4d3c2b RESULT=device "
+		     "EXIT=4 BYTES=0 SECONDS=7.000 TARGET=/dev/sdb "
+		     "ERROR=\"too small: \\\"8 MB\\\" \\\\ image\"");
 
 	/* The native fields: one per value, unquoted, absent when unknown. */
 	bs_board_journal_entry(&r, &e);

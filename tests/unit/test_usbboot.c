@@ -7,7 +7,6 @@
 #include "unit.h"
 #include "usbboot.h"
 
-
 static size_t mkreq(uint8_t *buf, uint32_t cmd, const char *name)
 {
 	memset(buf, 0, BS_USBBOOT_REQ_LEN);
@@ -25,7 +24,7 @@ static void test_boot_message(void)
 	static const uint8_t zero[20];
 
 	memset(m, 0xaa, sizeof(m));
-	bs_usbboot_boot_message(m, 52116);	/* 0x0000cb94 */
+	bs_usbboot_boot_message(m, 52116); /* 0x0000cb94 */
 	CHECK_EQ_INT(m[0], 0x94);
 	CHECK_EQ_INT(m[1], 0xcb);
 	CHECK_EQ_INT(m[2], 0);
@@ -81,7 +80,10 @@ static void test_requests(void)
 
 	/* A name filling all 256 bytes without a NUL is hostile. */
 	memset(b, 'A', sizeof(b));
-	b[0] = 0; b[1] = 0; b[2] = 0; b[3] = 0;
+	b[0] = 0;
+	b[1] = 0;
+	b[2] = 0;
+	b[3] = 0;
 	CHECK_EQ_INT(bs_usbboot_parse_request(b, BS_USBBOOT_REQ_LEN, &r, err, sizeof(err)), -1);
 	CHECK(strstr(err, "not NUL-terminated") != NULL);
 	/* ... also when the device sends more than 260 bytes. */
@@ -112,24 +114,27 @@ static void test_requests(void)
 static void test_names(void)
 {
 	static const char *const good[] = {
-		"config.txt", "overlays/dwc2.dtbo", "bcm2710-rpi-cm3.dtb", "a.b.c", "x/y/z", ".hidden",
+		"config.txt", "overlays/dwc2.dtbo", "bcm2710-rpi-cm3.dtb", "a.b.c", "x/y/z",
+		".hidden",
 	};
-	static const struct { const char *name, *why; } bad[] = {
-		{ "", "empty" },
-		{ "..", ".." },
-		{ "../etc/passwd", ".." },
-		{ "overlays/../../x", ".." },
-		{ "a/..", ".." },
-		{ "a..b", ".." },
-		{ "/etc/passwd", "absolute" },
-		{ "a//b", "empty path component" },
-		{ "a/", "empty path component" },
-		{ "./config.txt", "'.'" },
-		{ "a/./b", "'.'" },
-		{ "a\\b", "backslash" },
-		{ "a\nb", "control" },
-		{ "caf\xc3\xa9", "non-ASCII" },
-		{ "*MAC_ADDR*dc:a6:32:00:00:01", "metadata" },
+	static const struct {
+		const char *name, *why;
+	} bad[] = {
+		{"", "empty"},
+		{"..", ".."},
+		{"../etc/passwd", ".."},
+		{"overlays/../../x", ".."},
+		{"a/..", ".."},
+		{"a..b", ".."},
+		{"/etc/passwd", "absolute"},
+		{"a//b", "empty path component"},
+		{"a/", "empty path component"},
+		{"./config.txt", "'.'"},
+		{"a/./b", "'.'"},
+		{"a\\b", "backslash"},
+		{"a\nb", "control"},
+		{"caf\xc3\xa9", "non-ASCII"},
+		{"*MAC_ADDR*dc:a6:32:00:00:01", "metadata"},
 	};
 	char why[128];
 	size_t i;
@@ -142,7 +147,8 @@ static void test_names(void)
 		why[0] = '\0';
 		CHECK_EQ_INT(bs_usbboot_name_ok(bad[i].name, why, sizeof(why)), -1);
 		if (!strstr(why, bad[i].why))
-			fprintf(stderr, "name '%s': reason '%s' lacks '%s'\n", bad[i].name, why, bad[i].why);
+			fprintf(stderr, "name '%s': reason '%s' lacks '%s'\n", bad[i].name, why,
+				bad[i].why);
 		CHECK(strstr(why, bad[i].why) != NULL);
 	}
 	CHECK_EQ_INT(bs_usbboot_name_ok(NULL, why, sizeof(why)), -1);
@@ -163,7 +169,8 @@ static void test_meta(void)
 {
 	char k[BS_USBBOOT_META_KEY_LEN], v[BS_USBBOOT_META_VAL_LEN], why[96], big[300];
 
-	CHECK_EQ_INT(bs_usbboot_parse_meta("*MAC_ADDR*d8:3a:dd:5e:4d:3c", k, v, why, sizeof(why)), 0);
+	CHECK_EQ_INT(bs_usbboot_parse_meta("*MAC_ADDR*d8:3a:dd:5e:4d:3c", k, v, why, sizeof(why)),
+		     0);
 	CHECK_EQ_STR(k, "MAC_ADDR");
 	CHECK_EQ_STR(v, "d8:3a:dd:5e:4d:3c");
 	CHECK_EQ_INT(bs_usbboot_parse_meta("*JTAG_LOCKED*", k, v, why, sizeof(why)), 0);
@@ -179,7 +186,8 @@ static void test_meta(void)
 	CHECK_EQ_INT(bs_usbboot_parse_meta("*K*a\tb", k, v, why, sizeof(why)), -1);
 	CHECK(strstr(why, "printable") != NULL);
 	CHECK_EQ_INT(bs_usbboot_parse_meta("*ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456*x", k, v, why,
-					   sizeof(why)), -1);
+					   sizeof(why)),
+		     -1);
 	memset(big, 'v', sizeof(big));
 	memcpy(big, "*K*", 3);
 	big[sizeof(big) - 1] = '\0';

@@ -14,41 +14,46 @@
 static int unit_failures;
 static int unit_checks;
 
-#define CHECK(cond) do { \
-	unit_checks++; \
-	if (!(cond)) { \
-		unit_failures++; \
-		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-	} \
-} while (0)
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		unit_checks++;                                                                     \
+		if (!(cond)) {                                                                     \
+			unit_failures++;                                                           \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
+		}                                                                                  \
+	} while (0)
 
-#define REQUIRE(cond) do { \
-	unit_checks++; \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond); \
-		exit(1); \
-	} \
-} while (0)
+#define REQUIRE(cond)                                                                              \
+	do {                                                                                       \
+		unit_checks++;                                                                     \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond); \
+			exit(1);                                                                   \
+		}                                                                                  \
+	} while (0)
 
-#define CHECK_EQ_INT(a, b) do { \
-	long long _a = (long long)(a), _b = (long long)(b); \
-	unit_checks++; \
-	if (_a != _b) { \
-		unit_failures++; \
-		fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n", \
-			__FILE__, __LINE__, #a, #b, _a, _b); \
-	} \
-} while (0)
+#define CHECK_EQ_INT(a, b)                                                                         \
+	do {                                                                                       \
+		long long _a = (long long)(a), _b = (long long)(b);                                \
+		unit_checks++;                                                                     \
+		if (_a != _b) {                                                                    \
+			unit_failures++;                                                           \
+			fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n",          \
+				__FILE__, __LINE__, #a, #b, _a, _b);                               \
+		}                                                                                  \
+	} while (0)
 
-#define CHECK_EQ_STR(a, b) do { \
-	const char *_a = (a), *_b = (b); \
-	unit_checks++; \
-	if (!_a || !_b || strcmp(_a, _b)) { \
-		unit_failures++; \
-		fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" != \"%s\")\n", \
-			__FILE__, __LINE__, #a, #b, _a ? _a : "(null)", _b ? _b : "(null)"); \
-	} \
-} while (0)
+#define CHECK_EQ_STR(a, b)                                                                         \
+	do {                                                                                       \
+		const char *_a = (a), *_b = (b);                                                   \
+		unit_checks++;                                                                     \
+		if (!_a || !_b || strcmp(_a, _b)) {                                                \
+			unit_failures++;                                                           \
+			fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" != \"%s\")\n",      \
+				__FILE__, __LINE__, #a, #b, _a ? _a : "(null)",                    \
+				_b ? _b : "(null)");                                               \
+		}                                                                                  \
+	} while (0)
 
 /* Runs a shell command built from @fmt; says which command failed. */
 static inline int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
