@@ -228,7 +228,7 @@ stop_journald
 	> /tmp/nojournal.out 2>/tmp/nojournal.err &
 bpid=$!
 for i in $(seq 100); do grep -q 'station started' /tmp/nojournal.err && break; sleep 0.1; done
-interrupt_line
+bs_interrupt
 cat /tmp/nojournal.err
 [ $rc -eq 7 ] || die "the line without boards exited $rc after SIGINT, expected 7 (no board seen)"
 grep -qx "<6>bootseal: station started: $img.xz on ports 4-1" /tmp/nojournal.err || die "no start line on stderr"
