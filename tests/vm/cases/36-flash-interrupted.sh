@@ -40,7 +40,13 @@ interrupt() {
 	grep -q "$dev: $want" /tmp/err || { cat /tmp/err; die "never reached $want"; }
 	sleep 1
 	kill -$sig $pid
-	if [ -n "$again" ]; then sleep 0.2; kill -$again $pid 2>/dev/null || true; fi
+	if [ -n "$again" ]; then
+		# the second signal once the first is being handled (two pending
+		# SIGINTs would be one); the abort then still waits for up to 16 MiB
+		# in flight at 8 MB/s
+		for i in $(seq 200); do grep -q "aborting every session" /tmp/err && break; sleep 0.05; done
+		kill -$again $pid 2>/dev/null || true
+	fi
 	rc=0; wait $pid || rc=$?
 	cat /tmp/out /tmp/err
 }
