@@ -351,8 +351,10 @@ static int task_errno(struct dm_task *dmt)
 /* Create and run a task that takes no device; NULL (reason in err) on failure. */
 static struct dm_task *run_list_task(int type, char *err, size_t errlen)
 {
-	struct dm_task *dmt = dm_task_create(type);
+	struct dm_task *dmt;
 
+	dm_setup();
+	dmt = dm_task_create(type);
 	if (!dmt || !dm_task_run(dmt)) {
 		dm_reason(task_errno(dmt), err, errlen);
 		if (dmt)
@@ -369,7 +371,6 @@ int bs_dm_has_target(const char *target, char *err, size_t errlen)
 	unsigned int next = 0;
 	int found = 0;
 
-	dm_setup();
 	dmt = run_list_task(DM_DEVICE_LIST_VERSIONS, err, errlen);
 	if (!dmt)
 		return -1;
@@ -533,7 +534,6 @@ int bs_dm_list(char ***names, size_t *n, char *err, size_t errlen)
 	char **arr = NULL, **na;
 	size_t cnt = 0;
 
-	dm_setup();
 	*names = NULL;
 	*n = 0;
 	dmt = run_list_task(DM_DEVICE_LIST, err, errlen);
