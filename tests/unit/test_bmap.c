@@ -515,30 +515,30 @@ static void test_raw_rejects(void)
 	unlink(p);
 }
 
+/* Makes @bmap in the test folder; bs_bmap_find(@image) must then name it. */
+static void check_finds(const char *image, const char *bmap)
+{
+	char want_path[512], *got;
+
+	REQUIRE(sh("cd '%s' && touch %s", dir, bmap) == 0);
+	got = bs_bmap_find(image);
+	path_of(want_path, sizeof(want_path), bmap);
+	CHECK_EQ_STR(got, want_path);
+	free(got);
+}
+
 static void test_find(void)
 {
-	char image[512], want_path[512], *got;
+	char image[512];
 
 	path_of(image, sizeof(image), "os.img.xz");
 	REQUIRE(sh("cd '%s' && touch os.img.xz", dir) == 0);
 	CHECK(bs_bmap_find(image) == NULL);
-	REQUIRE(sh("cd '%s' && touch os.img.bmap", dir) == 0);
-	got = bs_bmap_find(image);
-	path_of(want_path, sizeof(want_path), "os.img.bmap");
-	CHECK_EQ_STR(got, want_path);
-	free(got);
-	REQUIRE(sh("cd '%s' && touch os.img.xz.bmap", dir) == 0);
-	got = bs_bmap_find(image);
-	path_of(want_path, sizeof(want_path), "os.img.xz.bmap");
-	CHECK_EQ_STR(got, want_path);
-	free(got);
+	check_finds(image, "os.img.bmap");
+	check_finds(image, "os.img.xz.bmap");
 	/* the same suffixes as the format check: .zstd, and in capitals */
 	path_of(image, sizeof(image), "up.img.ZSTD");
-	REQUIRE(sh("cd '%s' && touch up.img.bmap", dir) == 0);
-	got = bs_bmap_find(image);
-	path_of(want_path, sizeof(want_path), "up.img.bmap");
-	CHECK_EQ_STR(got, want_path);
-	free(got);
+	check_finds(image, "up.img.bmap");
 	/* a directory named like a bmap is not one */
 	path_of(image, sizeof(image), "d.img.zst");
 	REQUIRE(sh("cd '%s' && mkdir d.img.bmap", dir) == 0);
