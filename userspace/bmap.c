@@ -142,15 +142,24 @@ static char *elem_text(struct parse *p, xmlNode *n)
 	return s;
 }
 
-static int elem_u64(struct parse *p, xmlNode *n, uint64_t *out)
+/* The element's text with @t at it trimmed; the text to free, NULL on failure. */
+static char *elem_trimmed(struct parse *p, xmlNode *n, const char **t)
 {
 	char *s = elem_text(p, n);
-	const char *t;
+
+	if (s)
+		*t = trim(s);
+	return s;
+}
+
+static int elem_u64(struct parse *p, xmlNode *n, uint64_t *out)
+{
+	const char *t = NULL;
+	char *s = elem_trimmed(p, n, &t);
 	int r = 0;
 
 	if (!s)
 		return -1;
-	t = trim(s);
 	if (parse_u64(&t, out) || *t)
 		r = fail(p, "%s \"%.40s\" is not a non-negative decimal number",
 			 (const char *)n->name, trim(s));
@@ -189,13 +198,12 @@ static int parse_version(struct parse *p, xmlNode *root)
 
 static int parse_csum_type(struct parse *p, xmlNode *n)
 {
-	char *s = elem_text(p, n);
-	const char *t;
+	const char *t = NULL;
+	char *s = elem_trimmed(p, n, &t);
 	int r = 0;
 
 	if (!s)
 		return -1;
-	t = trim(s);
 	if (!strcasecmp(t, "sha256"))
 		p->file_csum = BS_BMAP_CSUM_SHA256;
 	else if (!strcasecmp(t, "sha1"))

@@ -105,63 +105,80 @@ static void *grow(void *arr, size_t *cap, size_t n, size_t size)
 	return na;
 }
 
-int bs_parse_mountinfo(const char *text, struct bs_mountinfo_entry **out, size_t *n)
+/*
+ * Parse each line of @text into @e (@size bytes, zeroed first) with @parse and
+ * collect the lines it accepts into a new array.
+ */
+static int collect_lines(const char *text, void *e, size_t size,
+			 bool (*parse)(const char *line, void *e), void **out, size_t *n)
 {
-	struct bs_mountinfo_entry *arr = NULL, e;
+	char *arr = NULL;
 	size_t cap = 0, cnt = 0;
 	const char *p;
-	char f[4096];
 
 	for (p = text; *p; p = next_line(p)) {
-		const char *q = p;
-		bool sep = false;
-		int i;
-
-		memset(&e, 0, sizeof(e));
-		/* mount ID, parent ID, major:minor, root, mount point */
-		if (!next_field(&q, f, sizeof(f)) || !next_field(&q, f, sizeof(f)) ||
-		    !next_field(&q, f, sizeof(f)) || sscanf(f, "%u:%u", &e.major, &e.minor) != 2 ||
-		    !next_field(&q, f, sizeof(f)) || !next_field(&q, e.target, sizeof(e.target)))
+		memset(e, 0, size);
+		if (!parse(p, e))
 			continue;
-		/* options, then optional fields up to the "-" separator */
-		for (i = 0; i < 64 && next_field(&q, f, sizeof(f)); i++) {
-			if (!strcmp(f, "-")) {
-				sep = true;
-				break;
-			}
-		}
-		if (!sep || !next_field(&q, e.fstype, sizeof(e.fstype)) ||
-		    !next_field(&q, e.source, sizeof(e.source)))
-			continue;
-		arr = grow(arr, &cap, cnt, sizeof(*arr));
+		arr = grow(arr, &cap, cnt, size);
 		if (!arr)
 			return -1;
-		arr[cnt++] = e;
+		memcpy(arr + cnt++ * size, e, size);
 	}
 	*out = arr;
 	*n = cnt;
 	return 0;
 }
 
+static bool parse_mountinfo_line(const char *q, void *entry)
+{
+	struct bs_mountinfo_entry *e = entry;
+	bool sep = false;
+	char f[4096];
+	int i;
+
+	/* mount ID, parent ID, major:minor, root, mount point */
+	if (!next_field(&q, f, sizeof(f)) || !next_field(&q, f, sizeof(f)) ||
+	    !next_field(&q, f, sizeof(f)) || sscanf(f, "%u:%u", &e->major, &e->minor) != 2 ||
+	    !next_field(&q, f, sizeof(f)) || !next_field(&q, e->target, sizeof(e->target)))
+		return false;
+	/* options, then optional fields up to the "-" separator */
+	for (i = 0; i < 64 && next_field(&q, f, sizeof(f)); i++) {
+		if (!strcmp(f, "-")) {
+			sep = true;
+			break;
+		}
+	}
+	return sep && next_field(&q, e->fstype, sizeof(e->fstype)) &&
+	       next_field(&q, e->source, sizeof(e->source));
+}
+
+int bs_parse_mountinfo(const char *text, struct bs_mountinfo_entry **out, size_t *n)
+{
+	struct bs_mountinfo_entry e;
+	void *arr;
+
+	if (collect_lines(text, &e, sizeof(e), parse_mountinfo_line, &arr, n))
+		return -1;
+	*out = arr;
+	return 0;
+}
+
+static bool parse_swap_line(const char *q, void *entry)
+{
+	struct bs_swap_entry *e = entry;
+
+	return next_field(&q, e->path, sizeof(e->path)) && e->path[0] == '/';
+}
+
 int bs_parse_swaps(const char *text, struct bs_swap_entry **out, size_t *n)
 {
-	struct bs_swap_entry *arr = NULL, e;
-	size_t cap = 0, cnt = 0;
-	const char *p;
+	struct bs_swap_entry e;
+	void *arr;
 
-	for (p = text; *p; p = next_line(p)) {
-		const char *q = p;
-
-		memset(&e, 0, sizeof(e));
-		if (!next_field(&q, e.path, sizeof(e.path)) || e.path[0] != '/')
-			continue;
-		arr = grow(arr, &cap, cnt, sizeof(*arr));
-		if (!arr)
-			return -1;
-		arr[cnt++] = e;
-	}
+	if (collect_lines(text, &e, sizeof(e), parse_swap_line, &arr, n))
+		return -1;
 	*out = arr;
-	*n = cnt;
 	return 0;
 }
 

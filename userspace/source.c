@@ -332,25 +332,30 @@ out:
 	return r;
 }
 
+/* xz errors reported with the compressed offset: the text before and after it */
+static const struct {
+	lzma_ret ret;
+	const char *pre, *post;
+} xz_offset_errors[] = {
+	{LZMA_FORMAT_ERROR, "not valid xz data at compressed offset ", ""},
+	{LZMA_OPTIONS_ERROR, "xz data uses unsupported options (at compressed offset ", ")"},
+	{LZMA_DATA_ERROR, "xz data is corrupt at compressed offset ", ""},
+	{LZMA_BUF_ERROR, "xz data is truncated (ends at compressed offset ", ")"},
+};
+
 static void xz_error(struct bs_source *s, lzma_ret ret)
 {
 	uint64_t off = s->u.xz.total_in;
+	size_t i;
 
+	for (i = 0; i < sizeof(xz_offset_errors) / sizeof(xz_offset_errors[0]); i++) {
+		if (xz_offset_errors[i].ret == ret) {
+			set_err(s, "%s%llu%s", xz_offset_errors[i].pre, (unsigned long long)off,
+				xz_offset_errors[i].post);
+			return;
+		}
+	}
 	switch (ret) {
-	case LZMA_FORMAT_ERROR:
-		set_err(s, "not valid xz data at compressed offset %llu", (unsigned long long)off);
-		break;
-	case LZMA_OPTIONS_ERROR:
-		set_err(s, "xz data uses unsupported options (at compressed offset %llu)",
-			(unsigned long long)off);
-		break;
-	case LZMA_DATA_ERROR:
-		set_err(s, "xz data is corrupt at compressed offset %llu", (unsigned long long)off);
-		break;
-	case LZMA_BUF_ERROR:
-		set_err(s, "xz data is truncated (ends at compressed offset %llu)",
-			(unsigned long long)off);
-		break;
 	case LZMA_MEM_ERROR:
 		set_err(s, "out of memory decoding xz data");
 		break;

@@ -348,6 +348,22 @@ static int task_errno(struct dm_task *dmt)
 	return e > 0 ? e : (errno > 0 ? errno : EIO);
 }
 
+/* Create and run a task that takes no device; NULL (reason in err) on failure. */
+static struct dm_task *run_list_task(int type, char *err, size_t errlen)
+{
+	struct dm_task *dmt;
+
+	dm_setup();
+	dmt = dm_task_create(type);
+	if (!dmt || !dm_task_run(dmt)) {
+		dm_reason(task_errno(dmt), err, errlen);
+		if (dmt)
+			dm_task_destroy(dmt);
+		return NULL;
+	}
+	return dmt;
+}
+
 int bs_dm_has_target(const char *target, char *err, size_t errlen)
 {
 	struct dm_task *dmt;
@@ -355,14 +371,9 @@ int bs_dm_has_target(const char *target, char *err, size_t errlen)
 	unsigned int next = 0;
 	int found = 0;
 
-	dm_setup();
-	dmt = dm_task_create(DM_DEVICE_LIST_VERSIONS);
-	if (!dmt || !dm_task_run(dmt)) {
-		dm_reason(task_errno(dmt), err, errlen);
-		if (dmt)
-			dm_task_destroy(dmt);
+	dmt = run_list_task(DM_DEVICE_LIST_VERSIONS, err, errlen);
+	if (!dmt)
 		return -1;
-	}
 	v = dm_task_get_versions(dmt);
 	do {
 		v = (struct dm_versions *)((char *)v + next);
@@ -523,16 +534,11 @@ int bs_dm_list(char ***names, size_t *n, char *err, size_t errlen)
 	char **arr = NULL, **na;
 	size_t cnt = 0;
 
-	dm_setup();
 	*names = NULL;
 	*n = 0;
-	dmt = dm_task_create(DM_DEVICE_LIST);
-	if (!dmt || !dm_task_run(dmt)) {
-		dm_reason(task_errno(dmt), err, errlen);
-		if (dmt)
-			dm_task_destroy(dmt);
+	dmt = run_list_task(DM_DEVICE_LIST, err, errlen);
+	if (!dmt)
 		return -1;
-	}
 	nm = dm_task_get_names(dmt);
 	if (nm && nm->dev) {
 		do {

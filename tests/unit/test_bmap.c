@@ -221,7 +221,11 @@ static char *render(const struct doc *d, size_t *len)
 	return s;
 }
 
-static const char *sha256_a = "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb";
+#define SHA256_A "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+/* A <Range> element with checksum @csum over @blocks (string literals). */
+#define RANGE(csum, blocks) "<Range chksum=\"" csum "\">" blocks "</Range>"
+
+static const char *sha256_a = SHA256_A;
 static const char *sha1_a = "86f7e437faa5a7fce15d1ddcb9eaeb8a90d7f4d5";
 
 /* ImageSize 1048576 + 1234 with 4096-byte blocks: 257 blocks */
@@ -407,51 +411,25 @@ static void test_rejects(void)
 	REJECT("bad bmap format version", .version = "two");
 	REJECT("bad bmap format version", .version = "2");
 	REJECT("bad bmap format version", .version = "2.0beta");
-	REJECT("overlaps or precedes range 1",
-	       .body = "<Range chksum=\""
-		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
-		       "\">0-2</Range>"
-		       "<Range chksum=\""
-		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
-		       "\">2</Range>",
+	REJECT("overlaps or precedes range 1", .body = RANGE(SHA256_A, "0-2") RANGE(SHA256_A, "2"),
 	       .mapped = "4");
 	REJECT("overlaps or precedes", .mapped = "2",
-	       .body = "<Range chksum=\""
-		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
-		       "\">10</Range>"
-		       "<Range chksum=\""
-		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
-		       "\">3</Range>");
+	       .body = RANGE(SHA256_A, "10") RANGE(SHA256_A, "3"));
 	REJECT("is outside the image (257 blocks)", .mapped = "2",
-	       .body = "<Range chksum=\""
-		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
-		       "\">256-257</Range>");
-	REJECT("ends before it starts", .mapped = "2",
-	       .body = "<Range chksum=\""
-		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
-		       "\">5-4</Range>");
-	REJECT("is not a block number", .mapped = "2",
-	       .body = "<Range chksum=\""
-		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
-		       "\">1-2-3</Range>");
-	REJECT("is not a block number", .mapped = "2",
-	       .body = "<Range chksum=\""
-		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
-		       "\">-2</Range>");
+	       .body = RANGE(SHA256_A, "256-257"));
+	REJECT("ends before it starts", .mapped = "2", .body = RANGE(SHA256_A, "5-4"));
+	REJECT("is not a block number", .mapped = "2", .body = RANGE(SHA256_A, "1-2-3"));
+	REJECT("is not a block number", .mapped = "2", .body = RANGE(SHA256_A, "-2"));
 	REJECT("sha256 checksum must be 64 hex digits", .mapped = "1",
-	       .body = "<Range chksum=\""
-		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48b"
-		       "\">1</Range>");
+	       .body = RANGE("ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48b",
+			     "1"));
 	REJECT("sha256 checksum must be 64 hex digits", .mapped = "1",
-	       .body = "<Range chksum=\""
-		       "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bbb"
-		       "\">1</Range>");
+	       .body = RANGE(SHA256_A "b", "1"));
 	REJECT("sha256 checksum must be 64 hex digits", .mapped = "1",
-	       .body = "<Range chksum=\""
-		       "xa978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
-		       "\">1</Range>");
+	       .body = RANGE("xa978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb",
+			     "1"));
 	REJECT("sha256 checksum must be 64 hex digits", .mapped = "1",
-	       .body = "<Range chksum=\"86f7e437faa5a7fce15d1ddcb9eaeb8a90d7f4d5\">1</Range>");
+	       .body = RANGE("86f7e437faa5a7fce15d1ddcb9eaeb8a90d7f4d5", "1"));
 	snprintf(body, sizeof(body), "<Range chksum=\"%s\">1</Range><Range>3</Range>", sha256_a);
 	REJECT("1 of 2 ranges have no checksum", .mapped = "2", .body = body);
 	REJECT("BlocksCount is 256 but ImageSize 1049810 / BlockSize 4096 needs 257",
@@ -537,30 +515,30 @@ static void test_raw_rejects(void)
 	unlink(p);
 }
 
+/* Makes @bmap in the test folder; bs_bmap_find(@image) must then name it. */
+static void check_finds(const char *image, const char *bmap)
+{
+	char want_path[512], *got;
+
+	REQUIRE(sh("cd '%s' && touch %s", dir, bmap) == 0);
+	got = bs_bmap_find(image);
+	path_of(want_path, sizeof(want_path), bmap);
+	CHECK_EQ_STR(got, want_path);
+	free(got);
+}
+
 static void test_find(void)
 {
-	char image[512], want_path[512], *got;
+	char image[512];
 
 	path_of(image, sizeof(image), "os.img.xz");
 	REQUIRE(sh("cd '%s' && touch os.img.xz", dir) == 0);
 	CHECK(bs_bmap_find(image) == NULL);
-	REQUIRE(sh("cd '%s' && touch os.img.bmap", dir) == 0);
-	got = bs_bmap_find(image);
-	path_of(want_path, sizeof(want_path), "os.img.bmap");
-	CHECK_EQ_STR(got, want_path);
-	free(got);
-	REQUIRE(sh("cd '%s' && touch os.img.xz.bmap", dir) == 0);
-	got = bs_bmap_find(image);
-	path_of(want_path, sizeof(want_path), "os.img.xz.bmap");
-	CHECK_EQ_STR(got, want_path);
-	free(got);
+	check_finds(image, "os.img.bmap");
+	check_finds(image, "os.img.xz.bmap");
 	/* the same suffixes as the format check: .zstd, and in capitals */
 	path_of(image, sizeof(image), "up.img.ZSTD");
-	REQUIRE(sh("cd '%s' && touch up.img.bmap", dir) == 0);
-	got = bs_bmap_find(image);
-	path_of(want_path, sizeof(want_path), "up.img.bmap");
-	CHECK_EQ_STR(got, want_path);
-	free(got);
+	check_finds(image, "up.img.bmap");
 	/* a directory named like a bmap is not one */
 	path_of(image, sizeof(image), "d.img.zst");
 	REQUIRE(sh("cd '%s' && mkdir d.img.bmap", dir) == 0);

@@ -20,40 +20,16 @@ static int run(int (*fn)(int, char **), int argc, char **argv)
 {
 	char opath[] = "/tmp/bs-cmd-out-XXXXXX", epath[] = "/tmp/bs-cmd-err-XXXXXX";
 	int ofd = mkstemp(opath), efd = mkstemp(epath);
-	int so, se, ret;
-	ssize_t n;
+	int ret;
 
 	REQUIRE(ofd >= 0 && efd >= 0);
-	fflush(stdout);
-	fflush(stderr);
-	so = dup(1);
-	se = dup(2);
-	REQUIRE(so >= 0 && se >= 0);
-	dup2(ofd, 1);
-	dup2(efd, 2);
-	ret = fn(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(so, 1);
-	dup2(se, 2);
-	close(so);
-	close(se);
-	n = pread(ofd, out, sizeof(out) - 1, 0);
-	out[n > 0 ? n : 0] = '\0';
-	n = pread(efd, errtext, sizeof(errtext) - 1, 0);
-	errtext[n > 0 ? n : 0] = '\0';
-	close(ofd);
-	close(efd);
-	unlink(opath);
-	unlink(epath);
+	ret = run_redirected(fn, argc, argv, ofd, efd);
+	read_tmp(ofd, opath, out, sizeof(out));
+	read_tmp(efd, epath, errtext, sizeof(errtext));
 	return ret;
 }
 
-#define RUN(fn, ...)                                                                               \
-	({                                                                                         \
-		char *_argv[] = {__VA_ARGS__, NULL};                                               \
-		run(fn, (int)(sizeof(_argv) / sizeof(_argv[0])) - 1, _argv);                       \
-	})
+#define RUN(fn, ...) RUN_ARGS(run, fn, __VA_ARGS__)
 
 static void test_usage(void)
 {

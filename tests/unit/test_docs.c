@@ -28,21 +28,12 @@ static int run(int (*fn)(int, char **), char *a0, char *a1)
 	char opath[] = "/tmp/bs-docs-out-XXXXXX";
 	char *argv[] = {a0, a1, NULL};
 	int ofd = mkstemp(opath), so, ret;
-	ssize_t n;
 
 	REQUIRE(ofd >= 0);
-	fflush(stdout);
-	so = dup(1);
-	REQUIRE(so >= 0);
-	dup2(ofd, 1);
+	so = redirect(1, ofd);
 	ret = fn(2, argv);
-	fflush(stdout);
-	dup2(so, 1);
-	close(so);
-	n = pread(ofd, out, sizeof(out) - 1, 0);
-	out[n > 0 ? n : 0] = '\0';
-	close(ofd);
-	unlink(opath);
+	unredirect(1, so);
+	read_tmp(ofd, opath, out, sizeof(out));
 	return ret;
 }
 

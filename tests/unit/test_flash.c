@@ -846,28 +846,26 @@ static void test_verify(void)
 
 /* ---- progress formatting and exit codes ---------------------------------------- */
 
+/* @fn(@v) into b[] reads @want. */
+#define CHECK_FMT(fn, v, want)                                                                     \
+	do {                                                                                       \
+		fn(v, b, sizeof(b));                                                               \
+		CHECK_EQ_STR(b, want);                                                             \
+	} while (0)
+
 static void test_format(void)
 {
 	char b[256];
 
-	bs_fmt_bytes(999, b, sizeof(b));
-	CHECK_EQ_STR(b, "999 B");
-	bs_fmt_bytes(1234567, b, sizeof(b));
-	CHECK_EQ_STR(b, "1.2 MB");
-	bs_fmt_bytes(64ULL << 30, b, sizeof(b));
-	CHECK_EQ_STR(b, "68.7 GB");
-	bs_fmt_rate(21300000.0, b, sizeof(b));
-	CHECK_EQ_STR(b, "21.3 MB/s");
-	bs_fmt_rate(-5, b, sizeof(b));
-	CHECK_EQ_STR(b, "0.0 MB/s");
-	bs_fmt_eta(42, b, sizeof(b));
-	CHECK_EQ_STR(b, "0:42");
-	bs_fmt_eta(3723, b, sizeof(b));
-	CHECK_EQ_STR(b, "1:02:03");
-	bs_fmt_eta(-1, b, sizeof(b));
-	CHECK_EQ_STR(b, "--:--");
-	bs_fmt_eta(1e12, b, sizeof(b));
-	CHECK_EQ_STR(b, "--:--");
+	CHECK_FMT(bs_fmt_bytes, 999, "999 B");
+	CHECK_FMT(bs_fmt_bytes, 1234567, "1.2 MB");
+	CHECK_FMT(bs_fmt_bytes, 64ULL << 30, "68.7 GB");
+	CHECK_FMT(bs_fmt_rate, 21300000.0, "21.3 MB/s");
+	CHECK_FMT(bs_fmt_rate, -5, "0.0 MB/s");
+	CHECK_FMT(bs_fmt_eta, 42, "0:42");
+	CHECK_FMT(bs_fmt_eta, 3723, "1:02:03");
+	CHECK_FMT(bs_fmt_eta, -1, "--:--");
+	CHECK_FMT(bs_fmt_eta, 1e12, "--:--");
 	bs_fmt_bar(b, sizeof(b), "/dev/sdb", BS_PH_WRITING, 0.5, 0, 20e6, 30, 10);
 	CHECK_EQ_STR(b, "/dev/sdb         writing    50% [#####.....]  20.0 MB/s ETA 0:30");
 	bs_fmt_bar(b, sizeof(b), "/dev/sdb", BS_PH_WRITING, 1.7, 0, 0, 0, 4);

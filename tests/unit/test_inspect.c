@@ -15,6 +15,7 @@
 #include "helper.h"
 #include "ptable.h"
 #include "unit.h"
+#include "noobs.h"
 
 /* The helper objects linked in use it; main.c, which defines it, is not linked. */
 
@@ -88,15 +89,7 @@ static void test_noobs(void)
 
 	snprintf(img, sizeof(img), "%s/noobs.img", dir);
 	snprintf(out, sizeof(out), "%s/noobs.json", dir);
-	REQUIRE(!sh("truncate -s 128M %s && sfdisk -q %s >/dev/null <<'EOF'\n"
-		    "label: dos\nlabel-id: 0x4e4f4f42\n"
-		    "%s1 : start=2048, size=32768, type=e\n"
-		    "%s2 : start=34816, size=184320, type=85\n"
-		    "%s3 : start=219136, size=43008, type=83\n"
-		    "%s5 : start=36864, size=4096, type=83\n"
-		    "%s6 : start=43008, size=143360, type=c, bootable\n"
-		    "%s7 : start=188416, size=30720, type=83\nEOF",
-		    img, img, img, img, img, img, img, img));
+	make_noobs_table(img);
 	REQUIRE(!sh("mkfs.vfat -F 16 -n RECOVERY --offset 2048 %s 16384 >/dev/null 2>&1 && "
 		    "mkfs.vfat -F 32 -s 1 -n BOOT --offset 43008 %s 71680 >/dev/null 2>&1",
 		    img, img));

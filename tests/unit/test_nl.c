@@ -20,6 +20,19 @@
 
 enum omit { NONE, NO_SESSION, NO_EVENT, NO_STATE, NO_NAME };
 
+/* A version-1 event message with just the session id, event and state. */
+static struct nl_msg *state_msg(uint64_t session, uint32_t event, uint32_t state)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	REQUIRE(msg);
+	REQUIRE(genlmsg_put(msg, 0, 0, FAMILY, 0, 0, BOOTSEAL_CMD_EVENT, 1));
+	REQUIRE(nla_put_u64(msg, BOOTSEAL_A_SESSION_ID, session) == 0);
+	REQUIRE(nla_put_u32(msg, BOOTSEAL_A_EVENT, event) == 0);
+	REQUIRE(nla_put_u32(msg, BOOTSEAL_A_STATE, state) == 0);
+	return msg;
+}
+
 static struct nl_msg *event_msg(uint8_t cmd, enum omit omit, const char *name)
 {
 	struct nl_msg *msg = nlmsg_alloc();
@@ -126,22 +139,12 @@ static void test_parse_rejects(void)
 	CHECK_EQ_INT(parse(msg, &ev, err, sizeof(err)), -1);
 
 	/* a string without its NUL */
-	msg = nlmsg_alloc();
-	REQUIRE(msg);
-	REQUIRE(genlmsg_put(msg, 0, 0, FAMILY, 0, 0, BOOTSEAL_CMD_EVENT, 1));
-	REQUIRE(nla_put_u64(msg, BOOTSEAL_A_SESSION_ID, 3) == 0);
-	REQUIRE(nla_put_u32(msg, BOOTSEAL_A_EVENT, BOOTSEAL_EVENT_STATE) == 0);
-	REQUIRE(nla_put_u32(msg, BOOTSEAL_A_STATE, BOOTSEAL_STATE_SEALED) == 0);
+	msg = state_msg(3, BOOTSEAL_EVENT_STATE, BOOTSEAL_STATE_SEALED);
 	REQUIRE(nla_put(msg, BOOTSEAL_A_DEV_NAME, 3, "sdb") == 0);
 	CHECK_EQ_INT(parse(msg, &ev, err, sizeof(err)), -1);
 
 	/* a session that is not attached has no device yet */
-	msg = nlmsg_alloc();
-	REQUIRE(msg);
-	REQUIRE(genlmsg_put(msg, 0, 0, FAMILY, 0, 0, BOOTSEAL_CMD_EVENT, 1));
-	REQUIRE(nla_put_u64(msg, BOOTSEAL_A_SESSION_ID, 5) == 0);
-	REQUIRE(nla_put_u32(msg, BOOTSEAL_A_EVENT, BOOTSEAL_EVENT_DUMP) == 0);
-	REQUIRE(nla_put_u32(msg, BOOTSEAL_A_STATE, BOOTSEAL_STATE_NONE) == 0);
+	msg = state_msg(5, BOOTSEAL_EVENT_DUMP, BOOTSEAL_STATE_NONE);
 	CHECK_EQ_INT(parse(msg, &ev, err, sizeof(err)), 0);
 	CHECK_EQ_STR(ev.dev_name, "");
 	{
@@ -152,12 +155,7 @@ static void test_parse_rejects(void)
 	}
 
 	/* session 0 and event 0 are not events */
-	msg = nlmsg_alloc();
-	REQUIRE(msg);
-	REQUIRE(genlmsg_put(msg, 0, 0, FAMILY, 0, 0, BOOTSEAL_CMD_EVENT, 1));
-	REQUIRE(nla_put_u64(msg, BOOTSEAL_A_SESSION_ID, 0) == 0);
-	REQUIRE(nla_put_u32(msg, BOOTSEAL_A_EVENT, BOOTSEAL_EVENT_STATE) == 0);
-	REQUIRE(nla_put_u32(msg, BOOTSEAL_A_STATE, BOOTSEAL_STATE_SEALED) == 0);
+	msg = state_msg(0, BOOTSEAL_EVENT_STATE, BOOTSEAL_STATE_SEALED);
 	REQUIRE(nla_put_string(msg, BOOTSEAL_A_DEV_NAME, "sdb") == 0);
 	CHECK_EQ_INT(parse(msg, &ev, err, sizeof(err)), -1);
 	CHECK_EQ_STR(err, "session id 0");
@@ -227,12 +225,7 @@ static void test_parse_forward_compatible(void)
 	CHECK_EQ_INT(parse(msg, &ev, err, sizeof(err)), 0);
 	CHECK_EQ_STR(ev.dev_name, "mmcblk0");
 	/* an unknown state still parses; its name says so */
-	msg = nlmsg_alloc();
-	REQUIRE(msg);
-	REQUIRE(genlmsg_put(msg, 0, 0, FAMILY, 0, 0, BOOTSEAL_CMD_EVENT, 1));
-	REQUIRE(nla_put_u64(msg, BOOTSEAL_A_SESSION_ID, 9) == 0);
-	REQUIRE(nla_put_u32(msg, BOOTSEAL_A_EVENT, BOOTSEAL_EVENT_STATE) == 0);
-	REQUIRE(nla_put_u32(msg, BOOTSEAL_A_STATE, 1000) == 0);
+	msg = state_msg(9, BOOTSEAL_EVENT_STATE, 1000);
 	REQUIRE(nla_put_string(msg, BOOTSEAL_A_DEV_NAME, "sdc") == 0);
 	CHECK_EQ_INT(parse(msg, &ev, err, sizeof(err)), 0);
 	CHECK_EQ_STR(bs_state_name(ev.state), "unknown");

@@ -56,7 +56,6 @@ static int parse(const char *first, ...)
 	int argc = 1, efd = mkstemp(epath), se, r;
 	const char *a;
 	va_list ap;
-	ssize_t n;
 
 	REQUIRE(efd >= 0);
 	va_start(ap, first);
@@ -67,17 +66,10 @@ static int parse(const char *first, ...)
 	memset(&args, 0, sizeof(args));
 	args.pos = pos;
 	args.maxpos = 3;
-	fflush(stderr);
-	se = dup(2);
-	dup2(efd, 2);
+	se = redirect(2, efd);
 	r = bs_opts_parse(&set, &o, argc, argv, &args);
-	fflush(stderr);
-	dup2(se, 2);
-	close(se);
-	n = pread(efd, errtext, sizeof(errtext) - 1, 0);
-	errtext[n > 0 ? n : 0] = '\0';
-	close(efd);
-	unlink(epath);
+	unredirect(2, se);
+	read_tmp(efd, epath, errtext, sizeof(errtext));
 	return r;
 }
 
@@ -244,31 +236,15 @@ static void test_tables(void)
 /* Run @fn with stdout and stderr to /dev/null. */
 static int quiet_run(int (*fn)(int, char **), int argc, char **argv)
 {
-	int null = open("/dev/null", O_WRONLY), so, se, r;
+	int null = open("/dev/null", O_WRONLY), r;
 
 	REQUIRE(null >= 0);
-	fflush(stdout);
-	fflush(stderr);
-	so = dup(1);
-	se = dup(2);
-	dup2(null, 1);
-	dup2(null, 2);
-	r = fn(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(so, 1);
-	dup2(se, 2);
-	close(so);
-	close(se);
+	r = run_redirected(fn, argc, argv, null, null);
 	close(null);
 	return r;
 }
 
-#define RUN(fn, ...)                                                                               \
-	({                                                                                         \
-		char *_argv[] = {__VA_ARGS__, NULL};                                               \
-		quiet_run(fn, (int)(sizeof(_argv) / sizeof(_argv[0])) - 1, _argv);                 \
-	})
+#define RUN(fn, ...) RUN_ARGS(quiet_run, fn, __VA_ARGS__)
 
 static void test_commands(void)
 {

@@ -15,6 +15,7 @@
 #include "ptable.h"
 #include "reader.h"
 #include "unit.h"
+#include "noobs.h"
 
 /* The helper objects linked in use it; main.c, which defines it, is not linked. */
 
@@ -437,15 +438,7 @@ static void test_noobs(void)
 	size_t i;
 
 	snprintf(path, sizeof(path), "%s/noobs.img", dir);
-	REQUIRE(!sh("truncate -s 128M %s && sfdisk -q %s >/dev/null <<'EOF'\n"
-		    "label: dos\nlabel-id: 0x4e4f4f42\n"
-		    "%s1 : start=2048, size=32768, type=e\n"
-		    "%s2 : start=34816, size=184320, type=85\n"
-		    "%s3 : start=219136, size=43008, type=83\n"
-		    "%s5 : start=36864, size=4096, type=83\n"
-		    "%s6 : start=43008, size=143360, type=c, bootable\n"
-		    "%s7 : start=188416, size=30720, type=83\nEOF",
-		    path, path, path, path, path, path, path, path));
+	make_noobs_table(path);
 	pt = parse_file(path);
 	CHECK_EQ_INT(pt->label, BS_PT_DOS);
 	CHECK_EQ_INT(pt->mbr_id, 0x4e4f4f42);

@@ -588,29 +588,36 @@ static void test_stdin(void)
 
 static void test_detect_and_errors(void)
 {
+	/* leading bytes and the format they say */
+	static const struct {
+		const char *buf;
+		size_t len;
+		enum bs_format fmt;
+	} magics[] = {
+		{"\xfd"
+		 "7zXZ\0",
+		 6, BS_FMT_XZ},
+		{"\xfd"
+		 "7zXZ",
+		 5, BS_FMT_RAW},
+		{"\x1f\x8b\x08", 3, BS_FMT_GZIP},
+		{"BZh91AY&SY", 10, BS_FMT_BZIP2},
+		{"BZh0"
+		 "1AY&SY",
+		 10, BS_FMT_RAW},
+		{"\x28\xb5\x2f\xfd", 4, BS_FMT_ZSTD},
+		{"\x50\x2a\x4d\x18", 4, BS_FMT_ZSTD},
+		{"PK\3\4", 4, BS_FMT_ZIP},
+		{"PK\5\6", 4, BS_FMT_ZIP},
+		{"\xeb\x3c\x90mkfs", 7, BS_FMT_RAW},
+		{"", 0, BS_FMT_RAW},
+	};
 	char err[256];
 	struct bs_source *s;
+	size_t i;
 
-	CHECK_EQ_INT(bs_format_detect("\xfd"
-				      "7zXZ\0",
-				      6),
-		     BS_FMT_XZ);
-	CHECK_EQ_INT(bs_format_detect("\xfd"
-				      "7zXZ",
-				      5),
-		     BS_FMT_RAW);
-	CHECK_EQ_INT(bs_format_detect("\x1f\x8b\x08", 3), BS_FMT_GZIP);
-	CHECK_EQ_INT(bs_format_detect("BZh91AY&SY", 10), BS_FMT_BZIP2);
-	CHECK_EQ_INT(bs_format_detect("BZh0"
-				      "1AY&SY",
-				      10),
-		     BS_FMT_RAW);
-	CHECK_EQ_INT(bs_format_detect("\x28\xb5\x2f\xfd", 4), BS_FMT_ZSTD);
-	CHECK_EQ_INT(bs_format_detect("\x50\x2a\x4d\x18", 4), BS_FMT_ZSTD);
-	CHECK_EQ_INT(bs_format_detect("PK\3\4", 4), BS_FMT_ZIP);
-	CHECK_EQ_INT(bs_format_detect("PK\5\6", 4), BS_FMT_ZIP);
-	CHECK_EQ_INT(bs_format_detect("\xeb\x3c\x90mkfs", 7), BS_FMT_RAW);
-	CHECK_EQ_INT(bs_format_detect("", 0), BS_FMT_RAW);
+	for (i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+		CHECK_EQ_INT(bs_format_detect(magics[i].buf, magics[i].len), magics[i].fmt);
 	CHECK_EQ_STR(bs_format_name(BS_FMT_XZ), "xz");
 	CHECK_EQ_STR(bs_format_name(BS_FMT_ZIP), "zip");
 

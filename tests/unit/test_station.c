@@ -134,6 +134,24 @@ static void board_text(const struct bs_board_result *r, char *line, size_t n)
 	bs_journal_free(&e);
 }
 
+/*
+ * Checks the fields of @e: each a name and its value (NULL: the field is
+ * absent), up to a NULL name.
+ */
+static void check_fields(const struct bs_journal_entry *e, const char *const (*kv)[2])
+{
+	for (; kv[0][0]; kv++) {
+		const char *v = bs_journal_get(e, kv[0][0]), *want = kv[0][1];
+
+		if (want ? !v || strcmp(v, want) : v != NULL)
+			fprintf(stderr, "journal field %s:\n", kv[0][0]);
+		if (want)
+			CHECK_EQ_STR(v, want);
+		else
+			CHECK(v == NULL);
+	}
+}
+
 static void test_journal(void)
 {
 	struct bs_usbboot_board b;
@@ -158,23 +176,26 @@ static void test_journal(void)
 	CHECK_EQ_STR(bs_journal_get(&e, "PRIORITY"), "3");
 	CHECK_EQ_STR(bs_journal_get(&e, "SYSLOG_IDENTIFIER"), "bootseal");
 	CHECK(!strncmp(bs_journal_get(&e, "MESSAGE"), "board PORT=1-1.3 CHIP=BCM2711 ", 30));
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_EVENT"), "board");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_PORT"), "1-1.3");
-	CHECK(bs_journal_get(&e, "BOOTSEAL_SLOT") == NULL);
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_CHIP"), "BCM2711");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_SERIAL"), "5e4d3c2b");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_META_MAC_ADDR"), "d8:3a:dd:00:00:01");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_META_JTAG_LOCKED"), "0");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_TARGET"), "/dev/sdb");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_TARGET_SIZE"), "8388608");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_RESULT"), "device");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_EXIT"), "4");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_VERIFIED"), "false");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_BYTES"), "0");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_SECONDS"), "7.000");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_ERROR"), "too small: \"8 MB\" \\ image");
-	CHECK(bs_journal_get(&e, "BOOTSEAL_IMAGE") == NULL);
-	CHECK(bs_journal_get(&e, "BOOTSEAL") == NULL);
+	check_fields(&e, (const char *const[][2]){
+				 {"BOOTSEAL_EVENT", "board"},
+				 {"BOOTSEAL_PORT", "1-1.3"},
+				 {"BOOTSEAL_SLOT", NULL},
+				 {"BOOTSEAL_CHIP", "BCM2711"},
+				 {"BOOTSEAL_SERIAL", "5e4d3c2b"},
+				 {"BOOTSEAL_META_MAC_ADDR", "d8:3a:dd:00:00:01"},
+				 {"BOOTSEAL_META_JTAG_LOCKED", "0"},
+				 {"BOOTSEAL_TARGET", "/dev/sdb"},
+				 {"BOOTSEAL_TARGET_SIZE", "8388608"},
+				 {"BOOTSEAL_RESULT", "device"},
+				 {"BOOTSEAL_EXIT", "4"},
+				 {"BOOTSEAL_VERIFIED", "false"},
+				 {"BOOTSEAL_BYTES", "0"},
+				 {"BOOTSEAL_SECONDS", "7.000"},
+				 {"BOOTSEAL_ERROR", "too small: \"8 MB\" \\ image"},
+				 {"BOOTSEAL_IMAGE", NULL},
+				 {"BOOTSEAL", NULL},
+				 {NULL, NULL},
+			 });
 	/* Every field is KEY=value with a valid journal field name. */
 	for (i = 0; i < e.n; i++) {
 		const char *f = e.iov[i].iov_base;
@@ -201,16 +222,19 @@ static void test_journal(void)
 	CHECK(strstr(line, " BYTES=12 ") != NULL);
 	CHECK(strstr(line, " IMAGE_SHA256=ab") != NULL);
 	bs_board_journal_entry(&r, &e);
-	CHECK_EQ_STR(bs_journal_get(&e, "PRIORITY"), "6");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_SLOT"), "slot3");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_IMAGE"), "/srv/os 1.img");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_IMAGE_SHA256"), "ab");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_VERIFIED"), "true");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_BYTES"), "12");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_BOOT_SECONDS"), "4.500");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_WRITE_SECONDS"), "1.250");
-	CHECK_EQ_STR(bs_journal_get(&e, "BOOTSEAL_VERIFY_SECONDS"), "0.500");
-	CHECK(bs_journal_get(&e, "BOOTSEAL_ERROR") == NULL);
+	check_fields(&e, (const char *const[][2]){
+				 {"PRIORITY", "6"},
+				 {"BOOTSEAL_SLOT", "slot3"},
+				 {"BOOTSEAL_IMAGE", "/srv/os 1.img"},
+				 {"BOOTSEAL_IMAGE_SHA256", "ab"},
+				 {"BOOTSEAL_VERIFIED", "true"},
+				 {"BOOTSEAL_BYTES", "12"},
+				 {"BOOTSEAL_BOOT_SECONDS", "4.500"},
+				 {"BOOTSEAL_WRITE_SECONDS", "1.250"},
+				 {"BOOTSEAL_VERIFY_SECONDS", "0.500"},
+				 {"BOOTSEAL_ERROR", NULL},
+				 {NULL, NULL},
+			 });
 	/* The text form never overflows. */
 	bs_journal_text(&e, line, 20);
 	CHECK(strlen(line) < 20);
@@ -220,9 +244,12 @@ static void test_journal(void)
 	b.devnode = NULL;
 	b.nmeta = 0;
 	bs_board_journal_entry(&r, &e);
-	CHECK(bs_journal_get(&e, "BOOTSEAL_TARGET") == NULL);
-	CHECK(bs_journal_get(&e, "BOOTSEAL_TARGET_SIZE") == NULL);
-	CHECK(bs_journal_get(&e, "BOOTSEAL_META_MAC_ADDR") == NULL);
+	check_fields(&e, (const char *const[][2]){
+				 {"BOOTSEAL_TARGET", NULL},
+				 {"BOOTSEAL_TARGET_SIZE", NULL},
+				 {"BOOTSEAL_META_MAC_ADDR", NULL},
+				 {NULL, NULL},
+			 });
 	bs_journal_free(&e);
 
 	/* Too many fields: the entry is incomplete, and emitting it prints its text. */
@@ -236,14 +263,25 @@ static void test_journal(void)
 	CHECK_EQ_INT((long)e.n, 0);
 }
 
+/* Reads the file at @path into @buf as a string, then removes it. */
+static void read_and_remove(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	REQUIRE(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	unlink(path);
+}
+
 static void test_metrics(void)
 {
 	struct bs_usbboot_board b;
 	struct bs_board_result r = {.board = &b};
 	struct bs_metrics m = {0};
 	char path[] = "/tmp/bs-metrics-XXXXXX", buf[4096], err[256];
-	FILE *f;
-	size_t n;
 	int fd;
 
 	board(&b);
@@ -263,12 +301,7 @@ static void test_metrics(void)
 	REQUIRE(fd >= 0);
 	close(fd);
 	CHECK_EQ_INT(bs_metrics_write(&m, path, err, sizeof(err)), 0);
-	f = fopen(path, "r");
-	REQUIRE(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	unlink(path);
+	read_and_remove(path, buf, sizeof(buf));
 	CHECK(strstr(buf, "# TYPE bootseal_boards_total counter\n") != NULL);
 	CHECK(strstr(buf, "\nbootseal_boards_total{result=\"ok\"} 2\n") != NULL);
 	CHECK(strstr(buf, "\nbootseal_boards_total{result=\"boot\"} 1\n") != NULL);
@@ -288,20 +321,13 @@ static void test_metrics(void)
 static void test_record_append(void)
 {
 	char path[] = "/tmp/bs-record-XXXXXX", buf[256], err[256];
-	FILE *f;
-	size_t n;
 	int fd = mkstemp(path);
 
 	REQUIRE(fd >= 0);
 	close(fd);
 	CHECK_EQ_INT(bs_record_append(path, "{\"a\":1}", err, sizeof(err)), 0);
 	CHECK_EQ_INT(bs_record_append(path, "{\"a\":2}", err, sizeof(err)), 0);
-	f = fopen(path, "r");
-	REQUIRE(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	unlink(path);
+	read_and_remove(path, buf, sizeof(buf));
 	CHECK_EQ_STR(buf, "{\"a\":1}\n{\"a\":2}\n");
 	CHECK_EQ_INT(bs_record_append("/nonexistent/dir/r.jsonl", "x", err, sizeof(err)), -1);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int unit_failures;
 static int unit_checks;
@@ -75,6 +76,56 @@ static inline int sh(const char *fmt, ...)
 		fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
 	return rc;
 }
+
+/* Points @target (1 or 2) at @fd; returns the saved @target for unredirect(). */
+static inline int redirect(int target, int fd)
+{
+	int saved;
+
+	fflush(stdout);
+	fflush(stderr);
+	saved = dup(target);
+	REQUIRE(saved >= 0);
+	dup2(fd, target);
+	return saved;
+}
+
+/* Puts @target back as redirect() found it. */
+static inline void unredirect(int target, int saved)
+{
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved, target);
+	close(saved);
+}
+
+/* Runs @fn(@argc, @argv) with its stdout on @ofd and its stderr on @efd. */
+static inline int run_redirected(int (*fn)(int, char **), int argc, char **argv, int ofd, int efd)
+{
+	int so = redirect(1, ofd), se = redirect(2, efd), r;
+
+	r = fn(argc, argv);
+	unredirect(2, se);
+	unredirect(1, so);
+	return r;
+}
+
+/* Reads the temporary file @fd (at @path) into @buf as a string; closes and removes it. */
+static inline void read_tmp(int fd, const char *path, char *buf, size_t len)
+{
+	ssize_t n = pread(fd, buf, len - 1, 0);
+
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+}
+
+/* @runner(@fn, argc, argv) with the arguments after @fn as argv[]. */
+#define RUN_ARGS(runner, fn, ...)                                                                  \
+	({                                                                                         \
+		char *_argv[] = {__VA_ARGS__, NULL};                                               \
+		runner(fn, (int)(sizeof(_argv) / sizeof(_argv[0])) - 1, _argv);                    \
+	})
 
 static inline int unit_done(void)
 {
