@@ -961,6 +961,7 @@ struct port_ctx {
 	char *path;
 	size_t pathlen;
 	uint64_t size; /* bytes, of the first one found */
+	bool sized;    /* count only disks with a medium and a node (the first one wins) */
 	int found;
 	char others[256];
 };
@@ -976,6 +977,12 @@ static int port_one(struct udev_device *dev, void *arg)
 	if (!usb || strcmp(udev_device_get_sysname(usb), c->port))
 		return 0;
 	node = udev_device_get_devnode(dev);
+	if (c->sized) {
+		const char *sz = udev_device_get_sysattr_value(dev, "size");
+
+		if (c->found || !node || !sz || !strtoull(sz, NULL, 10))
+			return 0;
+	}
 	if (c->found++ == 0) {
 		const char *sz = udev_device_get_sysattr_value(dev, "size");
 
@@ -1031,6 +1038,23 @@ int bs_drive_at_usb_port(const char *port, char *path, size_t pathlen, uint64_t 
 	}
 	*size = c.size;
 	return 0;
+}
+
+int bs_drive_first_at_usb_port(const char *port, char *path, size_t pathlen, uint64_t *size)
+{
+	struct port_ctx c = {.port = port, .path = path, .pathlen = pathlen, .sized = true};
+	struct udev *udev = udev_new();
+	char err[256];
+	int r;
+
+	if (!udev)
+		return 0;
+	r = for_each_disk(udev, port_one, &c, err, sizeof(err));
+	udev_unref(udev);
+	if (r || !c.found)
+		return 0;
+	*size = c.size;
+	return 1;
 }
 
 int bs_drive_reread(const char *path, char *err, size_t errlen)

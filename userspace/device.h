@@ -64,6 +64,12 @@ int bs_drive_from_usb_port(const char *port, char *path, size_t pathlen, char *e
 /* The same, with the disk's size in bytes in @size (0: no medium). */
 int bs_drive_at_usb_port(const char *port, char *path, size_t pathlen, uint64_t *size, char *err,
 			 size_t errlen);
+/*
+ * The first whole-disk block device behind USB port @port (a plain port path)
+ * that has a medium: 1 with @path and @size (bytes) set, 0 none yet. For a
+ * booting board, whose disks appear one by one.
+ */
+int bs_drive_first_at_usb_port(const char *port, char *path, size_t pathlen, uint64_t *size);
 
 /* Ask the kernel to re-read the partition table (BLKRRPART). 0 or -1. */
 int bs_drive_reread(const char *path, char *err, size_t errlen);

@@ -540,6 +540,16 @@ int bs_gpt_header_check(const unsigned char *buf, size_t len, uint32_t sector_si
 			 h->entries_lba);
 		return 1;
 	}
+	/* the array overlaps neither the MBR nor its own header */
+	if (h->entries_lba == 0 ||
+	    (h->entries_lba <= lba &&
+	     lba < h->entries_lba + (bytes + sector_size - 1) / sector_size)) {
+		snprintf(why, whylen,
+			 "entry array at sector %" PRIu64
+			 " overlaps the MBR or the header at sector %" PRIu64,
+			 h->entries_lba, lba);
+		return 1;
+	}
 	return 2;
 }
 

@@ -393,14 +393,7 @@ static int scan_bus(struct usbdev *out, size_t max, size_t *n, char *err, size_t
  */
 static int find_block(const char *port, char *node, size_t nodelen, uint64_t *size)
 {
-	char path[64], err[320];
-	uint64_t sz;
-
-	if (bs_drive_at_usb_port(port, path, sizeof(path), &sz, err, sizeof(err)) || !sz)
-		return 0;
-	snprintf(node, nodelen, "%s", path);
-	*size = sz;
-	return 1;
+	return bs_drive_first_at_usb_port(port, node, nodelen, size);
 }
 
 /* ---- per-port state ------------------------------------------------------- */

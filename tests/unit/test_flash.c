@@ -270,9 +270,10 @@ static void put_le32(unsigned char *p, uint32_t v)
  * at LBA 2) @n entries of @size bytes: sfdisk's first entry, then zeros,
  * with both CRCs made to match.
  */
-static void gpt_geometry(unsigned char *b, uint32_t n, uint32_t size)
+static void gpt_geometry(unsigned char *b, uint32_t n, uint32_t size, uint64_t lba)
 {
 	unsigned char first[128], *h = b + 512;
+	int i;
 
 	REQUIRE((size_t)n * size <= (1 << 20) - 1024);
 	memcpy(first, b + 1024, sizeof(first));
@@ -281,6 +282,8 @@ static void gpt_geometry(unsigned char *b, uint32_t n, uint32_t size)
 	put_le32(h + 80, n);
 	put_le32(h + 84, size);
 	put_le32(h + 88, (uint32_t)crc32(0, b + 1024, n * size));
+	for (i = 0; i < 8; i++) /* the entry array's first sector */
+		h[72 + i] = (unsigned char)(lba >> (8 * i));
 	put_le32(h + 16, 0);
 	put_le32(h + 16, (uint32_t)crc32(0, h, bs_le32(h + 12)));
 }
@@ -296,10 +299,16 @@ static void test_head_agrees_with_inspect(void)
 {
 	static const struct {
 		uint32_t n, size;
-		bool valid;
+		uint64_t lba;
+		const char *why; /* NULL: valid */
 	} geo[] = {
-		{128, 128, true}, {64, 256, true}, {128, 384, false},
-		{4, 8192, true},  {1, 100, false},
+		{128, 128, 2, NULL},
+		{64, 256, 2, NULL},
+		{128, 384, 2, "is not a power of two >= 128"},
+		{4, 8192, 2, NULL},
+		{1, 100, 2, "is not a power of two >= 128"},
+		{128, 128, 1, "overlaps the MBR or the header"},
+		{128, 128, 0, "overlaps the MBR or the header"},
 	};
 	unsigned char *b = malloc(8 << 20);
 	char path[256], src[256], err[256], note[256];
@@ -320,8 +329,8 @@ static void test_head_agrees_with_inspect(void)
 		fd = open(src, O_RDONLY);
 		REQUIRE(fd >= 0 && read(fd, b, 8 << 20) == 8 << 20);
 		close(fd);
-		gpt_geometry(b, geo[i].n, geo[i].size);
-		snprintf(path, sizeof(path), "%s/gpt-geo-%u.img", dir, geo[i].size);
+		gpt_geometry(b, geo[i].n, geo[i].size, geo[i].lba);
+		snprintf(path, sizeof(path), "%s/gpt-geo-%zu.img", dir, i);
 		write_file(path, b, 8 << 20);
 
 		/* inspect: the whole image, through its reader */
@@ -330,26 +339,25 @@ static void test_head_agrees_with_inspect(void)
 		pt = bs_ptable_read(r, 0, err, sizeof(err));
 		REQUIRE(pt);
 		bs_reader_close(r);
-		CHECK_EQ_INT(bs_ptable_valid(pt), geo[i].valid);
+		CHECK_EQ_INT(bs_ptable_valid(pt), geo[i].why == NULL);
 
 		/* flash: the first BS_PUMP_CHUNK bytes */
 		head = bs_head_auto(b, BS_PUMP_CHUNK, 512, 0, &kind, note, sizeof(note));
 		CHECK_EQ_INT(kind == BS_HEAD_GPT, bs_ptable_valid(pt));
-		if (geo[i].valid) {
+		if (!geo[i].why) {
 			CHECK_EQ_INT(head,
 				     bs_round_up(1024 + (uint64_t)geo[i].n * geo[i].size, 512));
 			CHECK_EQ_STR(note, "");
 		} else {
 			CHECK_EQ_INT(head, 512);
-			CHECK(strstr(note, "is not a power of two >= 128") != NULL);
+			CHECK(strstr(note, geo[i].why) != NULL);
 			/* and both say why in the same words */
 			{
 				bool said = false;
 				size_t k;
 
 				for (k = 0; k < pt->nfindings; k++)
-					said |= strstr(pt->findings[k].msg,
-						       "is not a power of two >= 128") != NULL;
+					said |= strstr(pt->findings[k].msg, geo[i].why) != NULL;
 				CHECK(said);
 			}
 		}

@@ -184,7 +184,8 @@ for n in 1 2 3; do
 	r=$(sed -n ${n}p /tmp/rec.jsonl)
 	port=$(field "$r" .port)
 	j=$(jq -c --arg p "$port" 'select(.BOOTSEAL_EVENT == "board" and .BOOTSEAL_PORT == $p)' /tmp/journal.jsonl)
-	[ "$(wc -l <<<"$j")" -eq 1 ] || die "board $port: $(wc -l <<<"$j") journal entries"
+	cnt=$(printf "%s\n" "$j" | grep -c .) || true
+	[ "$cnt" -eq 1 ] || die "board $port: $cnt journal entries"
 	bad=$(jq -n -r --argjson r "$r" --argjson j "$j" "$jcmp") || die "board $port: jq failed"
 	[ -z "$bad" ] || die "journal entry of $port against its record: $bad"
 	jt[n]=$(jq -r '"<\(.PRIORITY)>\(.SYSLOG_IDENTIFIER): \(.MESSAGE)"' <<<"$j")
