@@ -71,33 +71,49 @@ done
 note "commit won $sealed times, abort $aborted times"
 
 note "3. GET dumps while sessions come and go"
-( for n in $(seq 25); do
-	"$BOOTSEAL" status --json > /tmp/dump.$n 2>&1 || { echo "dump $n failed:"; cat /tmp/dump.$n; exit 1; }
-	while read -r line; do
-		[ -n "$line" ] || continue
-		jq -e . <<<"$line" > /dev/null || { echo "dump $n: not JSON: $line"; exit 1; }
-		echo "$line" >> /tmp/seen
-	done < /tmp/dump.$n
-	rm -f /tmp/dump.$n
-  done ) > /tmp/dumps 2>&1 &
-dumper=$!
-round=0
-while kill -0 $dumper 2>/dev/null; do
-	round=$((round + 1))
-	for d in 0 1 2 3; do
-		f="flash $img chunk=256K pause=10"
+# Each disk runs sessions in a loop of its own until the dumps are done:
+# ram0 and ram1 come and go quickly (creation and teardown race the dumps),
+# ram2 and ram3 live longer (so that dumps walk a list that is not empty).
+# The dumps go on past 25 until they have seen 10 live sessions, because
+# on a debug kernel a dump can take as long as a session.
+rm -f /tmp/dumps.done
+: > /tmp/seen
+session_loop() {
+	local d=$1 pause=$2 round=0
+	while [ ! -e /tmp/dumps.done ]; do
+		round=$((round + 1))
+		f="flash $img chunk=256K pause=$pause"
 		case $(( (round + d) % 3 )) in
 		0) $B attach /dev/ram$d head=1M total=$padded $f commit status state=SEALED ;;
 		1) $B attach /dev/ram$d head=1M total=$padded $f abort status state=ABORTED ;;
 		2) $B attach /dev/ram$d head=1M total=$padded $f stop-after=2M close ;;
-		esac > /tmp/sess.$d 2>&1 &
+		esac > /tmp/sess.$d 2>&1 || { echo "ram$d, session $round:"; cat /tmp/sess.$d; return 1; }
 	done
-	for j in $(jobs -p); do [ "$j" = $dumper ] || wait "$j" || die "a session failed in round $round"; done
+	echo $round > /tmp/rounds.$d
+}
+loops=()
+for d in 0 1 2 3; do
+	session_loop $d $([ $d -lt 2 ] && echo 10 || echo 100) > /tmp/loop.$d 2>&1 &
+	loops+=($!)
 done
-note "$round rounds of four sessions"
-wait $dumper || { cat /tmp/dumps; die "a GET dump failed while sessions came and went"; }
-[ "$(wc -l < /tmp/seen)" -ge 10 ] || die "dumps saw $(wc -l < /tmp/seen) live sessions: too few to prove anything"
-note "$(wc -l < /tmp/seen) sessions seen in 25 dumps"
+n=0
+while [ $n -lt 25 ] || [ "$(wc -l < /tmp/seen)" -lt 10 ]; do
+	[ $n -lt 300 ] || break
+	n=$((n + 1))
+	"$BOOTSEAL" status --json > /tmp/dump 2>&1 || { cat /tmp/dump; die "GET dump $n failed while sessions came and went"; }
+	while read -r line; do
+		[ -n "$line" ] || continue
+		jq -e . <<<"$line" > /dev/null || die "GET dump $n: not JSON: $line"
+		echo "$line" >> /tmp/seen
+	done < /tmp/dump
+done
+touch /tmp/dumps.done
+for d in 0 1 2 3; do
+	wait "${loops[$d]}" || { cat /tmp/loop.$d; die "a session on ram$d failed while dumps ran"; }
+done
+note "sessions per disk: $(cat /tmp/rounds.0) $(cat /tmp/rounds.1) $(cat /tmp/rounds.2) $(cat /tmp/rounds.3)"
+[ "$(wc -l < /tmp/seen)" -ge 10 ] || die "$n dumps saw $(wc -l < /tmp/seen) live sessions: too few to prove anything"
+note "$(wc -l < /tmp/seen) sessions seen in $n dumps"
 rmmod brd
 unload_bootseal
 check_dmesg
