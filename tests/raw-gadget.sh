@@ -30,6 +30,7 @@ for k in "$@"; do
 		tar -xJf "$tarball" -C "$d/src.tmp" --strip-components=1 \
 			"linux-source-$series/drivers/usb/gadget/legacy/raw_gadget.c"
 		mv "$d/src.tmp/drivers/usb/gadget/legacy/raw_gadget.c" "$d/raw_gadget.c"
+		touch "$d/raw_gadget.c"
 		rm -rf "$d/src.tmp"
 	fi
 	echo 'obj-m := raw_gadget.o' > "$d/Kbuild"
