@@ -68,7 +68,7 @@ endif
 # Each object's header dependencies, written by the compiler (-MMD -MP).
 DEPFLAGS = -MMD -MP
 
-.PHONY: all module modules-all helper tools deps check unit fuzz vmtest vmtest-selftest fresh-clone check-debug \
+.PHONY: all module modules-all raw-gadget helper tools deps check unit fuzz vmtest vmtest-selftest fresh-clone check-debug \
 	style checkpatch sparse clean install uninstall dkms-install dkms-uninstall dkms-source dkms-check demo bench blobs help
 
 # Keep intermediate objects: parallel builds must not delete each other's.
@@ -78,7 +78,7 @@ all: module helper
 
 help:
 	@sed -n 's/^#   //p' Makefile; echo; \
-	echo "targets: all module modules-all helper tools deps check unit fuzz vmtest"; \
+	echo "targets: all module modules-all raw-gadget helper tools deps check unit fuzz vmtest"; \
 	echo "         vmtest-selftest fresh-clone check-debug style checkpatch sparse clean install uninstall"; \
 	echo "         dkms-install dkms-uninstall demo bench blobs"
 
@@ -101,6 +101,12 @@ modules-all:
 		if grep -q 'warning:' $$d/build.log; then echo "warnings building for $$k" >&2; exit 1; fi; \
 		test -f $$d/bootseal.ko; \
 	done
+
+# The kernel's raw_gadget driver, unchanged, for each installed kernel
+# (build/raw_gadget/<release>/raw_gadget.ko): the VM case that reproduces the
+# BCM2711 ROM's configuration-descriptor quirk needs it (tests/raw-gadget.sh).
+raw-gadget:
+	@tests/raw-gadget.sh $(B) $(KERNELS)
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) BOOTSEAL_VERSION=$(VERSION) C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | tee $(B)/sparse.log
@@ -176,7 +182,7 @@ fuzz: $(FUZZ_BINS)
 # Both kernels' suites run at once, one virtual CPU each (the machine has two
 # cores); each kernel's report is printed whole when its run ends.
 VM_SMP ?= 1
-vmtest: modules-all helper tools
+vmtest: modules-all raw-gadget helper tools
 	@mkdir -p $(B)/vm; for k in $(VM_KERNELS); do \
 		( tests/vm/run --kernel $$k --smp $(VM_SMP) > $(B)/vm/vmtest-$$k.log 2>&1; \
 		  echo $$? > $(B)/vm/vmtest-$$k.rc ) & \
@@ -201,7 +207,7 @@ fresh-clone:
 	tests/fresh-clone.sh
 
 check: deps
-	$(MAKE) all modules-all tools
+	$(MAKE) all modules-all raw-gadget tools
 	$(MAKE) style
 	$(MAKE) blobs
 	$(MAKE) dkms-check

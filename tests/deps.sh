@@ -8,7 +8,7 @@ linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 linux-headers-6.12-
 qemu-system-x86 busybox-static
 libnl-genl-3-dev libnl-3-dev libusb-1.0-0-dev libudev-dev liblzma-dev libzstd-dev
 zlib1g-dev libbz2-dev libarchive-dev libssl-dev libxml2-dev libcurl4-openssl-dev libdevmapper-dev libsystemd-dev
-dkms sparse linux-source-6.12 clang-format cppcheck clang libclang-rt-14-dev
+dkms sparse linux-source-6.1 linux-source-6.12 clang-format cppcheck clang libclang-rt-14-dev
 bmap-tools dosfstools mtools e2fsprogs fdisk parted util-linux dmsetup udev
 xz-utils zstd bzip2 gzip zip unzip jq time python3"
 

@@ -14,7 +14,7 @@
  *          [--fault rom-status|disconnect-upload|missing-file|dotdot|hold-reply|bad-command]
  *          [--hold SEC] [--msd-seconds SEC] [--delay-ms MS] [--msd-delay-ms MS]
  *          [--pid 2764|2763|2711|2712] [--interfaces 1|2] [--stage2-index N]
- *          [--serial HEX8] [--no-metadata] [--host-timeout SEC]
+ *          [--serial HEX8] [--no-metadata] [--host-timeout SEC] [--raw-gadget]
  *
  * What each chip presents (iSerialNumber is the index the host goes by):
  *   2763/2764  ROM index 0 (no serial string); second stage index 1 ("Broadcom");
@@ -55,16 +55,32 @@
  *    (a command and a 251-byte name field) instead of 260 bytes. Names are
  *    short, so the request is the same; a host must accept short replies.
  *  - The kernel, not the program, answers GET_DESCRIPTOR for the device and
- *    configuration descriptors, from one buffer written at start. So the
- *    BCM2711 ROM's quirk (a 9-byte read saying 55 bytes / 2 interfaces, the
- *    full read returning 32 bytes / 1 interface, Linux logging "config index
- *    0 descriptor too short") cannot be reproduced; the fake presents what a
- *    host ends up with after it (32 bytes, 1 interface), and
- *    --interfaces 2 covers the host's two-interface branch.
+ *    configuration descriptors, from one buffer written at start. So on
+ *    gadgetfs (the default) the BCM2711 ROM's quirk (a 9-byte read saying 55
+ *    bytes / 2 interfaces, the full read returning 32 bytes / 1 interface,
+ *    Linux logging "config index 0 descriptor too short (expected 55, got
+ *    32)") cannot be reproduced; the fake presents what a host ends up with
+ *    after it (32 bytes, 1 interface), and --interfaces 2 covers the host's
+ *    two-interface branch. --raw-gadget (see below) reproduces the quirk.
  *  - Endpoint files are dummy_hcd's: the vendor OUT endpoint is always the
  *    ep1out-bulk file, configured with address 0x01 or 0x03 (dummy_hcd routes
  *    by the address in the descriptor). The IN endpoint is declared but never
  *    enabled: neither host uses it.
+ *
+ * --raw-gadget (only with --pid 2711 and one interface) runs stage A, the
+ * ROM, on the kernel's raw_gadget driver (/dev/raw-gadget; Debian does not
+ * enable it: `make raw-gadget` builds it from the kernel source package)
+ * instead of gadgetfs: bound to --udc or the first free UDC, the program
+ * answers every control request itself, the device descriptor (the same
+ * values as the gadgetfs ROM), the strings, and the configuration
+ * descriptor with the BCM2711 quirk: a read of 9 bytes gets a header saying
+ * wTotalLength 55, bNumInterfaces 2; a longer read gets the 32-byte
+ * one-interface descriptor (bulk OUT 0x01, IN 0x82). SET_CONFIGURATION
+ * enables bulk OUT 0x01 on a bulk-OUT endpoint raw_gadget lists for it
+ * (dummy_hcd's ep1out-bulk). The vendor requests and the upload are checked
+ * by the same code as on gadgetfs. The fake fails unless the host read both
+ * the header and the full descriptor. Closing the raw_gadget fd releases the
+ * UDC (the ROM's disconnect); stages B and C run as without the option.
  *
  * Needs: dummy_hcd, gadgetfs (mounted at /dev/gadget, done here if not),
  * libcomposite + usb_f_mass_storage (configfs, mounted here if not). gadgetfs
@@ -90,19 +106,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/usb/ch9.h>
 #include <linux/usb/gadgetfs.h>
+#include <linux/usb/raw_gadget.h>
 #include <openssl/evp.h>
 
 #define GADGETFS_DIR "/dev/gadget"
 #define EP0_NAME     GADGETFS_DIR "/dummy_udc"
 #define EP_OUT_NAME  GADGETFS_DIR "/ep1out-bulk"
 #define CONFIGFS_DIR "/sys/kernel/config"
+#define RAW_GADGET   "/dev/raw-gadget"
 #define REQ_LEN	     260
 
 enum fault {
@@ -136,6 +156,7 @@ static struct {
 	const char *serial;	   /* BCM2711 ROM serial string */
 	bool metadata;		   /* BCM2711: send metadata records */
 	unsigned int host_timeout; /* seconds to wait for the host in any one step */
+	bool raw;		   /* stage A on raw_gadget (BCM2711 descriptor quirk) */
 } opt = {.hold = 30,
 	 .delay_ms = 1000,
 	 .msd_delay_ms = -1,
@@ -149,11 +170,20 @@ static struct {
 static volatile sig_atomic_t stop;
 static bool said_fail;
 static int ep0 = -1, epout = -1;
+/* raw_gadget (stage A with --raw-gadget): the device fd and the OUT endpoint handle. */
+static int raw_fd = -1, raw_ep = -1;
 static char bound_udc[256];
+/* Configuration descriptor reads answered with the quirk: header, full. */
+static unsigned int quirk_header, quirk_full;
 
 static void on_signal(int sig)
 {
 	stop = 1;
+}
+
+/* SIGALRM only interrupts a blocking raw_gadget event fetch (a poll tick). */
+static void on_alarm(int sig)
+{
 }
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -283,20 +313,31 @@ static size_t build_config(uint8_t *p, uint16_t mps)
 	return off + 7;
 }
 
+/* The device descriptor of the current stage (Broadcom 0a5c:@pid, iSerialNumber @iserial). */
+static uint8_t dev_desc[18];
+
+static void build_device(uint16_t pid, uint8_t iserial, const struct strings *str)
+{
+	static const uint8_t dev[18] = {
+		18, USB_DT_DEVICE, 0x00, 0x02, 0, 0, 0, 64, 0x5c, 0x0a, 0, 0, 0, 0, 1, 2, 0, 1};
+
+	memcpy(dev_desc, dev, 18);
+	dev_desc[10] = pid & 0xff;
+	dev_desc[11] = pid >> 8;
+	dev_desc[16] = iserial;
+	cur_strings = str;
+}
+
 static int gadget_open(uint16_t pid, uint8_t iserial, const struct strings *str)
 {
 	uint8_t buf[4 + 41 + 41 + 18], *p = buf;
-	uint8_t dev[18] = {
-		18, USB_DT_DEVICE, 0x00, 0x02, 0, 0, 0, 64, 0x5c, 0x0a, 0, 0, 0, 0, 1, 2, 0, 1};
 
-	dev[10] = pid & 0xff;
-	dev[11] = pid >> 8;
-	dev[16] = iserial;
+	build_device(pid, iserial, str);
 	memset(p, 0, 4);
 	p += 4;
 	p += build_config(p, 64);
 	p += build_config(p, 512);
-	memcpy(p, dev, 18);
+	memcpy(p, dev_desc, 18);
 	p += 18;
 	ep0 = open(EP0_NAME, O_RDWR | O_CLOEXEC);
 	if (ep0 < 0) {
@@ -309,17 +350,217 @@ static int gadget_open(uint16_t pid, uint8_t iserial, const struct strings *str)
 		ep0 = -1;
 		return -1;
 	}
-	cur_strings = str;
 	return 0;
 }
 
+static int gfs_nev, gfs_iev; /* gadgetfs events read and not yet handled */
+
+/* Closing the raw_gadget fd unbinds it from the UDC (the host sees a disconnect). */
 static void gadget_close(void)
 {
 	if (epout >= 0)
 		close(epout);
 	if (ep0 >= 0)
 		close(ep0);
-	epout = ep0 = -1;
+	if (raw_fd >= 0)
+		close(raw_fd);
+	epout = ep0 = raw_fd = raw_ep = -1;
+	gfs_nev = gfs_iev = 0;
+}
+
+/* ---- raw_gadget (stage A with --raw-gadget) ------------------------------------ */
+
+/* An ep0/endpoint transfer buffer for the raw_gadget ioctls. */
+static union {
+	struct usb_raw_ep_io io;
+	uint8_t b[sizeof(struct usb_raw_ep_io) + 16384];
+} rio;
+
+#define RIO_MAX (sizeof(rio) - sizeof(struct usb_raw_ep_io))
+
+static int raw_io(unsigned long req, uint16_t ep, void *data, size_t len)
+{
+	int n;
+
+	if (len > RIO_MAX)
+		len = RIO_MAX;
+	rio.io.ep = ep;
+	rio.io.flags = 0;
+	rio.io.length = (uint32_t)len;
+	if (req == USB_RAW_IOCTL_EP0_WRITE)
+		memcpy(rio.io.data, data, len);
+	n = ioctl(raw_fd, req, &rio);
+	if (n > 0 && req != USB_RAW_IOCTL_EP0_WRITE)
+		memcpy(data, rio.io.data, (size_t)n > len ? len : (size_t)n);
+	return n;
+}
+
+/* The UDC to bind: --udc, else the first one no gadget driver holds. */
+static int pick_udc(void)
+{
+	struct dirent **e;
+	char path[512], fn[128];
+	int n, i;
+
+	if (opt.udc) {
+		snprintf(bound_udc, sizeof(bound_udc), "%s", opt.udc);
+		return 0;
+	}
+	n = scandir("/sys/class/udc", &e, NULL, alphasort);
+	for (i = 0; i < n; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/sys/class/udc/%s/function", e[i]->d_name);
+		f = e[i]->d_name[0] != '.' && !bound_udc[0] ? fopen(path, "re") : NULL;
+		if (f) {
+			if (!fgets(fn, sizeof(fn), f) || fn[0] == '\n')
+				snprintf(bound_udc, sizeof(bound_udc), "%s", e[i]->d_name);
+			fclose(f);
+		}
+		free(e[i]);
+	}
+	if (n >= 0)
+		free(e);
+	if (!bound_udc[0]) {
+		say("FAIL no free UDC in /sys/class/udc");
+		return -1;
+	}
+	return 0;
+}
+
+/* Bind raw_gadget to the UDC and start; the event loop answers everything. */
+static int raw_open(uint16_t pid, uint8_t iserial, const struct strings *str)
+{
+	struct usb_raw_init init;
+
+	build_device(pid, iserial, str);
+	if (pick_udc())
+		return -1;
+	raw_fd = open(RAW_GADGET, O_RDWR | O_CLOEXEC);
+	if (raw_fd < 0) {
+		say("FAIL cannot open %s (is raw_gadget.ko loaded?): %s", RAW_GADGET,
+		    strerror(errno));
+		return -1;
+	}
+	memset(&init, 0, sizeof(init));
+	snprintf((char *)init.driver_name, sizeof(init.driver_name), "dummy_udc");
+	if (strlen(bound_udc) >= sizeof(init.device_name)) {
+		say("FAIL UDC name too long: %s", bound_udc);
+		gadget_close();
+		return -1;
+	}
+	memcpy(init.device_name, bound_udc, strlen(bound_udc) + 1);
+	init.speed = USB_SPEED_HIGH;
+	if (ioctl(raw_fd, USB_RAW_IOCTL_INIT, &init) < 0 ||
+	    ioctl(raw_fd, USB_RAW_IOCTL_RUN, 0) < 0) {
+		say("FAIL raw_gadget on %s: %s", bound_udc, strerror(errno));
+		gadget_close();
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * SET_CONFIGURATION on raw_gadget: enable the bulk OUT endpoint (address
+ * out_addr(), on a bulk-OUT endpoint raw_gadget lists for that number), draw
+ * the configuration's 100 mA and tell raw_gadget the device is configured.
+ */
+static int raw_enable_out_ep(void)
+{
+	static struct usb_raw_eps_info info;
+	struct usb_endpoint_descriptor ep;
+	int n, i;
+
+	n = ioctl(raw_fd, USB_RAW_IOCTL_EPS_INFO, &info);
+	for (i = 0; i < n; i++)
+		if (info.eps[i].caps.type_bulk && info.eps[i].caps.dir_out &&
+		    (info.eps[i].addr == out_addr() || info.eps[i].addr == USB_RAW_EP_ADDR_ANY))
+			break;
+	if (n < 0 || i == n) {
+		say("FAIL raw_gadget lists no bulk OUT endpoint for 0x%02x", out_addr());
+		return -1;
+	}
+	memset(&ep, 0, sizeof(ep));
+	ep.bLength = USB_DT_ENDPOINT_SIZE;
+	ep.bDescriptorType = USB_DT_ENDPOINT;
+	ep.bEndpointAddress = out_addr();
+	ep.bmAttributes = USB_ENDPOINT_XFER_BULK;
+	ep.wMaxPacketSize = 512;
+	raw_ep = ioctl(raw_fd, USB_RAW_IOCTL_EP_ENABLE, &ep);
+	if (raw_ep < 0 || raw_ep >= n) {
+		say("FAIL raw_gadget: cannot enable bulk OUT 0x%02x: %s", out_addr(),
+		    strerror(errno));
+		return -1;
+	}
+	if (ioctl(raw_fd, USB_RAW_IOCTL_VBUS_DRAW, 50) < 0 ||
+	    ioctl(raw_fd, USB_RAW_IOCTL_CONFIGURE, 0) < 0) {
+		say("FAIL raw_gadget: cannot configure: %s", strerror(errno));
+		return -1;
+	}
+	say("stage A: configured; bulk OUT 0x%02x on raw_gadget endpoint %.16s", out_addr(),
+	    (const char *)info.eps[raw_ep].name);
+	return 0;
+}
+
+/*
+ * The BCM2711 ROM's configuration descriptor: a read of 9 bytes (the host's
+ * first) gets a header saying 55 bytes and 2 interfaces; a longer read gets
+ * the 32-byte one-interface descriptor (wTotalLength 32) the ROM patches its
+ * copy into.
+ */
+static void send_config_quirk(const struct usb_ctrlrequest *r)
+{
+	static const uint8_t hdr[9] = {9, USB_DT_CONFIG, 55, 0, 2, 1, 0, 0xc0, 50};
+	uint8_t buf[64];
+	size_t len;
+
+	if (r->wLength <= 9) {
+		memcpy(buf, hdr, 9);
+		len = 9;
+		quirk_header++;
+		say("stage A: configuration descriptor read of %u bytes: answered the header "
+		    "saying wTotalLength 55, bNumInterfaces 2",
+		    r->wLength);
+	} else {
+		len = build_config(buf, 512);
+		quirk_full++;
+		say("stage A: configuration descriptor read of %u bytes: answered %zu bytes, "
+		    "wTotalLength %zu, bNumInterfaces 1",
+		    r->wLength, len, len);
+	}
+	if (len > r->wLength)
+		len = r->wLength;
+	if (raw_io(USB_RAW_IOCTL_EP0_WRITE, 0, buf, len) < 0)
+		say("configuration descriptor: write: %s", strerror(errno));
+}
+
+/* ---- ep0 and bulk OUT, on gadgetfs or raw_gadget ------------------------------- */
+
+/* Acknowledge a control OUT request without data (its status stage). */
+static void ep0_ack(void)
+{
+	uint8_t b;
+
+	if (raw_fd >= 0) {
+		if (raw_io(USB_RAW_IOCTL_EP0_READ, 0, &b, 0) < 0)
+			say("ack: %s", strerror(errno));
+	} else if (read(ep0, &b, 0) < 0) {
+		say("ack: %s", strerror(errno));
+	}
+}
+
+static ssize_t ep0_send(const void *data, size_t len)
+{
+	if (raw_fd >= 0)
+		return raw_io(USB_RAW_IOCTL_EP0_WRITE, 0, (void *)data, len);
+	return write(ep0, data, len);
+}
+
+static ssize_t bulk_read(void *buf, size_t len)
+{
+	if (raw_fd >= 0)
+		return raw_io(USB_RAW_IOCTL_EP_READ, (uint16_t)raw_ep, buf, len);
+	return read(epout, buf, len);
 }
 
 /* The UDC gadgetfs bound to ("dummy_udc.N"), from /sys/class/udc/x/function. */
@@ -372,7 +613,9 @@ static void ep0_stall(const struct usb_ctrlrequest *r)
 {
 	uint8_t b;
 
-	if (r->bRequestType & USB_DIR_IN)
+	if (raw_fd >= 0)
+		(void)!ioctl(raw_fd, USB_RAW_IOCTL_EP0_STALL, 0);
+	else if (r->bRequestType & USB_DIR_IN)
 		(void)!read(ep0, &b, 0);
 	else
 		(void)!write(ep0, &b, 0);
@@ -402,31 +645,41 @@ static void send_string(const struct usb_ctrlrequest *r)
 	}
 	if (len > r->wLength)
 		len = r->wLength;
-	if (write(ep0, buf, len) < 0)
+	if (ep0_send(buf, len) < 0)
 		say("string %u: write: %s", idx, strerror(errno));
 }
 
 /*
- * Next vendor request; standard ones (strings, SET_CONFIGURATION) are
- * handled here. 0 with @r filled, -2 when @timeout_ms (0: none) passed
- * without one (the caller decides whether that is a failure), -1 on
- * error/stop.
+ * The next SETUP from gadgetfs. 0 with @c filled, -2 when @timeout_ms (0:
+ * none) passed in all (*@waited counts), -1 on error/stop.
  */
-static int next_vendor(struct usb_ctrlrequest *r, int timeout_ms)
+static int gfs_fetch(struct usb_ctrlrequest *c, int timeout_ms, int *waited)
 {
-	struct usb_gadgetfs_event ev[5];
+	static struct usb_gadgetfs_event ev[5];
 	struct pollfd pfd;
-	int i, n, waited = 0;
+	int n;
 
 	for (;;) {
+		while (gfs_iev < gfs_nev) {
+			const struct usb_gadgetfs_event *e = &ev[gfs_iev++];
+
+			/*
+			 * CONNECT, SUSPEND, NOP; DISCONNECT is also reported
+			 * for every bus reset during enumeration.
+			 */
+			if (e->type == GADGETFS_SETUP) {
+				*c = e->u.setup;
+				return 0;
+			}
+		}
 		if (stop)
 			return -1;
 		pfd.fd = ep0;
 		pfd.events = POLLIN;
 		n = poll(&pfd, 1, 200);
 		if (n == 0) {
-			waited += 200;
-			if (timeout_ms && waited >= timeout_ms)
+			*waited += 200;
+			if (timeout_ms && *waited >= timeout_ms)
 				return -2;
 			continue;
 		}
@@ -442,38 +695,104 @@ static int next_vendor(struct usb_ctrlrequest *r, int timeout_ms)
 			say("ep0 read: %s", strerror(errno));
 			return -1;
 		}
-		for (i = 0; i < n / (int)sizeof(ev[0]); i++) {
-			struct usb_ctrlrequest *c = &ev[i].u.setup;
+		gfs_nev = n / (int)sizeof(ev[0]);
+		gfs_iev = 0;
+	}
+}
 
-			switch (ev[i].type) {
-			case GADGETFS_CONNECT:
-			case GADGETFS_SUSPEND:
-			case GADGETFS_NOP:
-				break;
-			case GADGETFS_DISCONNECT:
-				/* Also reported for every bus reset during enumeration. */
-				break;
-			case GADGETFS_SETUP:
-				if ((c->bRequestType & USB_TYPE_MASK) == USB_TYPE_VENDOR) {
-					*r = *c;
-					return 0;
-				}
-				if (c->bRequest == USB_REQ_GET_DESCRIPTOR &&
-				    (c->wValue >> 8) == USB_DT_STRING) {
-					send_string(c);
-				} else if (c->bRequest == USB_REQ_SET_CONFIGURATION &&
-					   c->bRequestType == 0) {
-					if (c->wValue && epout < 0 && enable_out_ep())
-						return -1;
-					(void)!read(ep0, &n, 0);
-				} else if (c->bRequest == USB_REQ_SET_INTERFACE) {
-					(void)!read(ep0, &n, 0);
-				} else {
-					ep0_stall(c);
-				}
-				break;
+/*
+ * The next control request from raw_gadget, as gfs_fetch(). The event fetch
+ * blocks; a 200 ms interval timer interrupts it to count time.
+ */
+static int raw_fetch(struct usb_ctrlrequest *c, int timeout_ms, int *waited)
+{
+	static union {
+		struct usb_raw_event e;
+		uint8_t b[sizeof(struct usb_raw_event) + sizeof(struct usb_ctrlrequest)];
+	} ev;
+	const struct itimerval tick = {{0, 200000}, {0, 200000}}, off = {{0, 0}, {0, 0}};
+	int n;
+
+	for (;;) {
+		if (stop)
+			return -1;
+		ev.e.type = 0;
+		ev.e.length = sizeof(struct usb_ctrlrequest);
+		setitimer(ITIMER_REAL, &tick, NULL);
+		n = ioctl(raw_fd, USB_RAW_IOCTL_EVENT_FETCH, &ev);
+		setitimer(ITIMER_REAL, &off, NULL);
+		if (n < 0) {
+			if (errno != EINTR) {
+				say("raw_gadget event fetch: %s", strerror(errno));
+				return -1;
 			}
+			*waited += 200;
+			if (timeout_ms && *waited >= timeout_ms)
+				return -2;
+			continue;
 		}
+		/* Others: CONNECT, and on newer kernels RESET, DISCONNECT, SUSPEND, RESUME. */
+		if (ev.e.type == USB_RAW_EVENT_CONTROL && ev.e.length >= sizeof(*c)) {
+			memcpy(c, ev.e.data, sizeof(*c));
+			return 0;
+		}
+	}
+}
+
+/*
+ * A standard request. Under gadgetfs the kernel answers the device and
+ * configuration descriptors itself; under raw_gadget they come here too.
+ * -1 when the request could not be served.
+ */
+static int standard_request(const struct usb_ctrlrequest *c)
+{
+	unsigned int type = c->wValue >> 8;
+
+	if (c->bRequest == USB_REQ_GET_DESCRIPTOR && type == USB_DT_STRING) {
+		send_string(c);
+	} else if (raw_fd >= 0 && c->bRequest == USB_REQ_GET_DESCRIPTOR &&
+		   c->bRequestType == USB_DIR_IN && type == USB_DT_DEVICE) {
+		if (ep0_send(dev_desc, c->wLength < 18 ? c->wLength : 18) < 0)
+			say("device descriptor: write: %s", strerror(errno));
+	} else if (raw_fd >= 0 && c->bRequest == USB_REQ_GET_DESCRIPTOR &&
+		   c->bRequestType == USB_DIR_IN && type == USB_DT_CONFIG && !(c->wValue & 0xff)) {
+		send_config_quirk(c);
+	} else if (c->bRequest == USB_REQ_SET_CONFIGURATION && c->bRequestType == 0) {
+		if (c->wValue && raw_fd >= 0 && raw_ep < 0 && raw_enable_out_ep())
+			return -1;
+		if (c->wValue && raw_fd < 0 && epout < 0 && enable_out_ep())
+			return -1;
+		ep0_ack();
+	} else if (c->bRequest == USB_REQ_SET_INTERFACE) {
+		ep0_ack();
+	} else {
+		ep0_stall(c);
+	}
+	return 0;
+}
+
+/*
+ * Next vendor request; standard ones (strings, SET_CONFIGURATION, and under
+ * raw_gadget the descriptors) are handled here. 0 with @r filled, -2 when
+ * @timeout_ms (0: none) passed without one (the caller decides whether that
+ * is a failure), -1 on error/stop.
+ */
+static int next_vendor(struct usb_ctrlrequest *r, int timeout_ms)
+{
+	struct usb_ctrlrequest c;
+	int n, waited = 0;
+
+	for (;;) {
+		n = raw_fd >= 0 ? raw_fetch(&c, timeout_ms, &waited)
+				: gfs_fetch(&c, timeout_ms, &waited);
+		if (n)
+			return n;
+		if ((c.bRequestType & USB_TYPE_MASK) == USB_TYPE_VENDOR) {
+			*r = c;
+			return 0;
+		}
+		if (standard_request(&c))
+			return -1;
 	}
 }
 
@@ -486,7 +805,6 @@ static void gave_up(const char *what, int timeout_ms)
 static long long expect_size(int timeout_ms)
 {
 	struct usb_ctrlrequest r;
-	uint8_t b;
 	int n = next_vendor(&r, timeout_ms);
 
 	if (n == -2)
@@ -499,8 +817,7 @@ static long long expect_size(int timeout_ms)
 		ep0_stall(&r);
 		return -2;
 	}
-	if (read(ep0, &b, 0) < 0)
-		say("ack: %s", strerror(errno));
+	ep0_ack();
 	return (long long)r.wValue | (long long)r.wIndex << 16;
 }
 
@@ -527,7 +844,7 @@ static int read_bulk(long long len, long long stop_at, char sha[65])
 		}
 		if (stop_at < len && want > 16384)
 			want = 16384;
-		n = read(epout, buf, want);
+		n = bulk_read(buf, want);
 		if (n < 0 && errno == EINTR && !stop)
 			continue;
 		if (n <= 0) {
@@ -573,7 +890,7 @@ static int reply_in(const void *data, size_t len, int timeout_ms)
 		ep0_stall(&r);
 		return -1;
 	}
-	if (write(ep0, data, len) != (ssize_t)len) {
+	if (ep0_send(data, len) != (ssize_t)len) {
 		say("reply write: %s", strerror(errno));
 		return -1;
 	}
@@ -638,20 +955,38 @@ static int stage_rom(void)
 		say("FAIL no bootcode.bin in %s", opt.firmware);
 		return -1;
 	}
-	if (gadget_open((uint16_t)opt.pid, rom_index(), &rom_strings))
-		return -1;
-	find_bound_udc();
-	say("stage A: ROM 0a5c:%04x iSerialNumber %u%s%s, %u interface%s, on %s", opt.pid,
+	if (opt.raw) {
+		if (raw_open((uint16_t)opt.pid, rom_index(), &rom_strings))
+			return -1;
+	} else {
+		if (gadget_open((uint16_t)opt.pid, rom_index(), &rom_strings))
+			return -1;
+		find_bound_udc();
+	}
+	say("stage A: ROM 0a5c:%04x iSerialNumber %u%s%s, %u interface%s, on %s%s", opt.pid,
 	    rom_index(), opt.pid == 0x2711 ? " serial " : "", opt.pid == 0x2711 ? opt.serial : "",
 	    opt.interfaces, opt.interfaces == 1 ? "" : "s",
-	    bound_udc[0] ? bound_udc : "(unknown UDC)");
+	    bound_udc[0] ? bound_udc : "(unknown UDC)",
+	    opt.raw ? " (raw_gadget, with the configuration descriptor quirk)" : "");
 	len = expect_size((int)tmo_ms());
+	if (opt.raw && len >= 0) {
+		/* The host has configured the device: it has read the descriptor. */
+		if (!quirk_header || !quirk_full) {
+			say("FAIL descriptor quirk not exercised: %u header read(s), %u full "
+			    "read(s)",
+			    quirk_header, quirk_full);
+			return -1;
+		}
+		say("stage A: descriptor quirk presented: %u header read(s) said 55 bytes / 2 "
+		    "interfaces, %u full read(s) got 32 bytes / 1 interface",
+		    quirk_header, quirk_full);
+	}
 	if (len != 24) {
 		say("FAIL boot message: announced %lld bytes, expected 24", len);
 		return -1;
 	}
 	for (i = 0; i < 24; i += (int)n) {
-		n = read(epout, msg + i, (size_t)(24 - i));
+		n = bulk_read(msg + i, (size_t)(24 - i));
 		if (n <= 0) {
 			say("FAIL boot message: bulk read: %s", n < 0 ? strerror(errno) : "end");
 			return -1;
@@ -785,7 +1120,7 @@ static int do_step(const struct step *s, unsigned int session)
 		int n = next_vendor(&r, 3000);
 
 		if (!n && r.bRequestType == 0x40)
-			(void)!read(ep0, &n, 0);
+			ep0_ack();
 		say("sent command 7; host %s (a host may end the session instead)",
 		    n ? "sent nothing more" : "answered with another request");
 		return 1;
@@ -916,7 +1251,7 @@ static int stage_server(unsigned int session)
 		n = next_vendor(&q, 1000);
 		if (!n && q.bRequestType == 0x40 && q.bRequest == 0 && !q.wValue && !q.wIndex &&
 		    !q.wLength) {
-			(void)!read(ep0, &n, 0);
+			ep0_ack();
 			say("session %u: zero-length write after Done acknowledged", session);
 			/*
 			 * Let the host finish that status stage before the
@@ -1098,6 +1433,7 @@ int main(int argc, char **argv)
 		{"serial", required_argument, NULL, 'S'},
 		{"no-metadata", no_argument, NULL, 'M'},
 		{"host-timeout", required_argument, NULL, 'T'},
+		{"raw-gadget", no_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -1146,6 +1482,9 @@ int main(int argc, char **argv)
 		case 'M':
 			opt.metadata = false;
 			break;
+		case 'R':
+			opt.raw = true;
+			break;
 		case 'S':
 			if (strlen(optarg) != 8 || strspn(optarg, "0123456789abcdef") != 8) {
 				say("--serial '%s': expected 8 lower-case hex digits", optarg);
@@ -1177,6 +1516,10 @@ int main(int argc, char **argv)
 		say("--stage2-index 3: that is the BCM2711 ROM's index, not a second stage");
 		return 2;
 	}
+	if (opt.raw && (opt.pid != 0x2711 || opt.interfaces != 1)) {
+		say("--raw-gadget: the BCM2711 ROM's quirk; needs --pid 2711 and one interface");
+		return 2;
+	}
 	if (opt.pid == 0x2711 && opt.sessions > 1) {
 		say("--sessions %u: a BCM2711 with the cm4/ set runs one session", opt.sessions);
 		return 2;
@@ -1189,6 +1532,8 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (stat(EP0_NAME, &st)) {
 		mkdir(GADGETFS_DIR, 0755);

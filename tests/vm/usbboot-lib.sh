@@ -18,7 +18,7 @@
 #   wait_flashed N BACKING, flashed_once PORT...   flash --usbboot --loop output
 #   log_has FILE LINE...     FILE holds each LINE
 #   usb_end            no fake failed a check; teardown, module unloads, dmesg
-#   usb_teardown       stop fakes, unload the modules
+#   usb_teardown       stop fakes, unload the modules (raw_gadget too, if loaded)
 
 : "${FAKECM:=$TOOLS/fakecm}"
 FAKE_PIDS=()
@@ -267,6 +267,6 @@ usb_teardown() {
 	for p in "${FAKE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 	FAKE_PIDS=()
 	umount /dev/gadget 2>/dev/null || true
-	rmmod usb_f_mass_storage gadgetfs 2>/dev/null || true
+	rmmod usb_f_mass_storage gadgetfs raw_gadget 2>/dev/null || true
 	rmmod libcomposite dummy_hcd 2>/dev/null || true
 }
