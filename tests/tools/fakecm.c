@@ -378,6 +378,9 @@ static union {
 
 #define RIO_MAX (sizeof(rio) - sizeof(struct usb_raw_ep_io))
 
+/* wLength of the control request being answered (raw_gadget). */
+static uint16_t ep0_wlength;
+
 static int raw_io(unsigned long req, uint16_t ep, void *data, size_t len)
 {
 	int n;
@@ -385,7 +388,13 @@ static int raw_io(unsigned long req, uint16_t ep, void *data, size_t len)
 	if (len > RIO_MAX)
 		len = RIO_MAX;
 	rio.io.ep = ep;
-	rio.io.flags = 0;
+	/*
+	 * A reply shorter than the host asked for that fills its last packet
+	 * ends with a zero-length packet (gadgetfs does the same itself).
+	 */
+	rio.io.flags = req == USB_RAW_IOCTL_EP0_WRITE && len && len < ep0_wlength
+			       ? USB_RAW_IO_FLAGS_ZERO
+			       : 0;
 	rio.io.length = (uint32_t)len;
 	if (req == USB_RAW_IOCTL_EP0_WRITE)
 		memcpy(rio.io.data, data, len);
@@ -508,6 +517,8 @@ static int raw_enable_out_ep(void)
  * the 32-byte one-interface descriptor (wTotalLength 32) the ROM patches its
  * copy into.
  */
+static ssize_t ep0_send(const void *data, size_t len);
+
 static void send_config_quirk(const struct usb_ctrlrequest *r)
 {
 	static const uint8_t hdr[9] = {9, USB_DT_CONFIG, 55, 0, 2, 1, 0, 0xc0, 50};
@@ -530,7 +541,7 @@ static void send_config_quirk(const struct usb_ctrlrequest *r)
 	}
 	if (len > r->wLength)
 		len = r->wLength;
-	if (raw_io(USB_RAW_IOCTL_EP0_WRITE, 0, buf, len) < 0)
+	if (ep0_send(buf, len) < 0)
 		say("configuration descriptor: write: %s", strerror(errno));
 }
 
@@ -551,6 +562,11 @@ static void ep0_ack(void)
 
 static ssize_t ep0_send(const void *data, size_t len)
 {
+	if (raw_fd >= 0 && !ep0_wlength) {
+		/* raw_gadget takes an IN request without data as an OUT one */
+		ep0_ack();
+		return 0;
+	}
 	if (raw_fd >= 0)
 		return raw_io(USB_RAW_IOCTL_EP0_WRITE, 0, (void *)data, len);
 	return write(ep0, data, len);
@@ -734,6 +750,7 @@ static int raw_fetch(struct usb_ctrlrequest *c, int timeout_ms, int *waited)
 		/* Others: CONNECT, and on newer kernels RESET, DISCONNECT, SUSPEND, RESUME. */
 		if (ev.e.type == USB_RAW_EVENT_CONTROL && ev.e.length >= sizeof(*c)) {
 			memcpy(c, ev.e.data, sizeof(*c));
+			ep0_wlength = c->wLength;
 			return 0;
 		}
 	}

@@ -53,7 +53,7 @@ jq -e -s 'length == 1 and (.[0] | .port == "1-1" and .type == "usbboot" and .sta
 fake_stop "$fake" || die "the fake failed its checks"
 
 note "flash --usbboot: another such CM4, flashed through the module"
-base=$(dmesg | grep -cF "$quirk")
+base=$(dmesg | grep -cF "$quirk" || true)
 usb_image 2 "0 1" 1024 1000
 truncate -s 4M /tmp/cm4-f.img
 fake_start /tmp/fake-f.log --firmware "$FW/cm4" --backing /tmp/cm4-f.img --pid 2711 --raw-gadget \
