@@ -381,20 +381,14 @@ static union {
 /* wLength of the control request being answered (raw_gadget). */
 static uint16_t ep0_wlength;
 
-static int raw_io(unsigned long req, uint16_t ep, void *data, size_t len)
+static int raw_io(unsigned long req, uint16_t ep, uint16_t flags, void *data, size_t len)
 {
 	int n;
 
 	if (len > RIO_MAX)
 		len = RIO_MAX;
 	rio.io.ep = ep;
-	/*
-	 * A reply shorter than the host asked for that fills its last packet
-	 * ends with a zero-length packet (gadgetfs does the same itself).
-	 */
-	rio.io.flags = req == USB_RAW_IOCTL_EP0_WRITE && len && len < ep0_wlength
-			       ? USB_RAW_IO_FLAGS_ZERO
-			       : 0;
+	rio.io.flags = flags;
 	rio.io.length = (uint32_t)len;
 	if (req == USB_RAW_IOCTL_EP0_WRITE)
 		memcpy(rio.io.data, data, len);
@@ -404,33 +398,48 @@ static int raw_io(unsigned long req, uint16_t ep, void *data, size_t len)
 	return n;
 }
 
-/* The UDC to bind: --udc, else the first one no gadget driver holds. */
-static int pick_udc(void)
+/*
+ * The first UDC (in name order) whose gadget driver's name contains @driver,
+ * or with @driver NULL the first one no gadget driver holds, into bound_udc
+ * (left as it was when there is none). 0 when one was found.
+ */
+static int find_udc(const char *driver)
 {
 	struct dirent **e;
-	char path[512], fn[128];
+	char path[512], fn[128], found[sizeof(bound_udc)] = "";
 	int n, i;
 
-	if (opt.udc) {
-		snprintf(bound_udc, sizeof(bound_udc), "%s", opt.udc);
-		return 0;
-	}
 	n = scandir("/sys/class/udc", &e, NULL, alphasort);
 	for (i = 0; i < n; i++) {
 		FILE *f;
 
 		snprintf(path, sizeof(path), "/sys/class/udc/%s/function", e[i]->d_name);
-		f = e[i]->d_name[0] != '.' && !bound_udc[0] ? fopen(path, "re") : NULL;
+		f = e[i]->d_name[0] != '.' && !found[0] ? fopen(path, "re") : NULL;
 		if (f) {
-			if (!fgets(fn, sizeof(fn), f) || fn[0] == '\n')
-				snprintf(bound_udc, sizeof(bound_udc), "%s", e[i]->d_name);
+			bool held = fgets(fn, sizeof(fn), f) && fn[0] != '\n';
+
+			if (driver ? held && strstr(fn, driver) : !held)
+				snprintf(found, sizeof(found), "%s", e[i]->d_name);
 			fclose(f);
 		}
 		free(e[i]);
 	}
 	if (n >= 0)
 		free(e);
-	if (!bound_udc[0]) {
+	if (!found[0])
+		return -1;
+	memcpy(bound_udc, found, sizeof(found));
+	return 0;
+}
+
+/* The UDC to bind: --udc, else the first one no gadget driver holds. */
+static int pick_udc(void)
+{
+	if (opt.udc) {
+		snprintf(bound_udc, sizeof(bound_udc), "%s", opt.udc);
+		return 0;
+	}
+	if (find_udc(NULL)) {
 		say("FAIL no free UDC in /sys/class/udc");
 		return -1;
 	}
@@ -553,7 +562,7 @@ static void ep0_ack(void)
 	uint8_t b;
 
 	if (raw_fd >= 0) {
-		if (raw_io(USB_RAW_IOCTL_EP0_READ, 0, &b, 0) < 0)
+		if (raw_io(USB_RAW_IOCTL_EP0_READ, 0, 0, &b, 0) < 0)
 			say("ack: %s", strerror(errno));
 	} else if (read(ep0, &b, 0) < 0) {
 		say("ack: %s", strerror(errno));
@@ -567,41 +576,28 @@ static ssize_t ep0_send(const void *data, size_t len)
 		ep0_ack();
 		return 0;
 	}
+	/*
+	 * A reply shorter than the host asked for that fills its last packet
+	 * ends with a zero-length packet (gadgetfs does the same itself).
+	 */
 	if (raw_fd >= 0)
-		return raw_io(USB_RAW_IOCTL_EP0_WRITE, 0, (void *)data, len);
+		return raw_io(USB_RAW_IOCTL_EP0_WRITE, 0,
+			      len && len < ep0_wlength ? USB_RAW_IO_FLAGS_ZERO : 0, (void *)data,
+			      len);
 	return write(ep0, data, len);
 }
 
 static ssize_t bulk_read(void *buf, size_t len)
 {
 	if (raw_fd >= 0)
-		return raw_io(USB_RAW_IOCTL_EP_READ, (uint16_t)raw_ep, buf, len);
+		return raw_io(USB_RAW_IOCTL_EP_READ, (uint16_t)raw_ep, 0, buf, len);
 	return read(epout, buf, len);
 }
 
 /* The UDC gadgetfs bound to ("dummy_udc.N"), from /sys/class/udc/x/function. */
 static void find_bound_udc(void)
 {
-	DIR *d = opendir("/sys/class/udc");
-	struct dirent *e;
-	char path[512], fn[128];
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/class/udc/%s/function", e->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(fn, sizeof(fn), f) && strstr(fn, "Gadget filesystem"))
-			memcpy(bound_udc, e->d_name, strnlen(e->d_name, sizeof(bound_udc) - 1) + 1);
-		fclose(f);
-	}
-	closedir(d);
+	find_udc("Gadget filesystem");
 }
 
 static int enable_out_ep(void)
